@@ -1,0 +1,50 @@
+# Unified Command. `make run` and `make test` do all the set-up themselves.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+PROTOS := $(shell find protos -name '*.proto' | sort)
+GENERATED := emergency/.generated
+
+# PostgreSQL for the production-store tests (trust auth on this project's machines).
+export UC_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-fast proto bench lint fmt clean
+
+run: $(GENERATED)
+	$(PY) -m services.cli run
+
+test: $(GENERATED)
+	$(PY) -m pytest
+
+test-fast: $(GENERATED)
+	$(PY) -m pytest tests/unit
+
+proto: $(GENERATED)
+
+bench: $(GENERATED)
+	$(PY) -m bench
+
+lint: $(INSTALLED)
+	$(PY) -m ruff check services bench tests
+	$(PY) -m ruff format --check services bench tests
+
+fmt: $(INSTALLED)
+	$(PY) -m ruff format services bench tests
+	$(PY) -m ruff check --fix services bench tests
+
+$(INSTALLED): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]' --config-settings editable_mode=compat
+	touch $@
+
+# Generated code is built here, never committed: `emergency/` is git-ignored.
+$(GENERATED): $(PROTOS) $(INSTALLED)
+	rm -rf emergency
+	$(PY) -m grpc_tools.protoc -Iprotos --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
+	touch emergency/__init__.py emergency/v1/__init__.py
+	touch $@
+
+clean:
+	rm -rf $(VENV) emergency var .pytest_cache .ruff_cache

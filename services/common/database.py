@@ -1,0 +1,44 @@
+"""SQLAlchemy engines for the services' stores: SQLite by default, PostgreSQL in production."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_store_engine(url: str) -> Engine:
+    """An engine with the durability the event store relies on.
+
+    SQLite runs in WAL mode with ``synchronous=FULL`` (every commit is fsynced, the same
+    durability as the ``eventsourcing`` library's recorder) and takes its write lock at
+    BEGIN when a connection asks for ``immediate`` so that version checks and position
+    assignment cannot race.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own
+        # implicit transactions would defer locking to the first write).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if parsed.database and parsed.database != ":memory:":
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        immediate = conn.get_execution_options().get("immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine

@@ -1,0 +1,63 @@
+"""structlog, configured once per process.
+
+JSON lines when stderr is not a terminal (production, CI, `make run` piped to a file);
+a readable console renderer on a terminal. ``UC_LOG_FORMAT=json|console`` overrides.
+Context variables (the incident's correlation id, the gRPC method) are merged into
+every line logged while they are bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import structlog
+
+_configured = False
+
+
+def configure_logging(service: str, level: str | None = None) -> None:
+    global _configured
+    if _configured:
+        return
+    level_name = (level or os.environ.get("UC_LOG_LEVEL", "INFO")).upper()
+    fmt = os.environ.get("UC_LOG_FORMAT") or ("console" if sys.stderr.isatty() else "json")
+    renderer: structlog.types.Processor = (
+        structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
+    )
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info if fmt == "json" else _identity,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    # Library logs (kafka, faust, grpc) go through the same renderer.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level_name)
+    for noisy in ("kafka", "aiokafka", "faust", "mode"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    structlog.contextvars.bind_contextvars(service=service)
+    _configured = True
+
+
+def _identity(_logger: object, _name: str, event_dict: structlog.types.EventDict):
+    return event_dict

@@ -1,0 +1,176 @@
+"""The event store's contract, run against SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from services.common.errors import InvalidArgument
+from services.common.eventstore import (
+    ConcurrencyConflict,
+    EventStore,
+    NewEvent,
+    RequestIdReused,
+    StreamAppend,
+    StreamNotFound,
+)
+
+
+@pytest.fixture
+def store(store_engine) -> EventStore:
+    store = EventStore(store_engine, max_payload_bytes=1024)
+    store.create_schema()
+    return store
+
+
+def ev(kind: str = "Happened", payload: bytes = b"x", **kw) -> NewEvent:
+    return NewEvent(event_type=kind, payload=payload, **kw)
+
+
+def test_append_assigns_versions_and_gap_free_positions(store: EventStore) -> None:
+    first = store.append("a", 0, [ev(), ev()])
+    second = store.append("b", 0, [ev()])
+    third = store.append("a", 2, [ev("Later", correlation_id="inc-1")])
+
+    assert [e.stream_version for e in first.events] == [1, 2]
+    assert [e.position for e in first.events + second.events + third.events] == [1, 2, 3, 4]
+    assert third.events[0].stream_version == 3
+    assert [e.event_type for e in store.read_stream("a")] == ["Happened", "Happened", "Later"]
+    assert [e.stream_version for e in store.read_stream("a", from_version=3)] == [3]
+
+
+def test_stale_expected_version_names_stream_and_versions_and_writes_nothing(
+    store: EventStore,
+) -> None:
+    store.append("unit-7", 0, [ev()])
+
+    with pytest.raises(ConcurrencyConflict) as info:
+        store.append("unit-7", 0, [ev("Second")])
+
+    assert (info.value.stream_id, info.value.expected, info.value.actual) == ("unit-7", 0, 1)
+    assert "unit-7" in str(info.value) and "version 1" in str(info.value)
+    assert store.max_position() == 1
+
+
+def test_batch_is_atomic_when_one_stream_conflicts(store: EventStore) -> None:
+    store.append("b", 0, [ev()])
+
+    with pytest.raises(ConcurrencyConflict):
+        store.append_batch([StreamAppend("a", 0, [ev()]), StreamAppend("b", 0, [ev()])])
+
+    assert store.max_position() == 1
+    with pytest.raises(StreamNotFound):
+        store.read_stream("a")
+
+
+@pytest.mark.parametrize(
+    ("appends", "message"),
+    [
+        ([StreamAppend("a", 0, [])], "no events"),
+        ([], "nothing to append"),
+        ([StreamAppend("", 0, [ev()])], "stream id is empty"),
+        ([StreamAppend("a", -1, [ev()])], "negative"),
+        ([StreamAppend("a", 0, [ev(kind="")])], "no type"),
+        ([StreamAppend("a", 0, [ev(payload=b"x" * 1025)])], "over the limit of 1024 bytes"),
+        ([StreamAppend("a", 0, [ev()]), StreamAppend("a", 1, [ev()])], "appears twice"),
+    ],
+)
+def test_bad_appends_fail_clearly_and_write_nothing(
+    store: EventStore, appends: list[StreamAppend], message: str
+) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        store.append_batch(appends)
+    assert store.max_position() == 0
+
+
+def test_retried_request_returns_first_result_and_writes_nothing(store: EventStore) -> None:
+    first = store.append("a", 0, [ev(), ev()], request_id="req-1", fingerprint="f")
+
+    retry = store.append("a", 0, [ev(), ev()], request_id="req-1", fingerprint="f")
+
+    assert retry.replayed and not first.replayed
+    assert retry.events == first.events
+    assert store.max_position() == 2
+    assert store.find_request("req-1", "f") == retry
+    assert store.find_request("req-2", "f") is None
+
+
+def test_request_id_reused_for_another_command_is_refused(store: EventStore) -> None:
+    store.append("a", 0, [ev()], request_id="req-1", fingerprint="f1")
+
+    with pytest.raises(RequestIdReused, match="req-1"):
+        store.append("b", 0, [ev()], request_id="req-1", fingerprint="f2")
+    assert store.max_position() == 1
+
+
+def test_unknown_stream_says_so(store: EventStore) -> None:
+    with pytest.raises(StreamNotFound, match="'nope'"):
+        store.read_stream("nope")
+    store.append("a", 0, [ev()])
+    assert store.read_stream("a", from_version=5) == []
+
+
+def test_read_all_in_batches_from_a_position(store: EventStore) -> None:
+    for i in range(25):
+        store.append(f"s{i % 4}", store.stream_version(f"s{i % 4}"), [ev(payload=bytes([i]))])
+
+    assert [e.position for e in store.read_all(20, limit=100)] == [21, 22, 23, 24, 25]
+    assert [e.payload[0] for e in store.iter_all(0, batch_size=7)] == list(range(25))
+    assert len(store.read_all(0, limit=10)) == 10
+
+
+def test_events_keep_their_metadata(store: EventStore) -> None:
+    new = ev("IncidentCreated", b"\x00\x01", correlation_id="inc-9", causation_id="req-9",
+             actor="CALL_TAKER:ct-1")
+    store.append("incident-9", 0, [new])
+
+    (stored,) = store.read_correlated("inc-9")
+    assert (stored.event_id, stored.occurred_at, stored.payload) == (
+        new.event_id, new.occurred_at, b"\x00\x01")
+    assert (stored.causation_id, stored.actor) == ("req-9", "CALL_TAKER:ct-1")
+    assert stored.recorded_at >= stored.occurred_at
+
+
+def test_racing_writers_on_one_stream_exactly_one_wins(store: EventStore) -> None:
+    store.append("unit-1", 0, [ev()])
+    outcomes: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def reserve() -> None:
+        barrier.wait()
+        try:
+            store.append("unit-1", 1, [ev("Reserved")])
+            outcomes.append("won")
+        except ConcurrencyConflict:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=reserve) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(outcomes) == ["lost"] * 7 + ["won"]
+    assert [e.stream_version for e in store.read_stream("unit-1")] == [1, 2]
+
+
+def test_concurrent_appends_keep_positions_gap_free(store: EventStore) -> None:
+    def writer(n: int) -> None:
+        for i in range(20):
+            store.append(f"w{n}-{i}", 0, [ev(), ev()])
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert [e.position for e in store.iter_all()] == list(range(1, 161))
+
+
+def test_checkpoints_round_trip(store: EventStore) -> None:
+    assert store.load_checkpoint("relay") == 0
+    store.save_checkpoint("relay", 7)
+    store.save_checkpoint("relay", 9)
+    assert store.load_checkpoint("relay") == 9
