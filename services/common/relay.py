@@ -1,0 +1,203 @@
+"""The outbox relay: publishes a service's stored events to its Kafka topic.
+
+The event table is the outbox (positions are gap-free and commit in order, see
+``eventstore.py``). The relay reads every event after its checkpoint, publishes them in
+position order keyed by stream id (so each stream stays in order on one partition), waits
+for the broker's acknowledgement, then moves the checkpoint. Delivery is at least once: a
+crash between publish and checkpoint republishes a batch, and consumers dedupe.
+
+While the broker is down the services keep accepting commands; the relay retries with
+back-off and catches up when the broker returns. A broker that comes back *empty* (the
+embedded broker keeps nothing on disk) is detected by comparing the partitions' end
+offsets with the offsets the broker acknowledged before; the relay then recreates the
+topic and republishes everything from position 0.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import structlog
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from services.common.broker import ensure_topics
+from services.common.envelope import encode
+from services.common.eventstore import EventStore
+
+log = structlog.get_logger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        source: str,
+        topic: str,
+        bootstrap: str,
+        partitions: int,
+        batch_size: int = 500,
+        idle_wait: float = 0.5,
+        loss_check_every: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.source = source
+        self.topic = topic
+        self.bootstrap = bootstrap
+        self.partitions = partitions
+        self.batch_size = batch_size
+        self.idle_wait = idle_wait
+        self.loss_check_every = loss_check_every
+        self.name = f"relay:{topic}"
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._producer: KafkaProducer | None = None
+        self._checker: KafkaConsumer | None = None
+        self._acked: dict[int, int] = {}  # partition -> highest offset the broker acknowledged
+        self.published = 0  # messages sent since start, republished ones included
+        self.republishes = 0
+        store.on_append(lambda _position: self._wake.set())
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> OutboxRelay:
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._close_clients()
+
+    def caught_up(self) -> bool:
+        return self.store.load_checkpoint(self.name) >= self.store.max_position()
+
+    # --- the loop --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        backoff = 0.1
+        next_loss_check = 0.0
+        checkpoint = self.store.load_checkpoint(self.name)
+        self._acked = self._load_acked()
+        while not self._stopping.is_set():
+            try:
+                if self._producer is None:
+                    self._connect()
+                    next_loss_check = 0.0
+                if time.monotonic() >= next_loss_check:
+                    if self._broker_lost_data():
+                        checkpoint = self._restart_from_zero()
+                    next_loss_check = time.monotonic() + self.loss_check_every
+                self._wake.clear()
+                published = self._publish_after(checkpoint)
+                if published:
+                    checkpoint = published
+                else:
+                    self._wake.wait(self.idle_wait)
+                backoff = 0.1
+            except Exception as exc:
+                log.warning(
+                    "relay cannot publish; retrying", topic=self.topic, error=repr(exc),
+                    retry_in=backoff,
+                )
+                self._close_clients()
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _publish_after(self, checkpoint: int) -> int:
+        """Publish one batch; return the new checkpoint, or 0 when there was nothing."""
+        batch = self.store.read_all(checkpoint, self.batch_size)
+        if not batch:
+            return 0
+        assert self._producer is not None
+        futures = [
+            self._producer.send(
+                self.topic, key=event.stream_id.encode(), value=encode(event, self.source)
+            )
+            for event in batch
+        ]
+        self._producer.flush(timeout=15)
+        for future in futures:
+            meta = future.get(timeout=0)  # raises if the broker refused the message
+            if meta.offset > self._acked.get(meta.partition, -1):
+                self._acked[meta.partition] = meta.offset
+        position = batch[-1].position
+        self._save(position)
+        self.published += len(batch)
+        return position
+
+    # --- broker state ----------------------------------------------------------------
+
+    def _connect(self) -> None:
+        ensure_topics(self.bootstrap, [self.topic], self.partitions)
+        self._producer = KafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            acks="all",
+            # One request in flight per connection: a retried batch cannot overtake the
+            # next one, so each stream stays in order on its partition.
+            max_in_flight_requests_per_connection=1,
+            retries=5,
+            linger_ms=0,
+            request_timeout_ms=10000,
+            max_block_ms=10000,
+        )
+        self._checker = KafkaConsumer(bootstrap_servers=self.bootstrap, request_timeout_ms=10000)
+        log.info("relay connected", topic=self.topic, bootstrap=self.bootstrap)
+
+    def _broker_lost_data(self) -> bool:
+        """True when a partition ends below an offset the broker once acknowledged."""
+        if not self._acked:
+            return False
+        assert self._checker is not None
+        partitions = self._checker.partitions_for_topic(self.topic)
+        if not partitions:
+            return True
+        ends = self._checker.end_offsets([TopicPartition(self.topic, p) for p in partitions])
+        for partition, offset in self._acked.items():
+            end = ends.get(TopicPartition(self.topic, partition))
+            if end is None or end <= offset:
+                log.warning(
+                    "broker lost published events", topic=self.topic, partition=partition,
+                    acknowledged_up_to=offset, broker_end_offset=end,
+                )
+                return True
+        return False
+
+    def _restart_from_zero(self) -> int:
+        ensure_topics(self.bootstrap, [self.topic], self.partitions)
+        self._acked = {}
+        self._save(0)
+        self.republishes += 1
+        log.warning(
+            "republishing every stored event", topic=self.topic,
+            events=self.store.max_position(),
+        )
+        return 0
+
+    def _close_clients(self) -> None:
+        for client in (self._producer, self._checker):
+            if client is not None:
+                try:
+                    client.close(timeout=1) if isinstance(client, KafkaProducer) else client.close()
+                except Exception:  # closing a client of a dead broker may fail; it is gone anyway
+                    pass
+        self._producer = None
+        self._checker = None
+
+    # --- persistence of progress ---------------------------------------------------------
+
+    def _save(self, position: int) -> None:
+        marks = {f"{self.name}:partition:{p}": offset for p, offset in self._acked.items()}
+        self.store.save_checkpoints({self.name: position, **marks}, clear_prefix=f"{self.name}:")
+
+    def _load_acked(self) -> dict[int, int]:
+        prefix = f"{self.name}:partition:"
+        return {
+            int(name[len(prefix):]): offset
+            for name, offset in self.store.load_checkpoints(prefix).items()
+        }
