@@ -221,9 +221,7 @@ class EventStore:
                 for append in appends:
                     actual = self._stream_version(conn, append.stream_id)
                     if actual != append.expected_version:
-                        raise ConcurrencyConflict(
-                            append.stream_id, append.expected_version, actual
-                        )
+                        raise ConcurrencyConflict(append.stream_id, append.expected_version, actual)
                     for offset, event in enumerate(append.events, start=1):
                         position += 1
                         rows.append(

@@ -26,8 +26,14 @@ def configure_logging(service: str, level: str | None = None) -> None:
     renderer: structlog.types.Processor = (
         structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
     )
+
+    def add_service(_logger: object, _name: str, event_dict: structlog.types.EventDict):
+        event_dict.setdefault("service", service)
+        return event_dict
+
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_service,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
@@ -55,7 +61,6 @@ def configure_logging(service: str, level: str | None = None) -> None:
     root.setLevel(level_name)
     for noisy in ("kafka", "aiokafka", "faust", "mode"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-    structlog.contextvars.bind_contextvars(service=service)
     _configured = True
 
 

@@ -8,13 +8,18 @@ crash between publish and checkpoint republishes a batch, and consumers dedupe.
 
 While the broker is down the services keep accepting commands; the relay retries with
 back-off and catches up when the broker returns. A broker that comes back *empty* (the
-embedded broker keeps nothing on disk) is detected by comparing the partitions' end
-offsets with the offsets the broker acknowledged before; the relay then recreates the
-topic and republishes everything from position 0.
+embedded broker keeps nothing on disk) is detected in two ways: a partition the relay has
+written to reads as missing or empty, or the broker acknowledges a message at an offset
+at or below one it acknowledged before (offsets never go backwards on a partition that
+kept its data). The relay then recreates the topic and republishes from position 0.
+
+End offsets are not compared with acknowledged offsets: Tansu 0.6 answers ListOffsets
+with the number of record batches, not records, so that comparison raises false alarms.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -26,6 +31,13 @@ from services.common.envelope import encode
 from services.common.eventstore import EventStore
 
 log = structlog.get_logger(__name__)
+
+
+class BrokerLostData(Exception):
+    """The broker no longer holds messages it acknowledged."""
+
+    def __init__(self, topic: str) -> None:
+        super().__init__(f"the broker lost messages of {topic}")
 
 
 class OutboxRelay:
@@ -94,7 +106,11 @@ class OutboxRelay:
                         checkpoint = self._restart_from_zero()
                     next_loss_check = time.monotonic() + self.loss_check_every
                 self._wake.clear()
-                published = self._publish_after(checkpoint)
+                try:
+                    published = self._publish_after(checkpoint)
+                except BrokerLostData:
+                    checkpoint = self._restart_from_zero()
+                    continue
                 if published:
                     checkpoint = published
                 else:
@@ -102,7 +118,9 @@ class OutboxRelay:
                 backoff = 0.1
             except Exception as exc:
                 log.warning(
-                    "relay cannot publish; retrying", topic=self.topic, error=repr(exc),
+                    "relay cannot publish; retrying",
+                    topic=self.topic,
+                    error=repr(exc),
                     retry_in=backoff,
                 )
                 self._close_clients()
@@ -122,10 +140,20 @@ class OutboxRelay:
             for event in batch
         ]
         self._producer.flush(timeout=15)
+        acked = dict(self._acked)
         for future in futures:
             meta = future.get(timeout=0)  # raises if the broker refused the message
-            if meta.offset > self._acked.get(meta.partition, -1):
-                self._acked[meta.partition] = meta.offset
+            if meta.offset <= acked.get(meta.partition, -1) and meta.partition in self._acked:
+                log.warning(
+                    "broker acknowledged an offset it had passed: it lost its data",
+                    topic=self.topic,
+                    partition=meta.partition,
+                    offset=meta.offset,
+                    previously_acknowledged=self._acked[meta.partition],
+                )
+                raise BrokerLostData(self.topic)
+            acked[meta.partition] = max(meta.offset, acked.get(meta.partition, -1))
+        self._acked = acked
         position = batch[-1].position
         self._save(position)
         self.published += len(batch)
@@ -146,7 +174,9 @@ class OutboxRelay:
             request_timeout_ms=10000,
             max_block_ms=10000,
         )
-        self._checker = KafkaConsumer(bootstrap_servers=self.bootstrap, request_timeout_ms=10000)
+        self._checker = KafkaConsumer(
+            bootstrap_servers=self.bootstrap, request_timeout_ms=10000, enable_auto_commit=False
+        )
         log.info("relay connected", topic=self.topic, bootstrap=self.bootstrap)
 
     def _broker_lost_data(self) -> bool:
@@ -160,10 +190,13 @@ class OutboxRelay:
         ends = self._checker.end_offsets([TopicPartition(self.topic, p) for p in partitions])
         for partition, offset in self._acked.items():
             end = ends.get(TopicPartition(self.topic, partition))
-            if end is None or end <= offset:
+            if not end:
                 log.warning(
-                    "broker lost published events", topic=self.topic, partition=partition,
-                    acknowledged_up_to=offset, broker_end_offset=end,
+                    "broker lost published events",
+                    topic=self.topic,
+                    partition=partition,
+                    acknowledged_up_to=offset,
+                    broker_end_offset=end,
                 )
                 return True
         return False
@@ -174,18 +207,19 @@ class OutboxRelay:
         self._save(0)
         self.republishes += 1
         log.warning(
-            "republishing every stored event", topic=self.topic,
+            "republishing every stored event",
+            topic=self.topic,
             events=self.store.max_position(),
         )
         return 0
 
     def _close_clients(self) -> None:
         for client in (self._producer, self._checker):
-            if client is not None:
-                try:
-                    client.close(timeout=1) if isinstance(client, KafkaProducer) else client.close()
-                except Exception:  # closing a client of a dead broker may fail; it is gone anyway
-                    pass
+            if client is None:
+                continue
+            # Closing a client of a dead broker may fail; it is gone anyway.
+            with contextlib.suppress(Exception):
+                client.close(timeout=1) if isinstance(client, KafkaProducer) else client.close()
         self._producer = None
         self._checker = None
 
@@ -198,6 +232,6 @@ class OutboxRelay:
     def _load_acked(self) -> dict[int, int]:
         prefix = f"{self.name}:partition:"
         return {
-            int(name[len(prefix):]): offset
+            int(name[len(prefix) :]): offset
             for name, offset in self.store.load_checkpoints(prefix).items()
         }

@@ -121,13 +121,21 @@ def test_read_all_in_batches_from_a_position(store: EventStore) -> None:
 
 
 def test_events_keep_their_metadata(store: EventStore) -> None:
-    new = ev("IncidentCreated", b"\x00\x01", correlation_id="inc-9", causation_id="req-9",
-             actor="CALL_TAKER:ct-1")
+    new = ev(
+        "IncidentCreated",
+        b"\x00\x01",
+        correlation_id="inc-9",
+        causation_id="req-9",
+        actor="CALL_TAKER:ct-1",
+    )
     store.append("incident-9", 0, [new])
 
     (stored,) = store.read_correlated("inc-9")
     assert (stored.event_id, stored.occurred_at, stored.payload) == (
-        new.event_id, new.occurred_at, b"\x00\x01")
+        new.event_id,
+        new.occurred_at,
+        b"\x00\x01",
+    )
     assert (stored.causation_id, stored.actor) == ("req-9", "CALL_TAKER:ct-1")
     assert stored.recorded_at >= stored.occurred_at
 

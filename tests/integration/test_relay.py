@@ -19,8 +19,13 @@ TOPIC = "emergency.units.v1"
 
 def read_topic(bootstrap: str, until: int, timeout: float = 30.0) -> list[events_pb2.EventEnvelope]:
     """Every message on the topic, read from the beginning without a group."""
-    consumer = KafkaConsumer(TOPIC, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=500)
+    consumer = KafkaConsumer(
+        TOPIC,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=500,
+    )
     seen: list[events_pb2.EventEnvelope] = []
     deadline = time.monotonic() + timeout
     try:
@@ -48,8 +53,9 @@ def store(tmp_path) -> EventStore:
 
 def test_relay_publishes_in_order_keyed_by_stream(store: EventStore) -> None:
     with EmbeddedBroker(port=free_port()) as broker:
-        relay = OutboxRelay(store, source="units", topic=TOPIC, bootstrap=broker.bootstrap,
-                            partitions=3).start()
+        relay = OutboxRelay(
+            store, source="units", topic=TOPIC, bootstrap=broker.bootstrap, partitions=3
+        ).start()
         try:
             register(store, 30)
             store.append("unit-u0", 1, [new_event(events_pb2.UnitRegistered(unit_id="u0"))])
@@ -70,8 +76,14 @@ def test_commands_are_accepted_while_broker_is_down_and_an_empty_broker_gets_eve
 ) -> None:
     port = free_port()
     broker = EmbeddedBroker(port=port).start()
-    relay = OutboxRelay(store, source="units", topic=TOPIC, bootstrap=broker.bootstrap,
-                        partitions=3, loss_check_every=0.5).start()
+    relay = OutboxRelay(
+        store,
+        source="units",
+        topic=TOPIC,
+        bootstrap=broker.bootstrap,
+        partitions=3,
+        loss_check_every=0.5,
+    ).start()
     try:
         register(store, 20)
         assert len({e.event_id for e in read_topic(broker.bootstrap, until=20)}) == 20

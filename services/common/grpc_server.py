@@ -1,0 +1,194 @@
+"""One way to run a gRPC server, shared by every service.
+
+Every server gets the standard health service and server reflection (so ``grpcurl`` and
+orchestrators work with no custom code), and one interceptor that
+
+- binds the call's correlation id (metadata ``x-correlation-id``, usually the incident
+  id) and the method into structlog's context, so every line logged during the call
+  carries them, and logs the call with its status and duration;
+- turns the domain's errors into gRPC status codes with their message, so servicers
+  raise ``NotFound(...)`` instead of repeating status handling in every method.
+
+SIGTERM or SIGINT marks the server NOT_SERVING, lets calls in flight finish within a grace
+period, then stops.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from typing import Any
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.common import errors
+
+log = structlog.get_logger(__name__)
+
+STATUS_FOR_ERROR: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
+    (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+    (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.Conflict, grpc.StatusCode.ABORTED),
+    (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
+]
+CORRELATION_HEADER = "x-correlation-id"
+
+
+def status_for(error: errors.DomainError) -> grpc.StatusCode:
+    for kind, code in STATUS_FOR_ERROR:
+        if isinstance(error, kind):
+            return code
+    return grpc.StatusCode.UNKNOWN
+
+
+class CallContextInterceptor(grpc.ServerInterceptor):
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        correlation_id = str(metadata.get(CORRELATION_HEADER, ""))
+
+        def context_vars() -> dict[str, str]:
+            bound = {"service": self.service, "grpc_method": method}
+            if correlation_id:
+                bound["correlation_id"] = correlation_id
+            return bound
+
+        if handler.unary_unary:
+            inner = handler.unary_unary
+
+            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+                with structlog.contextvars.bound_contextvars(**context_vars()):
+                    return _observe(method, context, lambda: inner(request, context))
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.unary_stream:
+            inner_stream = handler.unary_stream
+
+            def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                with structlog.contextvars.bound_contextvars(**context_vars()):
+                    yield from _observe(method, context, lambda: inner_stream(request, context))
+
+            return grpc.unary_stream_rpc_method_handler(
+                stream, handler.request_deserializer, handler.response_serializer
+            )
+        return handler
+
+
+def _observe(method: str, context: grpc.ServicerContext, call: Callable[[], Any]) -> Any:
+    started = time.perf_counter()
+    try:
+        result = call()
+        if isinstance(result, Iterator):
+            result = _stream_observed(method, context, result, started)
+        else:
+            _log_call(method, context, started)
+        return result
+    except errors.DomainError as exc:
+        code = status_for(exc)
+        log.info(
+            "grpc call refused",
+            code=code.name,
+            reason=str(exc),
+            ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        context.abort(code, str(exc))
+    except Exception:
+        log.exception("grpc call failed", method=method)
+        context.abort(grpc.StatusCode.INTERNAL, "internal error; see the service log")
+
+
+def _stream_observed(
+    method: str, context: grpc.ServicerContext, items: Iterator[Any], started: float
+) -> Iterator[Any]:
+    try:
+        yield from items
+    except errors.DomainError as exc:
+        context.abort(status_for(exc), str(exc))
+    _log_call(method, context, started)
+
+
+def _log_call(method: str, context: grpc.ServicerContext, started: float) -> None:
+    code = context.code() if hasattr(context, "code") else None
+    # Health probes arrive every few seconds from orchestrators: keep them out of the log.
+    level = log.debug if method.startswith("/grpc.health.") else log.info
+    level(
+        "grpc call",
+        code=(code or grpc.StatusCode.OK).name,
+        ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+
+
+class GrpcServer:
+    """A started server with health and reflection; ``wait()`` blocks until a signal."""
+
+    def __init__(self, service: str, host: str, port: int, max_workers: int = 32) -> None:
+        self.service = service
+        self.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=service),
+            interceptors=[CallContextInterceptor(service)],
+            options=[("grpc.so_reuseport", 0)],
+        )
+        self.health = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.address = f"{host}:{port}"
+        self.port = self.server.add_insecure_port(self.address)
+        if self.port == 0:
+            raise RuntimeError(f"cannot listen on {self.address}: is the port taken?")
+        self._service_names: list[str] = []
+        self._stopped = threading.Event()
+
+    def add(
+        self, register: Callable[[Any, grpc.Server], None], servicer: Any, full_name: str
+    ) -> None:
+        register(servicer, self.server)
+        self._service_names.append(full_name)
+
+    def start(self) -> GrpcServer:
+        reflection.enable_server_reflection(
+            [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
+        )
+        self.server.start()
+        for name in ["", *self._service_names]:
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info(
+            "grpc server serving",
+            address=f"{self.address.rsplit(':', 1)[0]}:{self.port}",
+            services=self._service_names,
+        )
+        return self
+
+    def stop(self, grace: float = 5.0) -> None:
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+        self._stopped.set()
+
+    def wait_for_signal(self, on_stop: Callable[[], None] | None = None) -> None:
+        """Serve until SIGTERM or SIGINT, then stop gracefully and call ``on_stop``."""
+        stop_requested = threading.Event()
+
+        def request_stop(signum: int, _frame: object) -> None:
+            log.info("stopping", signal=signal.Signals(signum).name)
+            stop_requested.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        stop_requested.wait()
+        self.stop()
+        if on_stop is not None:
+            on_stop()

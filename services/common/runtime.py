@@ -1,0 +1,57 @@
+"""The rooms every service has: settings, its event store, its outbox relay, its gRPC
+server, its logging. ``ServiceRuntime.run`` serves until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from services.common.config import Settings, load_settings
+from services.common.database import create_store_engine
+from services.common.eventstore import EventStore
+from services.common.grpc_server import GrpcServer
+from services.common.logging import configure_logging
+from services.common.relay import OutboxRelay
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ServiceRuntime:
+    settings: Settings
+    store: EventStore
+    relay: OutboxRelay
+
+    @classmethod
+    def create(cls, service: str) -> ServiceRuntime:
+        configure_logging(service)
+        settings = load_settings(service)
+        store = EventStore(create_store_engine(settings.database_url))
+        store.create_schema()
+        relay = OutboxRelay(
+            store,
+            source=service,
+            topic=settings.topic,
+            bootstrap=settings.kafka_bootstrap,
+            partitions=settings.topic_partitions,
+        )
+        return cls(settings, store, relay)
+
+    def run(
+        self, mount: Callable[[GrpcServer], None], on_stop: Callable[[], None] | None = None
+    ) -> None:
+        self.relay.start()
+        server = GrpcServer(self.settings.service, self.settings.grpc_host, self.settings.grpc_port)
+        mount(server)
+        server.start()
+
+        def stop() -> None:
+            if on_stop is not None:
+                on_stop()
+            self.relay.stop()
+            self.store.engine.dispose()
+            log.info("stopped")
+
+        server.wait_for_signal(stop)

@@ -1,0 +1,20 @@
+"""Loading typed events back from a store."""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+
+from emergency.v1 import events_pb2
+from services.common.eventstore import RecordedEvent
+
+_TYPES: dict[str, type[Message]] = {
+    f.message_type.name: getattr(events_pb2, f.message_type.name)
+    for f in events_pb2.EventEnvelope.DESCRIPTOR.oneofs_by_name["payload"].fields
+}
+
+
+def typed(event: RecordedEvent) -> Message:
+    """The stored event's payload as its protobuf message."""
+    message = _TYPES[event.event_type]()
+    message.ParseFromString(event.payload)
+    return message

@@ -1,0 +1,15 @@
+"""``python -m services.dispatch``: the dispatch service."""
+
+from services.common.runtime import ServiceRuntime
+from services.dispatch.api import mount
+from services.dispatch.app import DispatchApp
+
+
+def main() -> None:
+    runtime = ServiceRuntime.create("dispatch")
+    app = DispatchApp(runtime.store)
+    runtime.run(lambda server: mount(server, app))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The dispatch gRPC servicer."""
+
+from __future__ import annotations
+
+import grpc
+
+from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc
+from services.common.actors import actor_of
+from services.common.grpc_server import GrpcServer
+from services.dispatch.app import DispatchApp
+from services.dispatch.domain import Incident
+
+
+def incident_message(incident: Incident) -> dispatch_pb2.Incident:
+    where = incident.location
+    return dispatch_pb2.Incident(
+        incident_id=incident.incident_id,
+        incident_type=incident.incident_type,
+        location=common_pb2.GeoPoint(latitude=where.latitude, longitude=where.longitude)
+        if where
+        else None,
+        address=incident.address,
+        status=incident.status,
+        call_ids=incident.call_ids,
+        version=incident.version,
+    )
+
+
+class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
+    def __init__(self, app: DispatchApp) -> None:
+        self.app = app
+
+    def ReceiveCall(
+        self, request: dispatch_pb2.ReceiveCallRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.ReceiveCallResponse:
+        incident, call_id = self.app.receive_call(request, actor_of(context))
+        return dispatch_pb2.ReceiveCallResponse(
+            incident_id=incident.incident_id, call_id=call_id, incident_version=incident.version
+        )
+
+    def GetIncident(
+        self, request: dispatch_pb2.GetIncidentRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.Incident:
+        return incident_message(self.app.get_incident(request.incident_id))
+
+
+def mount(server: GrpcServer, app: DispatchApp) -> None:
+    server.add(
+        dispatch_pb2_grpc.add_DispatchServiceServicer_to_server,
+        DispatchServicer(app),
+        dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name,
+    )

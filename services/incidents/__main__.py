@@ -1,0 +1,69 @@
+"""``python -m services.incidents``: the incident log (a faust worker) and its gRPC API.
+
+The faust worker owns the main thread and the signals; the gRPC server runs in its own
+threads and is stopped when the worker stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import faust
+import structlog
+
+from services.common.broker import ensure_topics
+from services.common.config import TOPICS, load_settings
+from services.common.database import create_store_engine
+from services.common.eventstore import EventStore
+from services.common.grpc_server import GrpcServer
+from services.common.logging import configure_logging
+from services.common.projection import ProjectionRunner
+from services.common.relay import OutboxRelay
+from services.incidents.api import mount
+from services.incidents.log import IncidentLogProjection, IncidentLogReader
+from services.incidents.stream_app import create_stream_app
+
+log = structlog.get_logger(__name__)
+
+
+def main() -> None:
+    configure_logging("incidents")
+    settings = load_settings("incidents")
+    engine = create_store_engine(settings.database_url)
+    store = EventStore(engine)  # the incidents service's own events (commander notes, ...)
+    store.create_schema()
+    reader = IncidentLogReader(engine)
+    reader.create_schema()
+    runner = ProjectionRunner(engine, IncidentLogProjection())
+    runner.create_schema()
+    ensure_topics(settings.kafka_bootstrap, TOPICS.values(), settings.topic_partitions)
+
+    relay = OutboxRelay(
+        store,
+        source="incidents",
+        topic=settings.topic,
+        bootstrap=settings.kafka_bootstrap,
+        partitions=settings.topic_partitions,
+    ).start()
+    server = GrpcServer("incidents", settings.grpc_host, settings.grpc_port)
+    mount(server, reader)
+    server.start()
+
+    app = create_stream_app(settings.kafka_bootstrap, settings.topic_partitions, runner)
+    worker = faust.Worker(
+        app, loglevel="WARNING", override_logging=False, redirect_stdouts=False, quiet=True
+    )
+    try:
+        with contextlib.suppress(SystemExit):
+            worker.execute_from_commandline()
+    finally:
+        server.stop()
+        relay.stop()
+        engine.dispose()
+        log.info(
+            "stopped", applied=runner.applied, duplicates=runner.duplicates, parked=runner.parked
+        )
+
+
+if __name__ == "__main__":
+    main()

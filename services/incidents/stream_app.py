@@ -1,0 +1,54 @@
+"""The incidents stream processor: a faust-streaming app whose agents consume every
+service's topic and write the incident log.
+
+faust runs ``at_least_once`` (the embedded broker has no transactions, and faust's
+exactly-once mode is unreliable even on real Kafka); the projection runner makes the
+effects exactly-once by tracking stream versions in the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import faust
+
+from services.common.config import TOPICS
+from services.common.projection import ProjectionRunner
+
+
+def create_stream_app(
+    bootstrap: str, partitions: int, runner: ProjectionRunner, app_id: str = "uc-incidents"
+) -> faust.App:
+    app = faust.App(
+        app_id,
+        broker=f"kafka://{bootstrap}",
+        store="memory://",
+        processing_guarantee="at_least_once",
+        key_serializer="raw",
+        value_serializer="raw",
+        web_enabled=False,
+        # The embedded broker holds a JoinGroup for half the session timeout.
+        broker_session_timeout=6.0,
+        broker_heartbeat_interval=0.6,
+        broker_commit_every=100,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        topic_partitions=partitions,
+        topic_replication_factor=1,
+    )
+    topics = app.topic(*TOPICS.values(), key_type=bytes, value_type=bytes)
+
+    @app.agent(topics, name="incident-log-writer")
+    async def write_incident_log(stream: faust.StreamT) -> None:
+        """Every event of every service -> the incident log (duplicates skipped)."""
+        async for event in stream.events():
+            message = event.message
+            await asyncio.to_thread(
+                runner.handle_message,
+                message.topic,
+                message.partition,
+                message.offset,
+                event.value,
+            )
+
+    return app

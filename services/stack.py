@@ -1,0 +1,195 @@
+"""The whole system on one machine: the broker (embedded unless KAFKA_BOOTSTRAP_SERVERS
+is set) and the three services as child processes. ``make run`` uses it, and so do the
+end-to-end tests, which also kill and restart its parts.
+
+Children run in their own sessions, so a Ctrl-C reaches the launcher alone and it stops
+them in order (services first, broker last); each child also gets SIGTERM from the kernel
+if the launcher itself dies, so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import structlog
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.common.broker import EmbeddedBroker, ensure_topics, wait_for_broker
+from services.common.config import DEFAULT_PORTS, TOPICS
+from services.common.processes import die_with_parent
+
+log = structlog.get_logger(__name__)
+
+SERVICES = ("units", "dispatch", "incidents")
+
+
+def check_health(address: str, timeout: float = 1.0) -> bool:
+    try:
+        with grpc.insecure_channel(address) as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=timeout
+            )
+        return reply.status == health_pb2.HealthCheckResponse.SERVING
+    except grpc.RpcError:
+        return False
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    broker_port: int = 9092
+    external_bootstrap: str | None = None
+    partitions: int = 3
+    log_to_files: bool = False
+    extra_env: dict[str, str] = field(default_factory=dict)
+    broker: EmbeddedBroker | None = field(default=None, init=False)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
+
+    @property
+    def bootstrap(self) -> str:
+        return self.external_bootstrap or f"127.0.0.1:{self.broker_port}"
+
+    def address(self, service: str) -> str:
+        return f"127.0.0.1:{self.ports[service]}"
+
+    # --- the whole stack -----------------------------------------------------------
+
+    def start(self, timeout: float = 60.0) -> Stack:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.external_bootstrap is None:
+            self.start_broker()
+        else:
+            wait_for_broker(self.bootstrap)
+        ensure_topics(self.bootstrap, TOPICS.values(), self.partitions)
+        for service in SERVICES:
+            self.start_service(service)
+        self.wait_healthy(SERVICES, timeout)
+        return self
+
+    def stop(self) -> None:
+        for service in reversed(SERVICES):
+            self.stop_service(service)
+        if self.broker is not None:
+            self.broker.stop()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- the broker ----------------------------------------------------------------
+
+    def start_broker(self) -> None:
+        self.broker = EmbeddedBroker(
+            port=self.broker_port, log_file=self.data_dir / "broker.log"
+        ).start()
+        wait_for_broker(self.bootstrap)
+
+    def kill_broker(self) -> None:
+        assert self.broker is not None, "the broker is external"
+        self.broker.kill()
+
+    # --- the services --------------------------------------------------------------
+
+    def service_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+                "UC_DATA_DIR": str(self.data_dir),
+                "UC_TOPIC_PARTITIONS": str(self.partitions),
+                **{f"UC_{name.upper()}_PORT": str(port) for name, port in self.ports.items()},
+                **self.extra_env,
+            }
+        )
+        return env
+
+    def start_service(self, service: str) -> None:
+        out: int | object = None
+        if self.log_to_files:
+            out = open(self.data_dir / f"{service}.log", "ab")  # noqa: SIM115
+        self.processes[service] = subprocess.Popen(
+            [sys.executable, "-m", f"services.{service}"],
+            env=self.service_env(),
+            stdout=out,  # type: ignore[arg-type]
+            stderr=subprocess.STDOUT if self.log_to_files else None,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
+        if self.log_to_files:
+            out.close()  # type: ignore[union-attr]
+
+    def stop_service(self, service: str, timeout: float = 15.0) -> None:
+        process = self.processes.pop(service, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("service did not stop in time; killing it", service=service)
+            process.kill()
+            process.wait()
+
+    def kill_service(self, service: str) -> None:
+        """Kill without warning, as a crash would."""
+        process = self.processes.pop(service)
+        process.kill()
+        process.wait()
+
+    def wait_healthy(self, services: tuple[str, ...] | list[str], timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = list(services)
+        while pending:
+            for service in list(pending):
+                process = self.processes.get(service)
+                if process is not None and process.poll() is not None:
+                    raise RuntimeError(
+                        f"{service} exited with code {process.returncode} while starting"
+                        + (
+                            f"; see {self.data_dir / (service + '.log')}"
+                            if self.log_to_files
+                            else ""
+                        )
+                    )
+                if check_health(self.address(service)):
+                    pending.remove(service)
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"not SERVING after {timeout}s: {', '.join(pending)}")
+            if pending:
+                time.sleep(0.1)
+
+    def watch(self) -> None:
+        """Block until Ctrl-C or SIGTERM, or until a service dies; then stop everything."""
+        stop = False
+
+        def request_stop(_signum: int, _frame: object) -> None:
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        try:
+            while not stop:
+                for service, process in self.processes.items():
+                    if process.poll() is not None:
+                        log.error(
+                            "service exited; stopping the stack",
+                            service=service,
+                            code=process.returncode,
+                        )
+                        stop = True
+                time.sleep(0.2)
+        finally:
+            with contextlib.suppress(Exception):
+                self.stop()

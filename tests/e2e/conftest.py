@@ -1,0 +1,105 @@
+"""The whole system as processes: broker plus the three services, on free ports."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import grpc
+import pytest
+
+from emergency.v1 import (
+    common_pb2,
+    dispatch_pb2,
+    dispatch_pb2_grpc,
+    incidents_pb2,
+    incidents_pb2_grpc,
+    units_pb2_grpc,
+)
+from services.common.broker import free_port
+from services.stack import Stack
+
+T = TypeVar("T")
+
+
+def eventually(probe: Callable[[], T | None], timeout: float = 30.0, what: str = "") -> T:
+    """Poll until ``probe`` returns something truthy (tests wait on facts, not on clocks)."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = probe()
+            if result:
+                return result
+        except grpc.RpcError as exc:
+            last_error = exc
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or probe}: {last_error}")
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    stack = Stack(
+        data_dir=tmp_path / "var",
+        ports={name: free_port() for name in ("dispatch", "units", "incidents")},
+        broker_port=free_port(),
+        log_to_files=True,
+        extra_env={"UC_LOG_FORMAT": "json"},
+    )
+    try:
+        stack.start(timeout=60)
+        yield stack
+    finally:
+        stack.stop()
+        for log in sorted(stack.data_dir.glob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-15:]
+            print(f"--- {log.name} (last lines)\n" + "\n".join(tail))
+
+
+class Clients:
+    def __init__(self, stack: Stack) -> None:
+        self.channels = [
+            grpc.insecure_channel(stack.address(s)) for s in ("dispatch", "units", "incidents")
+        ]
+        self.dispatch = dispatch_pb2_grpc.DispatchServiceStub(self.channels[0])
+        self.units = units_pb2_grpc.UnitsServiceStub(self.channels[1])
+        self.incidents = incidents_pb2_grpc.IncidentsServiceStub(self.channels[2])
+
+    def close(self) -> None:
+        for channel in self.channels:
+            channel.close()
+
+    def call(self, n: int = 0, timeout: float = 10.0) -> dispatch_pb2.ReceiveCallResponse:
+        return self.dispatch.ReceiveCall(
+            dispatch_pb2.ReceiveCallRequest(
+                request_id=str(uuid.uuid4()),
+                caller_number=f"1380000{n:04d}",
+                source=common_pb2.PHONE,
+                location=common_pb2.GeoPoint(latitude=28.2 + n * 1e-4, longitude=112.9),
+                address=f"{n} Furong Rd",
+                incident_type="residential_fire",
+            ),
+            timeout=timeout,
+            metadata=[("x-actor", "CALL_TAKER:ct-1")],
+        )
+
+    def log_of(self, incident_id: str) -> list[str]:
+        try:
+            reply = self.incidents.GetIncidentLog(
+                incidents_pb2.GetIncidentLogRequest(incident_id=incident_id), timeout=5
+            )
+        except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return []
+            raise
+        return [entry.event_type for entry in reply.entries]
+
+
+@pytest.fixture
+def clients(stack: Stack) -> Iterator[Clients]:
+    clients = Clients(stack)
+    yield clients
+    clients.close()

@@ -1,0 +1,147 @@
+"""The first slice through all three services, over gRPC, with the real broker."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from kafka import KafkaConsumer
+
+from emergency.v1 import common_pb2, dispatch_pb2, units_pb2
+from services.common.envelope import decode
+from services.stack import Stack
+from tests.e2e.conftest import Clients, eventually
+
+pytestmark = pytest.mark.e2e
+
+
+def test_register_a_unit_take_a_call_and_read_the_incident_log(
+    stack: Stack, clients: Clients
+) -> None:
+    unit = clients.units.RegisterUnit(
+        units_pb2.RegisterUnitRequest(
+            request_id="reg-e1",
+            unit_id="E1",
+            name="Furong Engine 1",
+            tier=common_pb2.PROFESSIONAL,
+            station_id="FR-1",
+            capabilities=["engine"],
+            home=common_pb2.GeoPoint(latitude=28.19, longitude=112.97),
+        ),
+        timeout=10,
+    )
+    assert (unit.status, unit.version) == ("AVAILABLE", 1)
+
+    reply = clients.call(1)
+    incident = clients.dispatch.GetIncident(
+        dispatch_pb2.GetIncidentRequest(incident_id=reply.incident_id), timeout=5
+    )
+    assert incident.status == "OPEN" and list(incident.call_ids) == [reply.call_id]
+
+    log = eventually(lambda: clients.log_of(reply.incident_id), what="the incident log")
+    assert log == ["CallReceived", "IncidentCreated"]
+
+    # The topics hold the same events, decodable with the project's protos.
+    consumer = KafkaConsumer(
+        "emergency.dispatch.v1",
+        "emergency.units.v1",
+        bootstrap_servers=stack.bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=2000,
+    )
+    envelopes = [decode(m.value) for m in consumer]
+    consumer.close()
+    assert {(e.source, e.event_type) for e in envelopes} == {
+        ("units", "UnitRegistered"),
+        ("dispatch", "CallReceived"),
+        ("dispatch", "IncidentCreated"),
+    }
+    created = next(e for e in envelopes if e.event_type == "IncidentCreated")
+    assert created.correlation_id == reply.incident_id
+    assert created.actor.kind == created.actor.CALL_TAKER
+
+
+def test_every_service_reports_serving_and_offers_reflection(stack: Stack) -> None:
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    for service, name in [
+        ("dispatch", "emergency.v1.DispatchService"),
+        ("units", "emergency.v1.UnitsService"),
+        ("incidents", "emergency.v1.IncidentsService"),
+    ]:
+        with grpc.insecure_channel(stack.address(service)) as channel:
+            health = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=name), timeout=5
+            )
+            assert health.status == health_pb2.HealthCheckResponse.SERVING
+            answers = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+                iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
+            )
+            listed = {s.name for a in answers for s in a.list_services_response.service}
+            assert name in listed
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "fragment"),
+    [
+        (
+            {"incident_type": "alien_landing"},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "unknown incident type",
+        ),
+        (
+            {"location": common_pb2.GeoPoint(latitude=95, longitude=112)},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "latitude 95",
+        ),
+        ({"caller_number": ""}, grpc.StatusCode.INVALID_ARGUMENT, "caller_number"),
+        ({"request_id": ""}, grpc.StatusCode.INVALID_ARGUMENT, "request_id is required"),
+    ],
+)
+def test_bad_calls_are_refused_with_a_clear_status_and_write_nothing(
+    stack: Stack, clients: Clients, change: dict, code: grpc.StatusCode, fragment: str
+) -> None:
+    request = dispatch_pb2.ReceiveCallRequest(
+        request_id="bad-1",
+        caller_number="13800000000",
+        source=common_pb2.PHONE,
+        location=common_pb2.GeoPoint(latitude=28.2, longitude=112.9),
+        incident_type="residential_fire",
+    )
+    for field, value in change.items():
+        if isinstance(value, common_pb2.GeoPoint):
+            getattr(request, field).CopyFrom(value)
+        else:
+            setattr(request, field, value)
+    with pytest.raises(grpc.RpcError) as info:
+        clients.dispatch.ReceiveCall(request, timeout=5)
+    assert info.value.code() == code and fragment in info.value.details()
+    # Nothing was written: the same request id, made valid, still opens an incident.
+    valid = dispatch_pb2.ReceiveCallRequest(
+        request_id="bad-1",
+        caller_number="13800000000",
+        source=common_pb2.PHONE,
+        location=common_pb2.GeoPoint(latitude=28.2, longitude=112.9),
+        incident_type="residential_fire",
+    )
+    assert clients.dispatch.ReceiveCall(valid, timeout=5).incident_version == 2
+
+
+def test_a_retried_call_returns_the_first_incident(stack: Stack, clients: Clients) -> None:
+    request = dispatch_pb2.ReceiveCallRequest(
+        request_id="retry-1",
+        caller_number="13800000000",
+        source=common_pb2.PHONE,
+        location=common_pb2.GeoPoint(latitude=28.2, longitude=112.9),
+        incident_type="vehicle_fire",
+    )
+    first = clients.dispatch.ReceiveCall(request, timeout=5)
+    again = clients.dispatch.ReceiveCall(request, timeout=5)
+    assert again == first
+    request.incident_type = "forest_fire"
+    with pytest.raises(grpc.RpcError) as info:
+        clients.dispatch.ReceiveCall(request, timeout=5)
+    assert info.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    with pytest.raises(grpc.RpcError) as info:
+        clients.dispatch.GetIncident(dispatch_pb2.GetIncidentRequest(incident_id="nope"), timeout=5)
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
