@@ -61,6 +61,10 @@ def configure_logging(service: str, level: str | None = None) -> None:
     root.setLevel(level_name)
     for noisy in ("kafka", "aiokafka", "faust", "mode"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # While the broker is away these log every reconnect attempt as an error; the relay
+    # and the consumer report the outage once, in our own words.
+    for chatty in ("kafka.net", "kafka.cluster", "kafka.client_async", "kafka.conn"):
+        logging.getLogger(chatty).setLevel(logging.CRITICAL)
     _configured = True
 
 

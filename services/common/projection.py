@@ -7,6 +7,10 @@ committed its offset, or the relay republishing after the broker lost its data) 
 version already tracked and changes nothing. The tracking rows are the consumer's true
 checkpoint; Kafka's committed offsets only save re-reading.
 
+An event that skips versions of its stream is held back, not applied: its predecessors
+were lost on the way, and the consumer's rewind (see ``relay.py``, publish epochs) brings
+them again, in order.
+
 Bytes that do not decode (a poison message) are parked with their topic, partition and
 offset for a person to look at, and consumption goes on.
 """
@@ -74,6 +78,7 @@ class ProjectionRunner:
         self._writer = engine.execution_options(immediate=True)
         self.applied = 0
         self.duplicates = 0
+        self.held_back = 0
         self.parked = 0
 
     def create_schema(self) -> None:
@@ -104,14 +109,19 @@ class ProjectionRunner:
                 self.duplicates += 1
                 return False
             expected = (seen or 0) + 1
-            if envelope.stream_version != expected:
+            if envelope.stream_version > expected:
+                # Earlier events of this stream have not arrived (a consumer rewinding after
+                # the broker lost its data gets them again); applying this one now would put
+                # the stream out of order and make the missing ones look like duplicates.
                 log.warning(
-                    "stream gap: events were never delivered",
+                    "event ahead of its stream held back",
                     stream_id=envelope.stream_id,
                     expected_version=expected,
                     got_version=envelope.stream_version,
                     correlation_id=envelope.correlation_id,
                 )
+                self.held_back += 1
+                return False
             self.projection.apply(conn, envelope)
             if seen is None:
                 conn.execute(tracking_table.insert(), {**key, "version": envelope.stream_version})

@@ -13,6 +13,11 @@ written to reads as missing or empty, or the broker acknowledges a message at an
 at or below one it acknowledged before (offsets never go backwards on a partition that
 kept its data). The relay then recreates the topic and republishes from position 0.
 
+Each message carries the relay's publish epoch in the ``uc-epoch`` header: the number of
+times the topic has been rebuilt. A republished log need not line up offset for offset
+with the lost one (a retried batch leaves duplicates behind), so a consumer that sees the
+epoch rise rewinds the topic to its start instead of trusting its old offsets.
+
 End offsets are not compared with acknowledged offsets: Tansu 0.6 answers ListOffsets
 with the number of record batches, not records, so that comparison raises false alarms.
 """
@@ -31,6 +36,8 @@ from services.common.envelope import encode
 from services.common.eventstore import EventStore
 
 log = structlog.get_logger(__name__)
+
+EPOCH_HEADER = "uc-epoch"
 
 
 class BrokerLostData(Exception):
@@ -62,6 +69,8 @@ class OutboxRelay:
         self.idle_wait = idle_wait
         self.loss_check_every = loss_check_every
         self.name = f"relay:{topic}"
+        self._epoch_name = f"epoch:{topic}"
+        self.epoch = 0
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -96,6 +105,7 @@ class OutboxRelay:
         next_loss_check = 0.0
         checkpoint = self.store.load_checkpoint(self.name)
         self._acked = self._load_acked()
+        self.epoch = self.store.load_checkpoint(self._epoch_name)
         while not self._stopping.is_set():
             try:
                 if self._producer is None:
@@ -133,9 +143,13 @@ class OutboxRelay:
         if not batch:
             return 0
         assert self._producer is not None
+        headers = [(EPOCH_HEADER, str(self.epoch).encode())]
         futures = [
             self._producer.send(
-                self.topic, key=event.stream_id.encode(), value=encode(event, self.source)
+                self.topic,
+                key=event.stream_id.encode(),
+                value=encode(event, self.source),
+                headers=headers,
             )
             for event in batch
         ]
@@ -169,6 +183,8 @@ class OutboxRelay:
             # One request in flight per connection: a retried batch cannot overtake the
             # next one, so each stream stays in order on its partition.
             max_in_flight_requests_per_connection=1,
+            # Tansu refuses InitProducerId after a restart; consumers dedupe anyway.
+            enable_idempotence=False,
             retries=5,
             linger_ms=0,
             request_timeout_ms=10000,
@@ -204,6 +220,8 @@ class OutboxRelay:
     def _restart_from_zero(self) -> int:
         ensure_topics(self.bootstrap, [self.topic], self.partitions)
         self._acked = {}
+        self.epoch += 1
+        self.store.save_checkpoint(self._epoch_name, self.epoch)
         self._save(0)
         self.republishes += 1
         log.warning(

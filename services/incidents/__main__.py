@@ -61,7 +61,11 @@ def main() -> None:
         relay.stop()
         engine.dispose()
         log.info(
-            "stopped", applied=runner.applied, duplicates=runner.duplicates, parked=runner.parked
+            "stopped",
+            applied=runner.applied,
+            duplicates=runner.duplicates,
+            held_back=runner.held_back,
+            parked=runner.parked,
         )
 
 

@@ -11,9 +11,13 @@ from __future__ import annotations
 import asyncio
 
 import faust
+import structlog
 
 from services.common.config import TOPICS
 from services.common.projection import ProjectionRunner
+from services.common.relay import EPOCH_HEADER
+
+log = structlog.get_logger(__name__)
 
 
 def create_stream_app(
@@ -38,11 +42,18 @@ def create_stream_app(
     )
     topics = app.topic(*TOPICS.values(), key_type=bytes, value_type=bytes)
 
+    epochs: dict[str, int] = {}
+
     @app.agent(topics, name="incident-log-writer")
     async def write_incident_log(stream: faust.StreamT) -> None:
         """Every event of every service -> the incident log (duplicates skipped)."""
         async for event in stream.events():
             message = event.message
+            epoch = publish_epoch(message.headers)
+            known = epochs.setdefault(message.topic, epoch)
+            if epoch > known:
+                epochs[message.topic] = epoch
+                await rewind(app, message.topic, epoch)
             await asyncio.to_thread(
                 runner.handle_message,
                 message.topic,
@@ -52,3 +63,23 @@ def create_stream_app(
             )
 
     return app
+
+
+def publish_epoch(headers: object) -> int:
+    """The relay's publish epoch from a message's headers (0 when absent)."""
+    items = headers.items() if isinstance(headers, dict) else (headers or [])
+    for key, value in items:
+        if key == EPOCH_HEADER:
+            return int(value)
+    return 0
+
+
+async def rewind(app: faust.App, topic: str, epoch: int) -> None:
+    """The topic was rebuilt from the owning store: read it again from the start (the
+    projection skips what it has already applied)."""
+    partitions = [tp for tp in app.consumer.assignment() if tp.topic == topic]
+    log.warning(
+        "topic was rebuilt; rewinding", topic=topic, epoch=epoch, partitions=len(partitions)
+    )
+    for tp in partitions:
+        await app.consumer.seek(tp, 0)
