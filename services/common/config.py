@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 DEFAULT_PORTS = {"dispatch": 50051, "units": 50052, "incidents": 50053}
 TOPICS = {
     "dispatch": "emergency.dispatch.v1",
@@ -40,9 +42,13 @@ def data_dir() -> Path:
 
 
 def load_settings(service: str) -> Settings:
-    """Each service has its own store: ``DATABASE_URL`` names a PostgreSQL server or an
-    SQLite file; ``UC_<SERVICE>_DATABASE_URL`` overrides it for one service."""
-    url = os.environ.get(f"UC_{service.upper()}_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    """Each service owns its store. ``UC_<SERVICE>_DATABASE_URL`` names it exactly;
+    otherwise ``DATABASE_URL`` names a server (or SQLite file) that the services share,
+    each in its own schema (PostgreSQL) or its own file (SQLite); with neither, SQLite
+    files under ``UC_DATA_DIR``."""
+    url = os.environ.get(f"UC_{service.upper()}_DATABASE_URL") or ""
+    if not url and os.environ.get("DATABASE_URL"):
+        url = store_url_for(os.environ["DATABASE_URL"], service)
     if not url:
         url = f"sqlite:///{data_dir() / f'{service}.db'}"
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -59,3 +65,14 @@ def load_settings(service: str) -> Settings:
         grpc_host=os.environ.get("UC_GRPC_HOST", "127.0.0.1"),
         grpc_port=int(os.environ.get(f"UC_{service.upper()}_PORT", DEFAULT_PORTS[service])),
     )
+
+
+def store_url_for(shared_url: str, service: str) -> str:
+    """The shared database URL narrowed to one service's own store."""
+    parsed = make_url(shared_url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "uc.db")
+        return str(parsed.set(database=str(path.with_name(f"{path.stem}-{service}{path.suffix}"))))
+    query = dict(parsed.query)
+    query["uc_schema"] = service
+    return parsed.set(query=query).render_as_string(hide_password=False)

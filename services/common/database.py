@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import NullPool
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -20,7 +21,7 @@ def create_store_engine(url: str) -> Engine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return _postgres_engine(parsed)
 
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -42,3 +43,19 @@ def create_store_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _postgres_engine(parsed: URL) -> Engine:
+    """``?uc_schema=NAME`` puts a service's tables in a schema of their own, so services
+    can share one database without sharing tables."""
+    query = dict(parsed.query)
+    schema = query.pop("uc_schema", None)
+    pool = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+    if schema is None:
+        return create_engine(parsed, **pool)
+    if not schema.isidentifier():
+        raise ValueError(f"schema name {schema!r} is not a plain identifier")
+    base = parsed.set(query=query)
+    with create_engine(base, poolclass=NullPool).begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    return create_engine(base, connect_args={"options": f"-c search_path={schema}"}, **pool)

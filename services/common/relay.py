@@ -185,13 +185,19 @@ class OutboxRelay:
             max_in_flight_requests_per_connection=1,
             # Tansu refuses InitProducerId after a restart; consumers dedupe anyway.
             enable_idempotence=False,
+            # A missing topic is the relay's to recreate with the configured partitions:
+            # Tansu would auto-create it with 4, moving keys to other partitions.
+            allow_auto_create_topics=False,
             retries=5,
             linger_ms=0,
             request_timeout_ms=10000,
             max_block_ms=10000,
         )
         self._checker = KafkaConsumer(
-            bootstrap_servers=self.bootstrap, request_timeout_ms=10000, enable_auto_commit=False
+            bootstrap_servers=self.bootstrap,
+            request_timeout_ms=10000,
+            enable_auto_commit=False,
+            allow_auto_create_topics=False,
         )
         log.info("relay connected", topic=self.topic, bootstrap=self.bootstrap)
 

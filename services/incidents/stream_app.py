@@ -39,6 +39,8 @@ def create_stream_app(
         consumer_auto_offset_reset="earliest",
         topic_partitions=partitions,
         topic_replication_factor=1,
+        # No tables, so no leader topic: nothing for faust to lose when the broker restarts.
+        topic_disable_leader=True,
     )
     topics = app.topic(*TOPICS.values(), key_type=bytes, value_type=bytes)
 

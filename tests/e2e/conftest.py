@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import grpc
 import pytest
+from sqlalchemy import create_engine, text
 
 from emergency.v1 import (
     common_pb2,
@@ -41,13 +42,23 @@ def eventually(probe: Callable[[], T | None], timeout: float = 30.0, what: str =
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
+    """The stack on SQLite files; parametrize indirectly with "postgres" to run it on one
+    shared PostgreSQL database (each service in its own schema)."""
+    env = {"UC_LOG_FORMAT": "json"}
+    if getattr(request, "param", "sqlite") == "postgres":
+        env["DATABASE_URL"] = url = request.getfixturevalue("postgres_server_url")
+        engine = create_engine(url)
+        with engine.begin() as conn:  # every stack starts from empty stores
+            for schema in ("dispatch", "units", "incidents"):
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
     stack = Stack(
         data_dir=tmp_path / "var",
         ports={name: free_port() for name in ("dispatch", "units", "incidents")},
         broker_port=free_port(),
         log_to_files=True,
-        extra_env={"UC_LOG_FORMAT": "json"},
+        extra_env=env,
     )
     try:
         stack.start(timeout=60)

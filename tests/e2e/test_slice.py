@@ -15,6 +15,7 @@ from tests.e2e.conftest import Clients, eventually
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.parametrize("stack", ["sqlite", "postgres"], indirect=True)
 def test_register_a_unit_take_a_call_and_read_the_incident_log(
     stack: Stack, clients: Clients
 ) -> None:
@@ -145,3 +146,20 @@ def test_a_retried_call_returns_the_first_incident(stack: Stack, clients: Client
     with pytest.raises(grpc.RpcError) as info:
         clients.dispatch.GetIncident(dispatch_pb2.GetIncidentRequest(incident_id="nope"), timeout=5)
     assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+@pytest.mark.parametrize("stack", ["postgres"], indirect=True)
+def test_services_sharing_one_postgres_database_keep_their_own_tables(
+    stack: Stack, clients: Clients
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    clients.call(1)
+    engine = create_engine(stack.extra_env["DATABASE_URL"])
+    with engine.connect() as conn:
+        counts = {
+            schema: conn.execute(text(f'SELECT count(*) FROM "{schema}".events')).scalar()
+            for schema in ("dispatch", "units", "incidents")
+        }
+    engine.dispose()
+    assert counts == {"dispatch": 2, "units": 0, "incidents": 0}
