@@ -43,20 +43,26 @@ def test_register_a_unit_take_a_call_and_read_the_incident_log(
     assert log == ["CallReceived", "IncidentCreated"]
 
     # The topics hold the same events, decodable with the project's protos.
+    expected = {
+        ("units", "UnitRegistered"),
+        ("dispatch", "CallReceived"),
+        ("dispatch", "IncidentCreated"),
+    }
     consumer = KafkaConsumer(
         "emergency.dispatch.v1",
         "emergency.units.v1",
         bootstrap_servers=stack.bootstrap,
         auto_offset_reset="earliest",
-        consumer_timeout_ms=2000,
+        consumer_timeout_ms=500,
     )
-    envelopes = [decode(m.value) for m in consumer]
+    envelopes: list = []
+
+    def all_published() -> bool:
+        envelopes.extend(decode(m.value) for m in consumer)
+        return {(e.source, e.event_type) for e in envelopes} == expected
+
+    eventually(all_published, timeout=20, what="the events on the topics")
     consumer.close()
-    assert {(e.source, e.event_type) for e in envelopes} == {
-        ("units", "UnitRegistered"),
-        ("dispatch", "CallReceived"),
-        ("dispatch", "IncidentCreated"),
-    }
     created = next(e for e in envelopes if e.event_type == "IncidentCreated")
     assert created.correlation_id == reply.incident_id
     assert created.actor.kind == created.actor.CALL_TAKER
