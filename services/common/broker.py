@@ -84,6 +84,9 @@ class EmbeddedBroker:
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
+            # Its own session: a Ctrl-C in the terminal reaches the launcher, which stops
+            # the services while the broker is still there for their last commits.
+            start_new_session=True,
             preexec_fn=die_with_parent,
         )
         if out is not subprocess.DEVNULL:
