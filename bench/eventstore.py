@@ -401,9 +401,7 @@ def compare(subjects: dict[str, Subject], work: Workload) -> dict[str, Any]:
     fill = new_streams(work.fill_events // work.fill_command_size, work.fill_command_size, rng)
     total = sum(c.size for c in warmup + timed + fill)
 
-    result: dict[str, dict[str, Any]] = {
-        name: {"settings": s.settings()} for name, s in subjects.items()
-    }
+    result: dict[str, Any] = {name: {"settings": s.settings()} for name, s in subjects.items()}
     for name, subject in subjects.items():
         log.info("%s: warm-up (%d commands)", name, len(warmup))
         for command in warmup:
@@ -432,6 +430,9 @@ def compare(subjects: dict[str, Subject], work: Workload) -> dict[str, Any]:
         }
 
     ours, theirs = result["ours"], result["eventsourcing"]
+    result["ratio_note"] = (
+        "ours / eventsourcing: for rates >1 means ours is faster, for latency >1 ours is slower"
+    )
     result["ratio_ours_to_eventsourcing"] = {
         "append_events_per_s": _ratio(ours["append"], theirs["append"], "events_per_s"),
         "append_latency_p50": _ratio(ours["append"], theirs["append"], "latency_ms_p50"),
