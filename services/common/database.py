@@ -50,7 +50,9 @@ def _postgres_engine(parsed: URL) -> Engine:
     can share one database without sharing tables."""
     query = dict(parsed.query)
     schema = query.pop("uc_schema", None)
-    pool = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+    # No pre-ping: it costs a round trip per checkout; a dead connection fails one call
+    # (the client retries with the same request id) and the pool replaces it.
+    pool = {"pool_size": 10, "max_overflow": 20}
     if schema is None:
         return create_engine(parsed, **pool)
     if not schema.isidentifier():

@@ -11,7 +11,8 @@ from google.protobuf.message import DecodeError, Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from emergency.v1 import events_pb2
-from services.common.eventstore import NewEvent, RecordedEvent
+from services.common.eventstore import NewEvent, RecordedEvent, now_us
+from services.common.eventstore.model import new_event_id
 
 EventEnvelope = events_pb2.EventEnvelope
 Actor = events_pb2.Actor
@@ -52,6 +53,8 @@ def new_event(
         correlation_id=correlation_id,
         causation_id=causation_id,
         actor=actor,
+        occurred_at=now_us(),  # decided now
+        event_id=new_event_id(),
     )
 
 

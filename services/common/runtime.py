@@ -51,7 +51,7 @@ class ServiceRuntime:
             if on_stop is not None:
                 on_stop()
             self.relay.stop()
-            self.store.engine.dispose()
+            self.store.close()
             log.info("stopped")
 
         server.wait_for_signal(stop)

@@ -59,7 +59,7 @@ def main() -> None:
     finally:
         server.stop()
         relay.stop()
-        engine.dispose()
+        store.close()
         log.info(
             "stopped",
             applied=runner.applied,

@@ -127,17 +127,29 @@ def test_events_keep_their_metadata(store: EventStore) -> None:
         correlation_id="inc-9",
         causation_id="req-9",
         actor="CALL_TAKER:ct-1",
+        occurred_at=1_700_000_000_000_000,
+        event_id="e-9",
     )
     store.append("incident-9", 0, [new])
 
-    (stored,) = store.read_correlated("inc-9")
+    (stored,) = store.read_stream("incident-9")
     assert (stored.event_id, stored.occurred_at, stored.payload) == (
-        new.event_id,
-        new.occurred_at,
+        "e-9",
+        1_700_000_000_000_000,
         b"\x00\x01",
     )
-    assert (stored.causation_id, stored.actor) == ("req-9", "CALL_TAKER:ct-1")
-    assert stored.recorded_at >= stored.occurred_at
+    assert (stored.correlation_id, stored.causation_id, stored.actor) == (
+        "inc-9",
+        "req-9",
+        "CALL_TAKER:ct-1",
+    )
+    assert stored.recorded_at > stored.occurred_at
+
+
+def test_ids_and_times_left_empty_are_assigned_when_recorded(store: EventStore) -> None:
+    first, second = store.append("a", 0, [ev(), ev()]).events
+    assert len(first.event_id) == 32 and first.event_id != second.event_id
+    assert first.occurred_at == first.recorded_at > 0
 
 
 def test_racing_writers_on_one_stream_exactly_one_wins(store: EventStore) -> None:

@@ -1,0 +1,134 @@
+"""What goes into the event store and what comes out, and the errors it raises."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from services.common.errors import AlreadyExists, Conflict, NotFound
+
+
+def now_us() -> int:
+    """Now, in integer microseconds since the Unix epoch (UTC): the store's time unit."""
+    return time.time_ns() // 1000
+
+
+def new_event_id() -> str:
+    """128 random bits in hex: unique without coordination, and cheap on the append path
+    (a fifth of the cost of ``str(uuid4())``)."""
+    return os.urandom(16).hex()
+
+
+class NewEvent(NamedTuple):
+    """An event decided by a command, not yet stored. ``event_id`` and ``occurred_at``
+    left empty are assigned when the event is recorded (a fresh id; the record time)."""
+
+    event_type: str
+    payload: bytes
+    correlation_id: str = ""
+    causation_id: str = ""
+    actor: str = ""
+    occurred_at: int = 0
+    event_id: str = ""
+
+
+class RecordedEvent(NamedTuple):
+    """An event as stored; field order matches the table's columns."""
+
+    position: int
+    stream_id: str
+    stream_version: int
+    event_id: str
+    event_type: str
+    occurred_at: int
+    recorded_at: int
+    correlation_id: str
+    causation_id: str
+    actor: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StreamAppend:
+    stream_id: str
+    expected_version: int  # the stream's current version; 0 for a new stream
+    events: Sequence[NewEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    events: tuple[RecordedEvent, ...]
+    replayed: bool  # True when the request id had been seen: nothing was written
+
+
+@dataclass(frozen=True, slots=True)
+class SeenRequest:
+    fingerprint: str
+    first_position: int
+    last_position: int
+
+
+class ConcurrencyConflict(Conflict):
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"stream {stream_id!r} is at version {actual}, not the expected {expected}: "
+            "it changed since it was read; reload it and decide again"
+        )
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class StreamNotFound(NotFound):
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(f"no stream {stream_id!r} in this store")
+        self.stream_id = stream_id
+
+
+class RequestIdReused(AlreadyExists):
+    def __init__(self, request_id: str) -> None:
+        super().__init__(
+            f"request id {request_id!r} was already used for a different command; "
+            "use a new request id for a new command"
+        )
+        self.request_id = request_id
+
+
+def record(
+    appends: Sequence[StreamAppend], top: int, versions: dict[str, int]
+) -> list[RecordedEvent]:
+    """Number the events of an append from position ``top + 1``, checking each stream's
+    actual version (``versions``, absent = new) against the expected one."""
+    recorded_at = now_us()
+    rows: list[RecordedEvent] = []
+    position = top
+    for append in appends:
+        actual = versions.get(append.stream_id, 0)
+        if actual != append.expected_version:
+            raise ConcurrencyConflict(append.stream_id, append.expected_version, actual)
+        for offset, event in enumerate(append.events, start=1):
+            position += 1
+            rows.append(
+                RecordedEvent(
+                    position,
+                    append.stream_id,
+                    actual + offset,
+                    event.event_id or new_event_id(),
+                    event.event_type,
+                    event.occurred_at or recorded_at,
+                    recorded_at,
+                    event.correlation_id,
+                    event.causation_id,
+                    event.actor,
+                    event.payload,
+                )
+            )
+    return rows
+
+
+def check_replay(seen: SeenRequest, fingerprint: str, request_id: str) -> None:
+    if seen.fingerprint != fingerprint:
+        raise RequestIdReused(request_id)

@@ -1,0 +1,114 @@
+"""The event store's hot paths on SQLite, through the ``sqlite3`` driver directly.
+
+SQLite allows one writer at a time. Appends in this process share one connection and
+queue on a lock (first come, first served, no busy-wait sleeps); a writer in another
+process waits on SQLite's own lock, which ``BEGIN IMMEDIATE`` takes before anything is
+read, so the version checks and position numbering cannot race.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+
+from sqlalchemy import Engine
+
+from services.common.eventstore.model import (
+    AppendResult,
+    RecordedEvent,
+    SeenRequest,
+    StreamAppend,
+    check_replay,
+    record,
+)
+from services.common.eventstore.schema import Statements
+
+SQL = Statements("?")
+
+
+class SQLiteBackend:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._writer = None  # a pooled connection kept checked out for appends
+
+    def close(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+    def append(
+        self, appends: Sequence[StreamAppend], request_id: str | None, fingerprint: str
+    ) -> AppendResult:
+        with self._lock:
+            if self._writer is None:
+                self._writer = self.engine.raw_connection()
+            db: sqlite3.Connection = self._writer.driver_connection
+            cursor = db.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                result = self._append_in_transaction(cursor, appends, request_id, fingerprint)
+                cursor.execute("COMMIT")
+                return result
+            except BaseException:
+                if db.in_transaction:
+                    cursor.execute("ROLLBACK")
+                raise
+            finally:
+                cursor.close()
+
+    @staticmethod
+    def _append_in_transaction(
+        cursor: sqlite3.Cursor,
+        appends: Sequence[StreamAppend],
+        request_id: str | None,
+        fingerprint: str,
+    ) -> AppendResult:
+        if len(appends) == 1:
+            top, version, *request = cursor.execute(
+                SQL.state_of_one_stream, (appends[0].stream_id, request_id)
+            ).fetchone()
+            versions = {appends[0].stream_id: version} if version else {}
+            seen = SeenRequest(*request) if request[0] is not None else None
+        else:
+            found = cursor.execute(SQL.request, (request_id,)).fetchone() if request_id else None
+            seen = SeenRequest(*found) if found else None
+            top = cursor.execute(SQL.max_position).fetchone()[0]
+            streams = [a.stream_id for a in appends]
+            versions = dict(cursor.execute(SQL.versions_of(len(streams)), streams).fetchall())
+        if seen is not None:
+            check_replay(seen, fingerprint, request_id or "")
+            cursor.execute(SQL.read_range, (seen.first_position, seen.last_position))
+            return AppendResult(tuple(map(RecordedEvent._make, cursor.fetchall())), True)
+        rows = record(appends, top, versions)
+        cursor.executemany(SQL.insert_event, rows)
+        if request_id:
+            cursor.execute(
+                SQL.insert_request,
+                (request_id, fingerprint, rows[0].position, rows[-1].position, rows[0].recorded_at),
+            )
+        return AppendResult(tuple(rows), replayed=False)
+
+    def find_request(self, request_id: str) -> tuple[SeenRequest, list[RecordedEvent]] | None:
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.driver_connection.cursor()
+            found = cursor.execute(SQL.request, (request_id,)).fetchone()
+            if found is None:
+                return None
+            seen = SeenRequest(*found)
+            cursor.execute(SQL.read_range, (seen.first_position, seen.last_position))
+            return seen, list(map(RecordedEvent._make, cursor.fetchall()))
+        finally:
+            raw.close()
+
+    def read_after(self, after_position: int, limit: int) -> list[RecordedEvent]:
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.driver_connection.cursor()
+            rows = cursor.execute(SQL.read_after, (after_position, limit)).fetchall()
+        finally:
+            raw.close()
+        return list(map(RecordedEvent._make, rows))

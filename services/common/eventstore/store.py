@@ -1,0 +1,215 @@
+"""The append-only event store each service owns: the source of truth.
+
+- Events are appended per stream with optimistic concurrency: the caller states the
+  version it decided on, and a stale one fails with :class:`ConcurrencyConflict`
+  naming the stream, the expected and the actual version. The unique key
+  ``(stream_id, stream_version)`` backs this up in the database.
+- Every event gets a global ``position``. Appends are serialized (see the backends) and
+  positions are assigned as ``max + 1`` under that serialization, so positions are
+  gap-free and commit in order: a reader that has seen position N will never later find
+  a new event below N. That makes the event table itself the transactional outbox: the
+  relay publishes everything after its checkpoint (``relay.py``), and can republish from 0.
+- A command carries a client request id. Appending with one that was seen before
+  returns the first result and writes nothing; the same id with a different command
+  (another fingerprint) is refused.
+
+The store knows nothing of protobuf or Kafka: payloads are bytes, times are integer
+microseconds since the Unix epoch (UTC). The hot paths (append, read everything after a
+position) go to the driver directly, one backend module per database; the rest uses
+SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+from sqlalchemy import Engine, func, select
+
+from services.common.database import is_sqlite
+from services.common.errors import InvalidArgument
+from services.common.eventstore.model import (
+    AppendResult,
+    NewEvent,
+    RecordedEvent,
+    StreamAppend,
+    StreamNotFound,
+    check_replay,
+)
+from services.common.eventstore.postgres import PostgresBackend
+from services.common.eventstore.schema import checkpoints_table, events_table, metadata
+from services.common.eventstore.sqlite import SQLiteBackend
+
+DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024
+
+
+class EventStore:
+    def __init__(self, engine: Engine, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+        self.engine = engine
+        self.max_payload_bytes = max_payload_bytes
+        self._backend = SQLiteBackend(engine) if is_sqlite(engine) else PostgresBackend(engine)
+        self._writer = engine.execution_options(immediate=True)
+        self._listeners: list[Callable[[int], None]] = []
+
+    def create_schema(self) -> None:
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self._backend.close()
+        self.engine.dispose()
+
+    def on_append(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener(last_position)`` after each commit that wrote events."""
+        self._listeners.append(listener)
+
+    # --- writing ---------------------------------------------------------------------
+
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        request_id: str | None = None,
+        fingerprint: str = "",
+    ) -> AppendResult:
+        return self.append_batch(
+            [StreamAppend(stream_id, expected_version, events)], request_id, fingerprint
+        )
+
+    def append_batch(
+        self,
+        appends: Sequence[StreamAppend],
+        request_id: str | None = None,
+        fingerprint: str = "",
+    ) -> AppendResult:
+        """Append one command's events to one or more streams, atomically."""
+        self._validate(appends, request_id)
+        result = self._backend.append(appends, request_id, fingerprint)
+        if not result.replayed:
+            for listener in self._listeners:
+                listener(result.events[-1].position)
+        return result
+
+    def _validate(self, appends: Sequence[StreamAppend], request_id: str | None) -> None:
+        if not appends:
+            raise InvalidArgument("nothing to append: give at least one stream")
+        if request_id is not None and not request_id.strip():
+            raise InvalidArgument("request id is blank: omit it or give a unique value")
+        seen_streams: set[str] = set()
+        for append in appends:
+            if not append.stream_id:
+                raise InvalidArgument("stream id is empty")
+            if append.stream_id in seen_streams:
+                raise InvalidArgument(f"stream {append.stream_id!r} appears twice in one append")
+            seen_streams.add(append.stream_id)
+            if append.expected_version < 0:
+                raise InvalidArgument(
+                    f"expected version {append.expected_version} for stream "
+                    f"{append.stream_id!r} is negative; use 0 for a new stream"
+                )
+            if not append.events:
+                raise InvalidArgument(f"no events to append to stream {append.stream_id!r}")
+            for event in append.events:
+                if not event.event_type:
+                    raise InvalidArgument(f"an event for stream {append.stream_id!r} has no type")
+                if len(event.payload) > self.max_payload_bytes:
+                    raise InvalidArgument(
+                        f"{event.event_type} payload for stream {append.stream_id!r} is "
+                        f"{len(event.payload)} bytes, over the limit of "
+                        f"{self.max_payload_bytes} bytes"
+                    )
+
+    # --- reading ---------------------------------------------------------------------
+
+    def find_request(self, request_id: str, fingerprint: str) -> AppendResult | None:
+        """The first result of a command already carried out under ``request_id``."""
+        found = self._backend.find_request(request_id)
+        if found is None:
+            return None
+        seen, events = found
+        check_replay(seen, fingerprint, request_id)
+        return AppendResult(tuple(events), replayed=True)
+
+    def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
+        """The stream's events from ``from_version`` on; :class:`StreamNotFound` if the
+        stream has no events at all."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(events_table)
+                .where(events_table.c.stream_id == stream_id)
+                .where(events_table.c.stream_version >= from_version)
+                .order_by(events_table.c.stream_version)
+            ).all()
+            if not rows and (from_version <= 1 or self._stream_version(conn, stream_id) == 0):
+                raise StreamNotFound(stream_id)
+        return [RecordedEvent._make(row) for row in rows]
+
+    def stream_version(self, stream_id: str) -> int:
+        with self.engine.connect() as conn:
+            return self._stream_version(conn, stream_id)
+
+    @staticmethod
+    def _stream_version(conn, stream_id: str) -> int:  # type: ignore[no-untyped-def]
+        return conn.execute(
+            select(func.coalesce(func.max(events_table.c.stream_version), 0)).where(
+                events_table.c.stream_id == stream_id
+            )
+        ).scalar_one()
+
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        """Up to ``limit`` events after ``after_position``, in position order."""
+        return self._backend.read_after(after_position, limit)
+
+    def iter_all(self, after_position: int = 0, batch_size: int = 5000) -> Iterator[RecordedEvent]:
+        """Every event after ``after_position``, read in batches."""
+        while True:
+            batch = self.read_all(after_position, batch_size)
+            yield from batch
+            if len(batch) < batch_size:
+                return
+            after_position = batch[-1].position
+
+    def max_position(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.coalesce(func.max(events_table.c.position), 0))
+            ).scalar_one()
+
+    # --- checkpoints (the relay's and the projections' progress) ----------------------
+
+    def load_checkpoint(self, name: str) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(checkpoints_table.c.position).where(checkpoints_table.c.name == name)
+            ).scalar_one_or_none()
+        return value or 0
+
+    def save_checkpoint(self, name: str, position: int) -> None:
+        self.save_checkpoints({name: position})
+
+    def save_checkpoints(self, positions: dict[str, int], clear_prefix: str | None = None) -> None:
+        """Write several checkpoints in one transaction; with ``clear_prefix``, first drop
+        every checkpoint whose name starts with it (so a mark that is gone stays gone)."""
+        with self._writer.begin() as conn:
+            if clear_prefix is not None:
+                conn.execute(
+                    checkpoints_table.delete().where(
+                        checkpoints_table.c.name.startswith(clear_prefix, autoescape=True)
+                    )
+                )
+            for name, position in positions.items():
+                updated = conn.execute(
+                    checkpoints_table.update()
+                    .where(checkpoints_table.c.name == name)
+                    .values(position=position)
+                ).rowcount
+                if not updated:
+                    conn.execute(checkpoints_table.insert(), {"name": name, "position": position})
+
+    def load_checkpoints(self, prefix: str) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(checkpoints_table.c.name, checkpoints_table.c.position).where(
+                    checkpoints_table.c.name.startswith(prefix, autoescape=True)
+                )
+            ).all()
+        return {row.name: row.position for row in rows}
