@@ -36,7 +36,10 @@ fmt: $(INSTALLED)
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]' --config-settings editable_mode=compat
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	# The generated package `emergency/` lives at the repository root, beside `services/`:
+	# put the root on the venv's path, so both import however the code is started.
+	$(PY) -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "unified_command_root.pth").write_text("$(CURDIR)\n")'
 	touch $@
 
 # Generated code is built here, never committed: `emergency/` is git-ignored.

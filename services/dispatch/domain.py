@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, events_pb2
+from services.common.aggregate import Aggregate
 from services.common.errors import InvalidArgument
 from services.common.geo import Point
 
@@ -50,7 +50,7 @@ class Call:
 
 
 @dataclass
-class Incident:
+class Incident(Aggregate):
     incident_id: str = ""
     incident_type: str = ""
     location: Point | None = None
@@ -110,10 +110,3 @@ class Incident:
                 self.location = Point(event.location.latitude, event.location.longitude)
             self.status = "OPEN"
         self.version += 1
-
-    @classmethod
-    def from_events(cls, events: Iterable[Message]) -> Incident:
-        incident = cls()
-        for event in events:
-            incident.apply(event)
-        return incident

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, events_pb2
+from services.common.aggregate import Aggregate
 from services.common.errors import InvalidArgument
 from services.common.geo import Point
 
@@ -34,7 +35,7 @@ def stream_id(unit_id: str) -> str:
 
 
 @dataclass
-class Unit:
+class Unit(Aggregate):
     unit_id: str = ""
     name: str = ""
     tier: int = common_pb2.TIER_UNSPECIFIED
@@ -99,10 +100,3 @@ class Unit:
             self.home = Point(event.home.latitude, event.home.longitude)
             self.status = "AVAILABLE"
         self.version += 1
-
-    @classmethod
-    def from_events(cls, events: Iterable[Message]) -> Unit:
-        unit = cls()
-        for event in events:
-            unit.apply(event)
-        return unit
