@@ -169,3 +169,17 @@ def test_services_sharing_one_postgres_database_keep_their_own_tables(
         }
     engine.dispose()
     assert counts == {"dispatch": 2, "units": 0, "incidents": 0}
+
+
+def test_an_independent_kafka_client_lists_the_topics(stack: Stack) -> None:
+    """librdkafka (confluent-kafka), not the clients the services use, sees the topics the
+    stack created with their partitions."""
+    from confluent_kafka.admin import AdminClient
+
+    metadata = AdminClient({"bootstrap.servers": stack.bootstrap}).list_topics(timeout=10)
+    partitions = {name: len(topic.partitions) for name, topic in metadata.topics.items()}
+    assert partitions == {
+        "emergency.dispatch.v1": 3,
+        "emergency.units.v1": 3,
+        "emergency.incidents.v1": 3,
+    }
