@@ -33,8 +33,17 @@ def _fail(error: grpc.RpcError) -> None:
 
 
 @click.group()
-def main() -> None:
+@click.option(
+    "--token",
+    envvar="UC_TOKEN",
+    default="demo-ct-01",
+    show_default=True,
+    help="Bearer token for the APIs (env UC_TOKEN); the default is the demo city's call taker.",
+)
+@click.pass_context
+def main(ctx: click.Context, token: str) -> None:
     """Unified Command: 119 dispatch and unified command."""
+    ctx.obj = [("authorization", f"Bearer {token}")]
 
 
 @main.command()
@@ -82,6 +91,7 @@ def run(data_dir: Path, broker_port: int) -> None:
 
 
 @main.command()
+@click.pass_obj
 @click.option("--type", "incident_type", required=True, help="Incident type, e.g. high_rise_fire")
 @click.option("--lat", type=float, help="Latitude of the incident")
 @click.option("--lon", type=float, help="Longitude of the incident")
@@ -89,6 +99,7 @@ def run(data_dir: Path, broker_port: int) -> None:
 @click.option("--caller", default="", help="Caller's number")
 @click.option("--description", default="")
 def call(
+    auth: list[tuple[str, str]],
     incident_type: str,
     lat: float | None,
     lon: float | None,
@@ -110,7 +121,7 @@ def call(
     with grpc.insecure_channel(_address("dispatch")) as channel:
         try:
             reply = dispatch_pb2_grpc.DispatchServiceStub(channel).ReceiveCall(
-                request, timeout=10, metadata=[("x-actor", "CALL_TAKER:cli")]
+                request, timeout=10, metadata=auth
             )
         except grpc.RpcError as error:
             _fail(error)
@@ -118,13 +129,16 @@ def call(
 
 
 @main.command(name="log")
+@click.pass_obj
 @click.argument("incident_id")
-def incident_log(incident_id: str) -> None:
+def incident_log(auth: list[tuple[str, str]], incident_id: str) -> None:
     """Print an incident's log, one event a line."""
     with grpc.insecure_channel(_address("incidents")) as channel:
         try:
             reply = incidents_pb2_grpc.IncidentsServiceStub(channel).GetIncidentLog(
-                incidents_pb2.GetIncidentLogRequest(incident_id=incident_id), timeout=10
+                incidents_pb2.GetIncidentLogRequest(incident_id=incident_id),
+                timeout=10,
+                metadata=auth,
             )
         except grpc.RpcError as error:
             _fail(error)

@@ -24,6 +24,7 @@ class Settings:
     topic_partitions: int
     grpc_host: str
     grpc_port: int
+    jurisdiction_file: Path
 
     @property
     def topic(self) -> str:
@@ -64,7 +65,16 @@ def load_settings(service: str) -> Settings:
         topic_partitions=int(os.environ.get("UC_TOPIC_PARTITIONS", "3")),
         grpc_host=os.environ.get("UC_GRPC_HOST", "127.0.0.1"),
         grpc_port=int(os.environ.get(f"UC_{service.upper()}_PORT", DEFAULT_PORTS[service])),
+        jurisdiction_file=jurisdiction_file(),
     )
+
+
+DEMO_JURISDICTION = Path(__file__).resolve().parents[2] / "config/jurisdiction/demo-city.yaml"
+
+
+def jurisdiction_file() -> Path:
+    """``UC_JURISDICTION_FILE``, else the demo city shipped with the project."""
+    return Path(os.environ.get("UC_JURISDICTION_FILE") or DEMO_JURISDICTION)
 
 
 def store_url_for(shared_url: str, service: str) -> str:

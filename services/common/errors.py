@@ -30,3 +30,11 @@ class Conflict(DomainError):
 
 class Unavailable(DomainError):
     """A dependency cannot be reached right now: retry later with the same request id."""
+
+
+class Unauthenticated(DomainError):
+    """No credentials, or credentials nobody holds."""
+
+
+class PermissionDenied(DomainError):
+    """Known caller, but not allowed to do this."""

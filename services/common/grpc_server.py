@@ -18,7 +18,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from typing import Any
 
@@ -38,6 +38,8 @@ STATUS_FOR_ERROR: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
     (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.Conflict, grpc.StatusCode.ABORTED),
     (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
 ]
 CORRELATION_HEADER = "x-correlation-id"
 
@@ -137,11 +139,20 @@ def _log_call(method: str, context: grpc.ServicerContext, started: float) -> Non
 class GrpcServer:
     """A started server with health and reflection; ``wait()`` blocks until a signal."""
 
-    def __init__(self, service: str, host: str, port: int, max_workers: int = 32) -> None:
+    def __init__(
+        self,
+        service: str,
+        host: str,
+        port: int,
+        interceptors: Sequence[grpc.ServerInterceptor] = (),
+        max_workers: int = 32,
+    ) -> None:
         self.service = service
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=service),
-            interceptors=[CallContextInterceptor(service)],
+            # The call-context interceptor is outermost: it logs and maps the errors of
+            # everything inside it, authentication included.
+            interceptors=[CallContextInterceptor(service), *interceptors],
             options=[("grpc.so_reuseport", 0)],
         )
         self.health = health.HealthServicer()

@@ -1,17 +1,20 @@
 """The rooms every service has: settings, its event store, its outbox relay, its gRPC
-server, its logging. ``ServiceRuntime.run`` serves until SIGTERM/SIGINT."""
+server with authentication, its logging. ``ServiceRuntime.run`` serves until
+SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import structlog
 
+from services.common.auth import AuthInterceptor, CredentialBook
 from services.common.config import Settings, load_settings
 from services.common.database import create_store_engine
 from services.common.eventstore import EventStore
 from services.common.grpc_server import GrpcServer
+from services.common.jurisdiction import Jurisdiction, Role, load_jurisdiction
 from services.common.logging import configure_logging
 from services.common.relay import OutboxRelay
 
@@ -23,11 +26,13 @@ class ServiceRuntime:
     settings: Settings
     store: EventStore
     relay: OutboxRelay
+    jurisdiction: Jurisdiction
 
     @classmethod
     def create(cls, service: str) -> ServiceRuntime:
         configure_logging(service)
         settings = load_settings(service)
+        jurisdiction = load_jurisdiction(settings.jurisdiction_file)
         store = EventStore(create_store_engine(settings.database_url))
         store.create_schema()
         relay = OutboxRelay(
@@ -37,13 +42,27 @@ class ServiceRuntime:
             bootstrap=settings.kafka_bootstrap,
             partitions=settings.topic_partitions,
         )
-        return cls(settings, store, relay)
+        return cls(settings, store, relay, jurisdiction)
+
+    def server(self, access: Mapping[str, Iterable[Role]]) -> GrpcServer:
+        """A gRPC server whose every call (health and reflection aside) is authenticated
+        against the jurisdiction's credentials and checked against ``access``."""
+        book = CredentialBook.from_jurisdiction(self.jurisdiction)
+        return GrpcServer(
+            self.settings.service,
+            self.settings.grpc_host,
+            self.settings.grpc_port,
+            interceptors=[AuthInterceptor(book, access)],
+        )
 
     def run(
-        self, mount: Callable[[GrpcServer], None], on_stop: Callable[[], None] | None = None
+        self,
+        mount: Callable[[GrpcServer], None],
+        access: Mapping[str, Iterable[Role]],
+        on_stop: Callable[[], None] | None = None,
     ) -> None:
         self.relay.start()
-        server = GrpcServer(self.settings.service, self.settings.grpc_host, self.settings.grpc_port)
+        server = self.server(access)
         mount(server)
         server.start()
 

@@ -5,10 +5,16 @@ from __future__ import annotations
 import grpc
 
 from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc
-from services.common.actors import actor_of
+from services.common.auth import current_principal
 from services.common.grpc_server import GrpcServer
+from services.common.jurisdiction import Role
 from services.dispatch.app import DispatchApp
 from services.dispatch.domain import Incident
+
+ACCESS = {
+    "ReceiveCall": {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN},
+    "GetIncident": {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN},
+}
 
 
 def incident_message(incident: Incident) -> dispatch_pb2.Incident:
@@ -33,7 +39,7 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
     def ReceiveCall(
         self, request: dispatch_pb2.ReceiveCallRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.ReceiveCallResponse:
-        incident, call_id = self.app.receive_call(request, actor_of(context))
+        incident, call_id = self.app.receive_call(request, current_principal().actor)
         return dispatch_pb2.ReceiveCallResponse(
             incident_id=incident.incident_id, call_id=call_id, incident_version=incident.version
         )

@@ -11,15 +11,17 @@ import contextlib
 import faust
 import structlog
 
+from services.common.auth import AuthInterceptor, CredentialBook
 from services.common.broker import ensure_topics
 from services.common.config import TOPICS, load_settings
 from services.common.database import create_store_engine
 from services.common.eventstore import EventStore
 from services.common.grpc_server import GrpcServer
+from services.common.jurisdiction import load_jurisdiction
 from services.common.logging import configure_logging
 from services.common.projection import ProjectionRunner
 from services.common.relay import OutboxRelay
-from services.incidents.api import mount
+from services.incidents.api import ACCESS, mount
 from services.incidents.log import IncidentLogProjection, IncidentLogReader
 from services.incidents.stream_app import create_stream_app
 
@@ -45,7 +47,11 @@ def main() -> None:
         bootstrap=settings.kafka_bootstrap,
         partitions=settings.topic_partitions,
     ).start()
-    server = GrpcServer("incidents", settings.grpc_host, settings.grpc_port)
+    book = CredentialBook.from_jurisdiction(load_jurisdiction(settings.jurisdiction_file))
+    server = GrpcServer(
+        "incidents", settings.grpc_host, settings.grpc_port,
+        interceptors=[AuthInterceptor(book, ACCESS)],
+    )  # fmt: skip
     mount(server, reader)
     server.start()
 

@@ -7,7 +7,10 @@ import grpc
 from emergency.v1 import incidents_pb2, incidents_pb2_grpc
 from services.common.errors import InvalidArgument, NotFound
 from services.common.grpc_server import GrpcServer
+from services.common.jurisdiction import Role
 from services.incidents.log import IncidentLogReader
+
+ACCESS = {"GetIncidentLog": {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN}}
 
 
 class IncidentsServicer(incidents_pb2_grpc.IncidentsServiceServicer):

@@ -2,28 +2,57 @@
 
 from __future__ import annotations
 
-import grpc
-
 from emergency.v1 import common_pb2, units_pb2, units_pb2_grpc
-from services.common.actors import actor_of
+from services.common.auth import current_principal
+from services.common.envelope import to_envelope
+from services.common.errors import InvalidArgument
 from services.common.grpc_server import GrpcServer
+from services.common.jurisdiction import Role
 from services.units.app import UnitsApp
+from services.units.board import UnitFilter
 from services.units.domain import Unit
+
+STAFF = {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN}
+ACCESS = {
+    "RegisterUnit": {Role.ADMIN},
+    "LoadJurisdiction": {Role.ADMIN},
+    "GetUnit": STAFF | {Role.TEAM},
+    "ListUnits": STAFF | {Role.TEAM},
+    "ReserveUnit": STAFF,
+    "ReleaseUnit": STAFF,
+    "ChangeStatus": STAFF | {Role.TEAM},
+    "ReportLocation": {Role.ADMIN, Role.TEAM},
+}
 
 
 def unit_message(unit: Unit) -> units_pb2.Unit:
-    home = unit.home
+    where = unit.location
     return units_pb2.Unit(
-        unit_id=unit.unit_id,
-        name=unit.name,
-        tier=unit.tier,
-        station_id=unit.station_id,
-        capabilities=unit.capabilities,
-        home=(
-            common_pb2.GeoPoint(latitude=home.latitude, longitude=home.longitude) if home else None
-        ),
+        profile=unit.profile,
         status=unit.status,
+        incident_id=unit.incident_id,
+        location=(
+            common_pb2.GeoPoint(latitude=where.latitude, longitude=where.longitude)
+            if where
+            else unit.profile.home
+        ),
         version=unit.version,
+    )
+
+
+def unit_filter(request: units_pb2.ListUnitsRequest) -> UnitFilter:
+    if request.within_km < 0:
+        raise InvalidArgument("within_km cannot be negative")
+    if request.within_km and not request.HasField("near"):
+        raise InvalidArgument("within_km needs near (the point to measure from)")
+    return UnitFilter(
+        tiers=frozenset(request.tiers),
+        statuses=frozenset(request.statuses),
+        capabilities=frozenset(c.strip().lower() for c in request.capabilities),
+        district=request.district,
+        near=(request.near.latitude, request.near.longitude) if request.HasField("near") else None,
+        within_km=request.within_km,
+        include_retired=request.include_retired,
     )
 
 
@@ -31,15 +60,34 @@ class UnitsServicer(units_pb2_grpc.UnitsServiceServicer):
     def __init__(self, app: UnitsApp) -> None:
         self.app = app
 
-    def RegisterUnit(
-        self, request: units_pb2.RegisterUnitRequest, context: grpc.ServicerContext
-    ) -> units_pb2.Unit:
-        return unit_message(self.app.register_unit(request, actor_of(context)))
+    def RegisterUnit(self, request, context):  # type: ignore[no-untyped-def]
+        return unit_message(self.app.register_unit(request, current_principal()))
 
-    def GetUnit(
-        self, request: units_pb2.GetUnitRequest, context: grpc.ServicerContext
-    ) -> units_pb2.Unit:
-        return unit_message(self.app.get_unit(request.unit_id))
+    def LoadJurisdiction(self, request, context):  # type: ignore[no-untyped-def]
+        return self.app.load_jurisdiction(request, current_principal())
+
+    def GetUnit(self, request, context):  # type: ignore[no-untyped-def]
+        unit = self.app.get_unit(request.unit_id, current_principal())
+        history = self.app.board.history(unit.unit_id, request.history or 20)
+        return units_pb2.UnitDetail(
+            unit=unit_message(unit), history=[to_envelope(e, "units") for e in history]
+        )
+
+    def ListUnits(self, request, context):  # type: ignore[no-untyped-def]
+        units = self.app.list_units(unit_filter(request), current_principal())
+        return units_pb2.ListUnitsResponse(units=[unit_message(u) for u in units])
+
+    def ReserveUnit(self, request, context):  # type: ignore[no-untyped-def]
+        return unit_message(self.app.reserve(request, current_principal()))
+
+    def ReleaseUnit(self, request, context):  # type: ignore[no-untyped-def]
+        return unit_message(self.app.release(request, current_principal()))
+
+    def ChangeStatus(self, request, context):  # type: ignore[no-untyped-def]
+        return unit_message(self.app.change_status(request, current_principal()))
+
+    def ReportLocation(self, request, context):  # type: ignore[no-untyped-def]
+        return unit_message(self.app.report_location(request, current_principal()))
 
 
 def mount(server: GrpcServer, app: UnitsApp) -> None:

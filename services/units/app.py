@@ -1,52 +1,179 @@
-"""The units application service: load, decide, append (idempotently)."""
+"""The units application service: load, decide, append (idempotently), and the board."""
 
 from __future__ import annotations
 
-from emergency.v1 import units_pb2
+from collections.abc import Callable
+from dataclasses import replace
+
+import structlog
+from google.protobuf.message import Message
+
+from emergency.v1 import common_pb2, units_pb2
+from services.common.auth import Principal
 from services.common.commands import fingerprint, require_request_id
 from services.common.envelope import new_event
-from services.common.errors import AlreadyExists, NotFound
-from services.common.eventstore import ConcurrencyConflict, EventStore, StreamNotFound
+from services.common.errors import AlreadyExists, Conflict, InvalidArgument, PermissionDenied
+from services.common.eventstore import (
+    AppendResult,
+    ConcurrencyConflict,
+    EventStore,
+    StreamAppend,
+)
 from services.common.geo import Point
-from services.common.streams import typed
+from services.common.jurisdiction import JurisdictionError, Role, parse_jurisdiction
+from services.units.board import UnitBoard, UnitFilter
 from services.units.domain import Unit, stream_id
+from services.units.roster import plan_roster, profiles_from
+
+log = structlog.get_logger(__name__)
+Decision = Callable[[Unit], list[Message]]
+RETRIES_ON_CONFLICT = 3
 
 
 class UnitsApp:
     def __init__(self, store: EventStore) -> None:
         self.store = store
+        self.board = UnitBoard(store)
 
-    def register_unit(self, request: units_pb2.RegisterUnitRequest, actor: str) -> Unit:
+    # --- commands ------------------------------------------------------------------
+
+    def register_unit(self, request: units_pb2.RegisterUnitRequest, who: Principal) -> Unit:
         request_id = require_request_id(request.request_id)
+        request_print = fingerprint(request)
+        if self.store.find_request(request_id, request_print) is None:
+            events = Unit.register(request.profile)
+            unit_id = request.profile.unit_id.strip()
+            try:
+                self.store.append(
+                    stream_id(unit_id), 0, self._stamp(events, request_id, who),
+                    request_id=request_id, fingerprint=request_print,
+                )  # fmt: skip
+            except ConcurrencyConflict:
+                raise AlreadyExists(f"unit {unit_id!r} is registered already") from None
+        return self.board.get(request.profile.unit_id.strip())
+
+    def load_jurisdiction(
+        self, request: units_pb2.LoadJurisdictionRequest, who: Principal
+    ) -> units_pb2.LoadJurisdictionResponse:
+        """Bring the registry in line with a jurisdiction file, in one transaction."""
+        request_id = require_request_id(request.request_id)
+        try:
+            jurisdiction = parse_jurisdiction(request.yaml, request.file_name or "jurisdiction")
+        except JurisdictionError as exc:
+            raise InvalidArgument(str(exc)) from None
+        changes = plan_roster(self.board.all(), profiles_from(jurisdiction))
+        if changes.events:
+            self.store.append_batch(
+                [
+                    StreamAppend(stream_id(unit_id), version, self._stamp(events, request_id, who))
+                    for unit_id, (version, events) in changes.events.items()
+                ],
+                request_id=request_id, fingerprint=fingerprint(request),
+            )  # fmt: skip
+        log.info("jurisdiction loaded", name=jurisdiction.jurisdiction.name,
+                 registered=len(changes.registered), updated=len(changes.updated),
+                 retired=len(changes.retired), unchanged=changes.unchanged,
+                 kept_busy=len(changes.kept_busy))  # fmt: skip
+        return units_pb2.LoadJurisdictionResponse(
+            registered=changes.registered, updated=changes.updated, retired=changes.retired,
+            unchanged=changes.unchanged, kept_busy=changes.kept_busy,
+        )  # fmt: skip
+
+    def reserve(self, request: units_pb2.ReserveUnitRequest, who: Principal) -> Unit:
+        def decide(unit: Unit) -> list[Message]:
+            if request.expected_version and unit.version != request.expected_version:
+                raise Conflict(
+                    f"unit {unit.unit_id} is at version {unit.version}, not the expected "
+                    f"{request.expected_version}: it changed since it was read "
+                    f"(now {common_pb2.UnitStatus.Name(unit.status)}); reload it"
+                )
+            return unit.reserve(request.incident_id)
+
+        return self._command(request, request.unit_id, decide, who, request.incident_id)
+
+    def release(self, request: units_pb2.ReleaseUnitRequest, who: Principal) -> Unit:
+        return self._command(
+            request, request.unit_id,
+            lambda unit: unit.release(request.incident_id, request.reason or "released"),
+            who, request.incident_id,
+        )  # fmt: skip
+
+    def change_status(self, request: units_pb2.ChangeStatusRequest, who: Principal) -> Unit:
+        self._require_own_unit(request.unit_id, who)
+        return self._command(
+            request, request.unit_id, lambda unit: unit.change_status(request.status), who
+        )
+
+    def report_location(self, request: units_pb2.ReportLocationRequest, who: Principal) -> Unit:
+        self._require_own_unit(request.unit_id, who)
+        if not request.HasField("location"):
+            raise InvalidArgument("location is required")
+        where = Point.checked(request.location.latitude, request.location.longitude,
+                              f"unit {request.unit_id} location")  # fmt: skip
+        return self._command(
+            request, request.unit_id, lambda unit: unit.report_location(where), who
+        )
+
+    def _command(
+        self, request: Message, unit_id: str, decide: Decision, who: Principal,
+        incident_id: str = "",
+    ) -> Unit:  # fmt: skip
+        """Load the unit, decide, append with its version; on a concurrent change, decide
+        again on the fresh state (the decision then says precisely what is in the way)."""
+        request_id = require_request_id(request.request_id)  # type: ignore[attr-defined]
         request_print = fingerprint(request)
         seen = self.store.find_request(request_id, request_print)
         if seen is not None:
-            return self._unit_at(seen.events[0].stream_id, seen.events[-1].stream_version)
-        unit_id = request.unit_id.strip()
-        home = Point.checked(request.home.latitude, request.home.longitude, f"unit {unit_id} home")
-        events = Unit.register(
-            unit_id, request.name, request.tier, request.station_id, request.capabilities, home
-        )
-        try:
-            result = self.store.append(
-                stream_id(unit_id),
-                0,
-                [new_event(e, causation_id=request_id, actor=actor) for e in events],
-                request_id=request_id,
-                fingerprint=request_print,
+            return self.board.get(unit_id)
+        for attempt in range(RETRIES_ON_CONFLICT):
+            unit = self.board.get(unit_id)
+            events = decide(unit)
+            correlation = incident_id or unit.incident_id
+            try:
+                result = self.store.append(
+                    stream_id(unit_id), unit.version,
+                    self._stamp(events, request_id, who, correlation),
+                    request_id=request_id, fingerprint=request_print,
+                )  # fmt: skip
+                break
+            except ConcurrencyConflict:
+                if attempt == RETRIES_ON_CONFLICT - 1:
+                    raise
+        self._log(result)
+        return self.board.get(unit_id)
+
+    @staticmethod
+    def _stamp(
+        events: list[Message], request_id: str, who: Principal, correlation_id: str = ""
+    ) -> list:  # type: ignore[type-arg]
+        return [
+            new_event(e, correlation_id=correlation_id, causation_id=request_id, actor=who.actor)
+            for e in events
+        ]
+
+    @staticmethod
+    def _log(result: AppendResult) -> None:
+        for event in result.events:
+            log.info("unit event", event_type=event.event_type, stream_id=event.stream_id,
+                     version=event.stream_version, correlation_id=event.correlation_id)  # fmt: skip
+
+    # --- queries -------------------------------------------------------------------
+
+    def get_unit(self, unit_id: str, who: Principal) -> Unit:
+        self._require_own_unit(unit_id, who)
+        return self.board.get(unit_id)
+
+    def list_units(self, where: UnitFilter, who: Principal) -> list[Unit]:
+        if who.role is Role.TEAM:  # a team sees its own units only
+            where = replace(where, station_id=who.team_id)
+        return self.board.find(where)
+
+    def _require_own_unit(self, unit_id: str, who: Principal) -> None:
+        if who.role is not Role.TEAM:
+            return
+        unit = self.board.get(unit_id)
+        if unit.profile.station_id != who.team_id:
+            raise PermissionDenied(
+                f"team {who.team_id} may act only on its own units; {unit_id} belongs to "
+                f"{unit.profile.station_id}"
             )
-        except ConcurrencyConflict as exc:
-            raise AlreadyExists(f"unit {unit_id!r} is registered already") from exc
-        return self._unit_at(stream_id(unit_id), result.events[-1].stream_version)
-
-    def get_unit(self, unit_id: str) -> Unit:
-        return self._unit_at(stream_id(unit_id), None)
-
-    def _unit_at(self, stream: str, version: int | None) -> Unit:
-        try:
-            events = self.store.read_stream(stream)
-        except StreamNotFound:
-            raise NotFound(f"no unit {stream.removeprefix('unit-')!r} is registered") from None
-        return Unit.from_events(
-            typed(e) for e in events if version is None or e.stream_version <= version
-        )

@@ -1,102 +1,208 @@
-"""The unit aggregate: a rescue unit of any tier. Pure Python: it decides, events evolve it."""
+"""The unit aggregate: one rescue unit of any tier, its profile and where it is in its
+work. Pure Python: decisions check the rules and return events; ``apply`` evolves state.
+
+Status moves (anything else is refused, naming the current status)::
+
+    AVAILABLE ──reserve──> RESERVED ──> ALERTED ──> ACKNOWLEDGED ──> EN_ROUTE ──> ON_SCENE
+        ^                     │            │             │              │            │
+        └──────── release ────┴────────────┴─────────────┴──────────────┴─── RETURNING
+    AVAILABLE <──> OUT_OF_SERVICE            RETURNING ──reserve──> RESERVED (re-dispatch)
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, events_pb2
 from services.common.aggregate import Aggregate
-from services.common.errors import InvalidArgument
+from services.common.errors import FailedPrecondition, InvalidArgument
 from services.common.geo import Point
+from services.common.jurisdiction import CAPABILITIES
 
-CAPABILITIES = frozenset(
-    {
-        "engine",
-        "aerial",
-        "rescue",
-        "hazmat",
-        "water_tanker",
-        "foam",
-        "command",
-        "drone",
-        "first_intervention",
-        "water_rescue",
-        "mountain_rescue",
-        "ambulance",
-    }
-)
+S = common_pb2.UnitStatus
+UnitProfile = common_pb2.UnitProfile
+
+# Moves a status change request may make (reservation and release have their own commands).
+STATUS_MOVES: dict[int, frozenset[int]] = {
+    S.Value("RESERVED"): frozenset({S.Value("ALERTED"), S.Value("ACKNOWLEDGED"),
+                                    S.Value("EN_ROUTE")}),
+    S.Value("ALERTED"): frozenset({S.Value("ACKNOWLEDGED")}),
+    S.Value("ACKNOWLEDGED"): frozenset({S.Value("EN_ROUTE")}),
+    S.Value("EN_ROUTE"): frozenset({S.Value("ON_SCENE")}),
+    S.Value("ON_SCENE"): frozenset({S.Value("RETURNING")}),
+    S.Value("RETURNING"): frozenset({S.Value("AVAILABLE")}),
+    S.Value("AVAILABLE"): frozenset({S.Value("OUT_OF_SERVICE")}),
+    S.Value("OUT_OF_SERVICE"): frozenset({S.Value("AVAILABLE")}),
+}  # fmt: skip
+RESERVABLE = frozenset({S.Value("AVAILABLE"), S.Value("RETURNING")})
+COMMITTED = frozenset({
+    S.Value("RESERVED"), S.Value("ALERTED"), S.Value("ACKNOWLEDGED"), S.Value("EN_ROUTE"),
+    S.Value("ON_SCENE"),
+})  # fmt: skip
+PROFILE_FIELDS = tuple(f.name for f in UnitProfile.DESCRIPTOR.fields)
 
 
 def stream_id(unit_id: str) -> str:
     return f"unit-{unit_id}"
 
 
+def status_name(status: int) -> str:
+    return S.Name(status)
+
+
+def check_profile(profile: common_pb2.UnitProfile) -> common_pb2.UnitProfile:
+    """The profile, tidied; InvalidArgument naming the unit and the field if it is wrong."""
+    unit_id = profile.unit_id.strip()
+    if not unit_id:
+        raise InvalidArgument("profile.unit_id is required")
+    what = f"unit {unit_id}"
+    if not profile.name.strip():
+        raise InvalidArgument(f"{what}: name is required")
+    if profile.tier not in common_pb2.Tier.values() or profile.tier == common_pb2.TIER_UNSPECIFIED:
+        tiers = [n for n in common_pb2.Tier.keys() if n != "TIER_UNSPECIFIED"]  # noqa: SIM118
+        raise InvalidArgument(f"{what}: tier must be one of {', '.join(tiers)}")
+    caps = list(dict.fromkeys(c.strip().lower() for c in profile.capabilities))
+    unknown = sorted(set(caps) - CAPABILITIES)
+    if unknown:
+        raise InvalidArgument(
+            f"{what}: unknown capabilities {unknown}; known: {sorted(CAPABILITIES)}"
+        )
+    if not caps:
+        raise InvalidArgument(f"{what}: give at least one capability")
+    Point.checked(profile.home.latitude, profile.home.longitude, f"{what} home")
+    if profile.staffing and profile.min_responders > profile.staffing:
+        raise InvalidArgument(
+            f"{what}: min_responders {profile.min_responders} is more than staffing "
+            f"{profile.staffing}"
+        )
+    tidy = UnitProfile()
+    tidy.CopyFrom(profile)
+    tidy.unit_id, tidy.name = unit_id, profile.name.strip()
+    del tidy.capabilities[:]
+    tidy.capabilities.extend(caps)
+    return tidy
+
+
 @dataclass
 class Unit(Aggregate):
-    unit_id: str = ""
-    name: str = ""
-    tier: int = common_pb2.TIER_UNSPECIFIED
-    station_id: str = ""
-    capabilities: tuple[str, ...] = ()
-    home: Point | None = None
-    status: str = "UNREGISTERED"
+    profile: common_pb2.UnitProfile = field(default_factory=common_pb2.UnitProfile)
+    status: int = S.Value("UNIT_STATUS_UNSPECIFIED")
+    incident_id: str = ""
+    location: Point | None = None
     version: int = 0
-    _pending: list[Message] = field(default_factory=list, repr=False)
+
+    @property
+    def unit_id(self) -> str:
+        return self.profile.unit_id
+
+    @property
+    def registered(self) -> bool:
+        return self.version > 0
 
     # --- decisions -----------------------------------------------------------------
 
     @staticmethod
-    def register(
-        unit_id: str,
-        name: str,
-        tier: int,
-        station_id: str,
-        capabilities: Iterable[str],
-        home: Point,
-    ) -> list[Message]:
-        unit_id = unit_id.strip()
-        if not unit_id:
-            raise InvalidArgument("unit_id is required")
-        if not name.strip():
-            raise InvalidArgument(f"unit {unit_id}: name is required")
-        if tier not in common_pb2.Tier.values() or tier == common_pb2.TIER_UNSPECIFIED:
-            raise InvalidArgument(
-                f"unit {unit_id}: tier must be one of "
-                + ", ".join(
-                    n
-                    for n in common_pb2.Tier.keys()  # noqa: SIM118
-                    if n != "TIER_UNSPECIFIED"
-                )
+    def register(profile: common_pb2.UnitProfile) -> list[Message]:
+        return [events_pb2.UnitRegistered(profile=check_profile(profile))]
+
+    def update(self, profile: common_pb2.UnitProfile) -> list[Message]:
+        """The new profile, or nothing when it is the same."""
+        self._require_active()
+        new = check_profile(profile)
+        if new.unit_id != self.unit_id:
+            raise InvalidArgument(f"unit {self.unit_id}: a profile cannot change the unit id")
+        changed = [f for f in PROFILE_FIELDS if getattr(new, f) != getattr(self.profile, f)]
+        return [events_pb2.UnitUpdated(profile=new, changed_fields=changed)] if changed else []
+
+    def retire(self, reason: str) -> list[Message]:
+        self._require_active()
+        if self.status in COMMITTED:
+            raise FailedPrecondition(
+                f"unit {self.unit_id} is {status_name(self.status)} for incident "
+                f"{self.incident_id}: release it before retiring it"
             )
-        caps = tuple(dict.fromkeys(c.strip().lower() for c in capabilities))
-        unknown = sorted(set(caps) - CAPABILITIES)
-        if unknown:
-            raise InvalidArgument(
-                f"unit {unit_id}: unknown capabilities {unknown}; known: {sorted(CAPABILITIES)}"
+        return [events_pb2.UnitRetired(unit_id=self.unit_id, reason=reason)]
+
+    def reserve(self, incident_id: str) -> list[Message]:
+        self._require_active()
+        if not incident_id.strip():
+            raise InvalidArgument("incident_id is required to reserve a unit")
+        if self.status not in RESERVABLE:
+            held = f" for incident {self.incident_id}" if self.incident_id else ""
+            raise FailedPrecondition(
+                f"unit {self.unit_id} is {status_name(self.status)}{held}; only AVAILABLE or "
+                "RETURNING units can be reserved: take the next candidate"
+            )
+        return [events_pb2.UnitReserved(unit_id=self.unit_id, incident_id=incident_id)]
+
+    def release(self, incident_id: str, reason: str) -> list[Message]:
+        self._require_active()
+        if self.status not in COMMITTED:
+            raise FailedPrecondition(
+                f"unit {self.unit_id} is {status_name(self.status)}: it is not on an incident"
+            )
+        if incident_id and incident_id != self.incident_id:
+            raise FailedPrecondition(
+                f"unit {self.unit_id} is on incident {self.incident_id}, not {incident_id}"
             )
         return [
-            events_pb2.UnitRegistered(
-                unit_id=unit_id,
-                name=name.strip(),
-                tier=tier,
-                station_id=station_id.strip(),
-                capabilities=caps,
-                home=common_pb2.GeoPoint(latitude=home.latitude, longitude=home.longitude),
+            events_pb2.UnitReleased(
+                unit_id=self.unit_id, incident_id=self.incident_id, reason=reason
             )
         ]
+
+    def change_status(self, to: int) -> list[Message]:
+        self._require_active()
+        if to not in S.values() or to in (S.Value("UNIT_STATUS_UNSPECIFIED"), S.Value("RETIRED")):
+            raise InvalidArgument(f"status {to} is not a status a unit can be put in")
+        allowed = STATUS_MOVES.get(self.status, frozenset())
+        if to not in allowed:
+            moves = ", ".join(sorted(status_name(s) for s in allowed)) or "none"
+            raise FailedPrecondition(
+                f"unit {self.unit_id} is {status_name(self.status)}; it cannot become "
+                f"{status_name(to)} (allowed: {moves}; reserve and release have their own calls)"
+            )
+        return [
+            events_pb2.UnitStatusChanged(
+                unit_id=self.unit_id, from_status=self.status, to_status=to,
+                incident_id=self.incident_id,
+            )
+        ]  # fmt: skip
+
+    def report_location(self, where: Point) -> list[Message]:
+        self._require_active()
+        return [
+            events_pb2.UnitLocationReported(
+                unit_id=self.unit_id,
+                location=common_pb2.GeoPoint(latitude=where.latitude, longitude=where.longitude),
+            )
+        ]
+
+    def _require_active(self) -> None:
+        if self.status == S.Value("RETIRED"):
+            raise FailedPrecondition(f"unit {self.unit_id} is retired")
 
     # --- evolution -----------------------------------------------------------------
 
     def apply(self, event: Message) -> None:
-        if isinstance(event, events_pb2.UnitRegistered):
-            self.unit_id = event.unit_id
-            self.name = event.name
-            self.tier = event.tier
-            self.station_id = event.station_id
-            self.capabilities = tuple(event.capabilities)
-            self.home = Point(event.home.latitude, event.home.longitude)
-            self.status = "AVAILABLE"
+        match event:
+            case events_pb2.UnitRegistered(profile=profile):
+                self.profile = profile
+                self.status = S.Value("AVAILABLE")
+            case events_pb2.UnitUpdated(profile=profile):
+                self.profile = profile
+            case events_pb2.UnitRetired():
+                self.status = S.Value("RETIRED")
+            case events_pb2.UnitReserved(incident_id=incident_id):
+                self.status, self.incident_id = S.Value("RESERVED"), incident_id
+            case events_pb2.UnitReleased():
+                self.status, self.incident_id = S.Value("AVAILABLE"), ""
+            case events_pb2.UnitStatusChanged(to_status=to):
+                self.status = to
+                if to in (S.Value("AVAILABLE"), S.Value("OUT_OF_SERVICE")):
+                    self.incident_id = ""
+            case events_pb2.UnitLocationReported(location=where):
+                self.location = Point(where.latitude, where.longitude)
         self.version += 1

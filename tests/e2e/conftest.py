@@ -70,7 +70,14 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
             print(f"--- {log.name} (last lines)\n" + "\n".join(tail))
 
 
+CALL_TAKER = [("authorization", "Bearer demo-ct-01")]
+ADMIN = [("authorization", "Bearer demo-admin-01")]
+
+
 class Clients:
+    """Stubs for the three services; calls made through ``call`` and ``log_of`` carry a
+    call taker's token."""
+
     def __init__(self, stack: Stack) -> None:
         self.channels = [
             grpc.insecure_channel(stack.address(s)) for s in ("dispatch", "units", "incidents")
@@ -94,13 +101,15 @@ class Clients:
                 incident_type="residential_fire",
             ),
             timeout=timeout,
-            metadata=[("x-actor", "CALL_TAKER:ct-1")],
+            metadata=CALL_TAKER,
         )
 
     def log_of(self, incident_id: str) -> list[str]:
         try:
             reply = self.incidents.GetIncidentLog(
-                incidents_pb2.GetIncidentLogRequest(incident_id=incident_id), timeout=5
+                incidents_pb2.GetIncidentLogRequest(incident_id=incident_id),
+                timeout=5,
+                metadata=CALL_TAKER,
             )
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.NOT_FOUND:

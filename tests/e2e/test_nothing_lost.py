@@ -13,7 +13,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from emergency.v1 import common_pb2, dispatch_pb2
 from services.stack import Stack
-from tests.e2e.conftest import Clients, eventually
+from tests.e2e.conftest import CALL_TAKER, Clients, eventually
 
 pytestmark = pytest.mark.e2e
 COMPLETE_LOG = ["CallReceived", "IncidentCreated"]
@@ -42,7 +42,9 @@ class CallStream:
             )
             while True:
                 try:
-                    reply = self.clients.dispatch.ReceiveCall(request, timeout=3)
+                    reply = self.clients.dispatch.ReceiveCall(
+                        request, timeout=3, metadata=CALL_TAKER
+                    )
                     break
                 except grpc.RpcError as exc:
                     assert exc.code() in (

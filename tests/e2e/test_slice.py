@@ -10,7 +10,7 @@ from kafka import KafkaConsumer
 from emergency.v1 import common_pb2, dispatch_pb2, units_pb2
 from services.common.envelope import decode
 from services.stack import Stack
-from tests.e2e.conftest import Clients, eventually
+from tests.e2e.conftest import ADMIN, CALL_TAKER, Clients, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -22,20 +22,25 @@ def test_register_a_unit_take_a_call_and_read_the_incident_log(
     unit = clients.units.RegisterUnit(
         units_pb2.RegisterUnitRequest(
             request_id="reg-e1",
-            unit_id="E1",
-            name="Furong Engine 1",
-            tier=common_pb2.PROFESSIONAL,
-            station_id="FR-1",
-            capabilities=["engine"],
-            home=common_pb2.GeoPoint(latitude=28.19, longitude=112.97),
+            profile=common_pb2.UnitProfile(
+                unit_id="E1",
+                name="Furong Engine 1",
+                tier=common_pb2.PROFESSIONAL,
+                station_id="FR-1",
+                capabilities=["engine"],
+                home=common_pb2.GeoPoint(latitude=28.19, longitude=112.97),
+            ),
         ),
         timeout=10,
+        metadata=ADMIN,
     )
-    assert (unit.status, unit.version) == ("AVAILABLE", 1)
+    assert (unit.status, unit.version) == (common_pb2.AVAILABLE, 1)
 
     reply = clients.call(1)
     incident = clients.dispatch.GetIncident(
-        dispatch_pb2.GetIncidentRequest(incident_id=reply.incident_id), timeout=5
+        dispatch_pb2.GetIncidentRequest(incident_id=reply.incident_id),
+        timeout=5,
+        metadata=CALL_TAKER,
     )
     assert incident.status == "OPEN" and list(incident.call_ids) == [reply.call_id]
 
@@ -121,7 +126,7 @@ def test_bad_calls_are_refused_with_a_clear_status_and_write_nothing(
         else:
             setattr(request, field, value)
     with pytest.raises(grpc.RpcError) as info:
-        clients.dispatch.ReceiveCall(request, timeout=5)
+        clients.dispatch.ReceiveCall(request, timeout=5, metadata=CALL_TAKER)
     assert info.value.code() == code and fragment in info.value.details()
     # Nothing was written: the same request id, made valid, still opens an incident.
     valid = dispatch_pb2.ReceiveCallRequest(
@@ -131,7 +136,7 @@ def test_bad_calls_are_refused_with_a_clear_status_and_write_nothing(
         location=common_pb2.GeoPoint(latitude=28.2, longitude=112.9),
         incident_type="residential_fire",
     )
-    assert clients.dispatch.ReceiveCall(valid, timeout=5).incident_version == 2
+    assert clients.dispatch.ReceiveCall(valid, timeout=5, metadata=CALL_TAKER).incident_version == 2
 
 
 def test_a_retried_call_returns_the_first_incident(stack: Stack, clients: Clients) -> None:
@@ -142,15 +147,17 @@ def test_a_retried_call_returns_the_first_incident(stack: Stack, clients: Client
         location=common_pb2.GeoPoint(latitude=28.2, longitude=112.9),
         incident_type="vehicle_fire",
     )
-    first = clients.dispatch.ReceiveCall(request, timeout=5)
-    again = clients.dispatch.ReceiveCall(request, timeout=5)
+    first = clients.dispatch.ReceiveCall(request, timeout=5, metadata=CALL_TAKER)
+    again = clients.dispatch.ReceiveCall(request, timeout=5, metadata=CALL_TAKER)
     assert again == first
     request.incident_type = "forest_fire"
     with pytest.raises(grpc.RpcError) as info:
-        clients.dispatch.ReceiveCall(request, timeout=5)
+        clients.dispatch.ReceiveCall(request, timeout=5, metadata=CALL_TAKER)
     assert info.value.code() == grpc.StatusCode.ALREADY_EXISTS
     with pytest.raises(grpc.RpcError) as info:
-        clients.dispatch.GetIncident(dispatch_pb2.GetIncidentRequest(incident_id="nope"), timeout=5)
+        clients.dispatch.GetIncident(
+            dispatch_pb2.GetIncidentRequest(incident_id="nope"), timeout=5, metadata=CALL_TAKER
+        )
     assert info.value.code() == grpc.StatusCode.NOT_FOUND
 
 
@@ -160,6 +167,9 @@ def test_services_sharing_one_postgres_database_keep_their_own_tables(
 ) -> None:
     from sqlalchemy import create_engine, text
 
+    from services.common.config import DEMO_JURISDICTION
+    from services.common.jurisdiction import load_jurisdiction
+
     clients.call(1)
     engine = create_engine(stack.extra_env["DATABASE_URL"])
     with engine.connect() as conn:
@@ -168,7 +178,8 @@ def test_services_sharing_one_postgres_database_keep_their_own_tables(
             for schema in ("dispatch", "units", "incidents")
         }
     engine.dispose()
-    assert counts == {"dispatch": 2, "units": 0, "incidents": 0}
+    units_in_file = len(list(load_jurisdiction(DEMO_JURISDICTION).units()))
+    assert counts == {"dispatch": 2, "units": units_in_file, "incidents": 0}
 
 
 def test_an_independent_kafka_client_lists_the_topics(stack: Stack) -> None:

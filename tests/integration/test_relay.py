@@ -7,7 +7,7 @@ import time
 import pytest
 from kafka import KafkaConsumer
 
-from emergency.v1 import events_pb2
+from emergency.v1 import common_pb2, events_pb2
 from services.common.broker import EmbeddedBroker, free_port
 from services.common.envelope import decode, new_event
 from services.common.eventstore import EventStore
@@ -38,7 +38,9 @@ def read_topic(bootstrap: str, until: int, timeout: float = 30.0) -> list[events
 
 def register(store: EventStore, n: int, start: int = 0) -> None:
     for i in range(start, start + n):
-        payload = events_pb2.UnitRegistered(unit_id=f"u{i}", name=f"Engine {i}")
+        payload = events_pb2.UnitRegistered(
+            profile=common_pb2.UnitProfile(unit_id=f"u{i}", name=f"Engine {i}")
+        )
         store.append(f"unit-u{i}", 0, [new_event(payload, actor="ADMIN:test")])
 
 
@@ -58,7 +60,15 @@ def test_relay_publishes_in_order_keyed_by_stream(store: EventStore) -> None:
         ).start()
         try:
             register(store, 30)
-            store.append("unit-u0", 1, [new_event(events_pb2.UnitRegistered(unit_id="u0"))])
+            store.append(
+                "unit-u0",
+                1,
+                [
+                    new_event(
+                        events_pb2.UnitRegistered(profile=common_pb2.UnitProfile(unit_id="u0"))
+                    )
+                ],
+            )
             got = read_topic(broker.bootstrap, until=31)
         finally:
             relay.stop()
@@ -67,7 +77,7 @@ def test_relay_publishes_in_order_keyed_by_stream(store: EventStore) -> None:
     u0 = [e.stream_version for e in got if e.stream_id == "unit-u0"]
     assert u0 == [1, 2]
     first = next(e for e in got if e.stream_id == "unit-u5")
-    assert first.unit_registered.name == "Engine 5" and first.source == "units"
+    assert first.unit_registered.profile.name == "Engine 5" and first.source == "units"
     assert first.actor.id == "test" and first.position > 0
 
 

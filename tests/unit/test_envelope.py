@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emergency.v1 import events_pb2
+from emergency.v1 import common_pb2, events_pb2
 from services.common.envelope import (
     UndecodableEvent,
     actor_ref,
@@ -16,6 +16,8 @@ from services.common.envelope import (
 )
 from services.common.eventstore import RecordedEvent
 from services.incidents.stream_app import publish_epoch
+
+PROFILE = common_pb2.UnitProfile(unit_id="E1", name="Engine 1")
 
 
 def recorded(payload: events_pb2.UnitRegistered) -> RecordedEvent:
@@ -41,7 +43,7 @@ def recorded(payload: events_pb2.UnitRegistered) -> RecordedEvent:
 
 
 def test_a_stored_event_round_trips_through_the_wire() -> None:
-    row = recorded(events_pb2.UnitRegistered(unit_id="E1", name="Engine 1"))
+    row = recorded(events_pb2.UnitRegistered(profile=PROFILE))
 
     envelope = decode(encode(row, "units"))
 
@@ -49,7 +51,7 @@ def test_a_stored_event_round_trips_through_the_wire() -> None:
     assert (envelope.event_type, envelope.source) == ("UnitRegistered", "units")
     assert envelope.actor.kind == events_pb2.Actor.ADMIN and envelope.actor.id == "ops"
     assert micros(envelope.occurred_at) == row.occurred_at
-    assert payload_of(envelope) == events_pb2.UnitRegistered(unit_id="E1", name="Engine 1")
+    assert payload_of(envelope) == events_pb2.UnitRegistered(profile=PROFILE)
 
 
 def test_only_envelope_payloads_are_events() -> None:

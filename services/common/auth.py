@@ -1,0 +1,129 @@
+"""Who is calling, and may they? Every gRPC call but health and reflection carries
+``authorization: Bearer <token>``. Tokens are looked up by their SHA-256 in the
+credential book built from the jurisdiction file: operators (call takers, commanders,
+admins) and teams (a station's app tokens). Each method names the roles that may call
+it; a method nobody named is refused, so a new RPC is closed until someone opens it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from services.common.envelope import Actor, actor_ref
+from services.common.errors import PermissionDenied, Unauthenticated
+from services.common.jurisdiction import Jurisdiction, Role, token_hash
+
+PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+_ACTOR_KIND = {
+    Role.CALL_TAKER: Actor.CALL_TAKER,
+    Role.COMMANDER: Actor.COMMANDER,
+    Role.ADMIN: Actor.ADMIN,
+    Role.TEAM: Actor.TEAM,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    role: Role
+    subject: str  # operator id, or "<station id>:<credential name>" for a team
+    team_id: str = ""  # the station, for a team
+
+    @property
+    def actor(self) -> str:
+        return actor_ref(_ACTOR_KIND[self.role], self.subject)
+
+
+SYSTEM = Principal(Role.ADMIN, "system")
+_current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
+    "principal", default=None
+)
+
+
+def current_principal() -> Principal:
+    principal = _current.get()
+    if principal is None:
+        raise Unauthenticated("no caller is known for this call")
+    return principal
+
+
+class CredentialBook:
+    def __init__(self, holders: Mapping[str, Principal]) -> None:
+        self._by_hash = dict(holders)
+
+    @classmethod
+    def from_jurisdiction(cls, jurisdiction: Jurisdiction) -> CredentialBook:
+        holders = {o.token_sha256: Principal(o.role, o.id) for o in jurisdiction.operators}
+        for station in jurisdiction.stations:
+            for credential in station.credentials:
+                holders[credential.token_sha256] = Principal(
+                    Role.TEAM, f"{station.id}:{credential.name}", station.id
+                )
+        return cls(holders)
+
+    def authenticate(self, authorization: str) -> Principal:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated(
+                "missing credentials: send the metadata 'authorization: Bearer <token>'"
+            )
+        principal = self._by_hash.get(token_hash(token.strip()))
+        if principal is None:
+            raise Unauthenticated("unknown token: it is not in the jurisdiction's credentials")
+        return principal
+
+
+class AuthInterceptor(grpc.ServerInterceptor):
+    def __init__(self, book: CredentialBook, access: Mapping[str, Iterable[Role]]) -> None:
+        """``access`` maps a method name (``RegisterUnit``) to the roles allowed to call it."""
+        self.book = book
+        self.access = {name: frozenset(roles) for name, roles in access.items()}
+
+    def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+        handler = continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith(PUBLIC_PREFIXES):
+            return handler
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        allowed = self.access.get(method.rsplit("/", 1)[-1], frozenset())
+
+        def check() -> Principal:
+            principal = self.book.authenticate(str(metadata.get("authorization", "")))
+            if principal.role not in allowed:
+                raise PermissionDenied(
+                    f"{principal.role.value} {principal.subject} may not call "
+                    f"{method.rsplit('/', 1)[-1]}"
+                )
+            return principal
+
+        if handler.unary_unary:
+            inner = handler.unary_unary
+
+            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+                token = _current.set(check())
+                try:
+                    return inner(request, context)
+                finally:
+                    _current.reset(token)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.unary_stream:
+            inner_stream = handler.unary_stream
+
+            def stream(request: Any, context: grpc.ServicerContext) -> Any:
+                token = _current.set(check())
+                try:
+                    yield from inner_stream(request, context)
+                finally:
+                    _current.reset(token)
+
+            return grpc.unary_stream_rpc_method_handler(
+                stream, handler.request_deserializer, handler.response_serializer
+            )
+        raise NotImplementedError(f"{method}: only unary and server-streaming calls are served")

@@ -1,0 +1,288 @@
+"""The jurisdiction file: every station and team, their units, tiers, policies and
+credentials. It seeds the system; the units service turns it into events.
+
+Format (YAML; see ``config/jurisdiction/demo-city.yaml`` for a whole city)::
+
+    jurisdiction:
+      name: Xiangjiang City
+      bounds: {south: 27.8, west: 112.5, north: 28.6, east: 113.4}
+    tiers:                       # defaults for every station of the tier
+      VOLUNTEER: {turnout_seconds: 300, ack_deadline_seconds: 120, auto_acknowledge: false}
+    operators:                   # people who use the console and the APIs
+      - {id: ct-01, name: Call taker 1, role: CALL_TAKER, token_sha256: <64 hex>}
+    stations:                    # a station is also the team that acknowledges alerts
+      - id: VOL-03
+        name: Shuangjiang Village Volunteer Team
+        tier: VOLUNTEER
+        district: Ningxiang County
+        location: [28.2551, 112.3301]       # latitude, longitude
+        area_radius_km: 6
+        staffing: 12                        # people on the roster
+        min_responders: 4                   # an alert counts as acknowledged at this many
+        credentials:                        # the team's app tokens, as SHA-256 hex
+          - {name: duty-phone, token_sha256: <64 hex>}
+        units:
+          - {id: VOL-03-E1, name: Light engine, capabilities: [engine, first_intervention]}
+
+Errors name the file, the line and the field: ``demo.yaml:42: stations[3].tier: ...``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+CAPABILITIES = frozenset({
+    "engine", "aerial", "rescue", "hazmat", "water_tanker", "foam", "command", "drone",
+    "first_intervention", "water_rescue", "mountain_rescue", "ambulance",
+})  # fmt: skip
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+_SHA256 = r"^[0-9a-f]{64}$"
+
+
+class Tier(StrEnum):
+    PROFESSIONAL = "PROFESSIONAL"
+    GOV_FULLTIME = "GOV_FULLTIME"
+    VOLUNTEER = "VOLUNTEER"
+    MICRO_STATION = "MICRO_STATION"
+    CIVILIAN = "CIVILIAN"
+
+
+class Role(StrEnum):
+    CALL_TAKER = "CALL_TAKER"
+    COMMANDER = "COMMANDER"
+    ADMIN = "ADMIN"
+    TEAM = "TEAM"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TierPolicy(_Strict):
+    turnout_seconds: Annotated[int, Field(ge=0, le=3600)]
+    ack_deadline_seconds: Annotated[int, Field(ge=0, le=3600)] = 0
+    auto_acknowledge: bool = True
+
+
+DEFAULT_TIERS: dict[Tier, TierPolicy] = {
+    Tier.PROFESSIONAL: TierPolicy(turnout_seconds=60, auto_acknowledge=True),
+    Tier.GOV_FULLTIME: TierPolicy(turnout_seconds=90, auto_acknowledge=True),
+    Tier.VOLUNTEER: TierPolicy(turnout_seconds=300, ack_deadline_seconds=120,
+                               auto_acknowledge=False),
+    Tier.MICRO_STATION: TierPolicy(turnout_seconds=60, ack_deadline_seconds=60,
+                                   auto_acknowledge=False),
+    Tier.CIVILIAN: TierPolicy(turnout_seconds=600, ack_deadline_seconds=300,
+                              auto_acknowledge=False),
+}  # fmt: skip
+
+
+class Bounds(_Strict):
+    south: Annotated[float, Field(ge=-90, le=90)]
+    west: Annotated[float, Field(ge=-180, le=180)]
+    north: Annotated[float, Field(ge=-90, le=90)]
+    east: Annotated[float, Field(ge=-180, le=180)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.south >= self.north or self.west >= self.east:
+            raise ValueError("south must be below north and west below east")
+        return self
+
+    def contains(self, latitude: float, longitude: float) -> bool:
+        return self.south <= latitude <= self.north and self.west <= longitude <= self.east
+
+
+class Credential(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    token_sha256: Annotated[str, Field(pattern=_SHA256)]
+
+
+class Operator(_Strict):
+    id: Annotated[str, Field(pattern=_ID)]
+    name: Annotated[str, Field(min_length=1)]
+    role: Role
+    token_sha256: Annotated[str, Field(pattern=_SHA256)]
+
+    @model_validator(mode="after")
+    def _not_a_team(self) -> Self:
+        if self.role is Role.TEAM:
+            raise ValueError("teams are stations: give their tokens under the station")
+        return self
+
+
+class UnitSpec(_Strict):
+    id: Annotated[str, Field(pattern=_ID)]
+    name: Annotated[str, Field(min_length=1)]
+    capabilities: Annotated[list[str], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _known_capabilities(self) -> Self:
+        unknown = sorted(set(self.capabilities) - CAPABILITIES)
+        if unknown:
+            raise ValueError(f"unknown capabilities {unknown}; known: {sorted(CAPABILITIES)}")
+        return self
+
+
+class StationSpec(_Strict):
+    id: Annotated[str, Field(pattern=_ID)]
+    name: Annotated[str, Field(min_length=1)]
+    tier: Tier
+    district: str = ""
+    location: tuple[
+        Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]
+    ]
+    area_radius_km: Annotated[float, Field(gt=0, le=200)] = 5.0
+    staffing: Annotated[int, Field(ge=0)] = 0
+    min_responders: Annotated[int, Field(ge=0)] = 0
+    turnout_seconds: Annotated[int, Field(ge=0, le=3600)] | None = None
+    ack_deadline_seconds: Annotated[int, Field(ge=0, le=3600)] | None = None
+    auto_acknowledge: bool | None = None
+    credentials: list[Credential] = []
+    units: Annotated[list[UnitSpec], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _enough_people(self) -> Self:
+        if self.min_responders > self.staffing > 0:
+            raise ValueError(
+                f"min_responders {self.min_responders} is more than staffing {self.staffing}"
+            )
+        return self
+
+
+class Jurisdiction(_Strict):
+    class Meta(_Strict):
+        name: Annotated[str, Field(min_length=1)]
+        bounds: Bounds
+
+    jurisdiction: Meta
+    tiers: dict[Tier, TierPolicy] = {}
+    operators: list[Operator] = []
+    stations: Annotated[list[StationSpec], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_and_inside(self) -> Self:
+        seen: dict[str, str] = {}
+        for i, station in enumerate(self.stations):
+            for kind, key in [("station", station.id)] + [("unit", u.id) for u in station.units]:
+                if key in seen:
+                    raise ValueError(f"stations[{i}]: {kind} id {key!r} is used twice")
+                seen[key] = kind
+            if not self.jurisdiction.bounds.contains(*station.location):
+                raise ValueError(
+                    f"stations[{i}] ({station.id}): location {list(station.location)} is "
+                    "outside the jurisdiction's bounds"
+                )
+        hashes = [c.token_sha256 for s in self.stations for c in s.credentials]
+        hashes += [o.token_sha256 for o in self.operators]
+        if len(hashes) != len(set(hashes)):
+            raise ValueError("the same token is given to two holders: give each its own")
+        return self
+
+    def policy(self, station: StationSpec) -> TierPolicy:
+        """The station's policy: its own settings over its tier's over the defaults."""
+        base = self.tiers.get(station.tier, DEFAULT_TIERS[station.tier])
+        return TierPolicy(
+            turnout_seconds=_first(station.turnout_seconds, base.turnout_seconds),
+            ack_deadline_seconds=_first(station.ack_deadline_seconds, base.ack_deadline_seconds),
+            auto_acknowledge=_first(station.auto_acknowledge, base.auto_acknowledge),
+        )
+
+    def units(self) -> Iterator[tuple[StationSpec, UnitSpec]]:
+        for station in self.stations:
+            for unit in station.units:
+                yield station, unit
+
+
+def _first(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def token_hash(token: str) -> str:
+    """How tokens are kept: SHA-256 hex. Tokens are long random strings, not passwords,
+    so a fast hash is enough to keep the file from being a list of usable secrets."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class JurisdictionError(ValueError):
+    """The file cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class _Where:
+    path: str
+    lines: dict[tuple[str | int, ...], int]
+
+    def line_of(self, loc: tuple[str | int, ...]) -> int | None:
+        while loc:
+            if loc in self.lines:
+                return self.lines[loc]
+            loc = loc[:-1]
+        return self.lines.get(())
+
+
+def load_jurisdiction(path: str | Path) -> Jurisdiction:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise JurisdictionError(f"{path}: cannot read the jurisdiction file: {exc}") from exc
+    return parse_jurisdiction(text, str(path))
+
+
+def parse_jurisdiction(text: str, name: str = "<jurisdiction>") -> Jurisdiction:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise JurisdictionError(f"{name}{line}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise JurisdictionError(f"{name}: expected a mapping with jurisdiction, stations, ...")
+    where = _Where(name, dict(_node_lines(node)))
+    try:
+        return Jurisdiction.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            # Errors of a whole-file check name the list item in their message.
+            found = re.match(r"(?:Value error, )?stations\[(\d+)\]", error["msg"])
+            if not loc and found:
+                loc = ("stations", int(found.group(1)))
+            line = where.line_of(loc)
+            field = _dotted(loc) or "file"
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}:{line or '?'}: {field}: {message}")
+        raise JurisdictionError("\n".join(problems)) from None
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _node_lines(
+    node: yaml.Node | None, loc: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], int]]:
+    if node is None:
+        return
+    yield loc, node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield (*loc, key.value), key.start_mark.line + 1
+            yield from _node_lines(value, (*loc, key.value))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _node_lines(item, (*loc, index))

@@ -1,0 +1,107 @@
+"""The status board: every unit's current state and recent history, in memory.
+
+Built from the units service's own event store and caught up before every read, so a
+read sees every write this service has made (the store is the only writer of unit
+streams). Rebuilding 100,000 events takes well under a second at replay speed.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from emergency.v1 import common_pb2
+from services.common.errors import NotFound
+from services.common.eventstore import EventStore, RecordedEvent
+from services.common.streams import typed
+from services.units.domain import Unit
+
+HISTORY = 50
+_RETIRED = common_pb2.UnitStatus.Value("RETIRED")
+
+
+@dataclass(frozen=True, slots=True)
+class UnitFilter:
+    tiers: frozenset[int] = frozenset()
+    statuses: frozenset[int] = frozenset()
+    capabilities: frozenset[str] = frozenset()
+    district: str = ""
+    station_id: str = ""
+    near: tuple[float, float] | None = None
+    within_km: float = 0.0
+    include_retired: bool = False
+
+    def admits(self, unit: Unit) -> bool:
+        p = unit.profile
+        if not self.include_retired and unit.status == _RETIRED:
+            return False
+        if self.tiers and p.tier not in self.tiers:
+            return False
+        if self.statuses and unit.status not in self.statuses:
+            return False
+        if self.capabilities and not self.capabilities <= set(p.capabilities):
+            return False
+        if self.district and p.district != self.district:
+            return False
+        if self.station_id and p.station_id != self.station_id:
+            return False
+        if self.near is not None and self.within_km > 0:
+            here = unit.location or unit.profile.home
+            return distance_km(self.near, (here.latitude, here.longitude)) <= self.within_km
+        return True
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance (haversine) on a sphere of the Earth's mean radius."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (math.sin((lat2 - lat1) / 2) ** 2
+         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)  # fmt: skip
+    return 2 * 6371.0088 * math.asin(math.sqrt(h))
+
+
+class UnitBoard:
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self._units: dict[str, Unit] = {}
+        self._history: dict[str, deque[RecordedEvent]] = {}
+        self._position = 0
+        self._lock = threading.Lock()
+
+    def catch_up(self) -> None:
+        with self._lock:
+            for event in self.store.iter_all(self._position):
+                self._apply(event)
+                self._position = event.position
+
+    def _apply(self, event: RecordedEvent) -> None:
+        if not event.stream_id.startswith("unit-"):
+            return
+        unit_id = event.stream_id.removeprefix("unit-")
+        unit = self._units.get(unit_id)
+        if unit is None:
+            unit = self._units[unit_id] = Unit()
+            self._history[unit_id] = deque(maxlen=HISTORY)
+        unit.apply(typed(event))
+        self._history[unit_id].append(event)
+
+    def get(self, unit_id: str) -> Unit:
+        self.catch_up()
+        unit = self._units.get(unit_id)
+        if unit is None:
+            raise NotFound(f"no unit {unit_id!r} is registered")
+        return unit
+
+    def history(self, unit_id: str, limit: int) -> list[RecordedEvent]:
+        self.get(unit_id)
+        return list(self._history[unit_id])[-limit:] if limit > 0 else []
+
+    def find(self, where: UnitFilter) -> list[Unit]:
+        self.catch_up()
+        return sorted((u for u in self._units.values() if where.admits(u)), key=lambda u: u.unit_id)
+
+    def all(self) -> Iterable[Unit]:
+        self.catch_up()
+        return list(self._units.values())
