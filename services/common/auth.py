@@ -42,6 +42,13 @@ SYSTEM = Principal(Role.ADMIN, "system")
 _current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
     "principal", default=None
 )
+_authorization: contextvars.ContextVar[str] = contextvars.ContextVar("authorization", default="")
+
+
+def current_authorization() -> str:
+    """The caller's own ``authorization`` value, to act on its behalf in another service
+    (so that service checks the same person and records them as the actor)."""
+    return _authorization.get()
 
 
 def current_principal() -> Principal:
@@ -91,8 +98,10 @@ class AuthInterceptor(grpc.ServerInterceptor):
         metadata = dict(handler_call_details.invocation_metadata or ())
         allowed = self.access.get(method.rsplit("/", 1)[-1], frozenset())
 
+        authorization = str(metadata.get("authorization", ""))
+
         def check() -> Principal:
-            principal = self.book.authenticate(str(metadata.get("authorization", "")))
+            principal = self.book.authenticate(authorization)
             if principal.role not in allowed:
                 raise PermissionDenied(
                     f"{principal.role.value} {principal.subject} may not call "
@@ -105,10 +114,12 @@ class AuthInterceptor(grpc.ServerInterceptor):
 
             def unary(request: Any, context: grpc.ServicerContext) -> Any:
                 token = _current.set(check())
+                forwarded = _authorization.set(authorization)
                 try:
                     return inner(request, context)
                 finally:
                     _current.reset(token)
+                    _authorization.reset(forwarded)
 
             return grpc.unary_unary_rpc_method_handler(
                 unary, handler.request_deserializer, handler.response_serializer

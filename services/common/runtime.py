@@ -44,7 +44,7 @@ class ServiceRuntime:
         )
         return cls(settings, store, relay, jurisdiction)
 
-    def server(self, access: Mapping[str, Iterable[Role]]) -> GrpcServer:
+    def server(self, access: Mapping[str, Iterable[Role]], workers: int = 32) -> GrpcServer:
         """A gRPC server whose every call (health and reflection aside) is authenticated
         against the jurisdiction's credentials and checked against ``access``."""
         book = CredentialBook.from_jurisdiction(self.jurisdiction)
@@ -53,6 +53,7 @@ class ServiceRuntime:
             self.settings.grpc_host,
             self.settings.grpc_port,
             interceptors=[AuthInterceptor(book, access)],
+            max_workers=workers,
         )
 
     def run(
@@ -60,9 +61,10 @@ class ServiceRuntime:
         mount: Callable[[GrpcServer], None],
         access: Mapping[str, Iterable[Role]],
         on_stop: Callable[[], None] | None = None,
+        workers: int = 32,
     ) -> None:
         self.relay.start()
-        server = self.server(access)
+        server = self.server(access, workers)
         mount(server)
         server.start()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 
 from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc
-from services.common.auth import current_principal
+from services.common.auth import current_authorization, current_principal
 from services.common.grpc_server import GrpcServer
 from services.common.jurisdiction import Role
 from services.dispatch.app import DispatchApp
@@ -14,6 +14,7 @@ from services.dispatch.domain import Incident
 ACCESS = {
     "ReceiveCall": {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN},
     "GetIncident": {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN},
+    "DispatchUnit": {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN},
 }
 
 
@@ -48,6 +49,17 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         self, request: dispatch_pb2.GetIncidentRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.Incident:
         return incident_message(self.app.get_incident(request.incident_id))
+
+    def DispatchUnit(
+        self, request: dispatch_pb2.DispatchUnitRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.DispatchUnitResponse:
+        incident = self.app.dispatch_unit(
+            request, current_principal().actor, current_authorization()
+        )
+        return dispatch_pb2.DispatchUnitResponse(
+            incident_id=incident.incident_id, unit_id=request.unit_id,
+            incident_version=incident.version,
+        )  # fmt: skip
 
 
 def mount(server: GrpcServer, app: DispatchApp) -> None:

@@ -14,13 +14,15 @@ from services.common.eventstore import EventStore, StreamNotFound
 from services.common.geo import Point
 from services.common.streams import typed
 from services.dispatch.domain import Call, Incident, stream_id
+from services.dispatch.units_client import UnitsClient
 
 log = structlog.get_logger(__name__)
 
 
 class DispatchApp:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, units: UnitsClient | None = None) -> None:
         self.store = store
+        self.units = units
 
     def receive_call(
         self, request: dispatch_pb2.ReceiveCallRequest, actor: str
@@ -62,6 +64,31 @@ class DispatchApp:
         structlog.contextvars.bind_contextvars(correlation_id=incident.incident_id)
         log.info("call received", incident_type=incident.incident_type, replayed=seen.replayed)
         return incident, incident.call_ids[0]
+
+    def dispatch_unit(
+        self, request: dispatch_pb2.DispatchUnitRequest, actor: str, authorization: str
+    ) -> Incident:
+        """Reserve the unit through the units service, then record the dispatch. A retry
+        with the same request id repeats neither."""
+        request_id = require_request_id(request.request_id)
+        request_print = fingerprint(request)
+        seen = self.store.find_request(request_id, request_print)
+        if seen is None:
+            incident = self.get_incident(request.incident_id)
+            incident.check_can_dispatch(request.unit_id)
+            assert self.units is not None, "dispatching needs the units service"
+            self.units.reserve(request.unit_id, incident.incident_id, f"{request_id}:reserve",
+                               authorization)  # fmt: skip
+            events = incident.dispatch(request.unit_id, request.reason)
+            self.store.append(
+                stream_id(incident.incident_id), incident.version,
+                [new_event(e, correlation_id=incident.incident_id, causation_id=request_id,
+                           actor=actor) for e in events],
+                request_id=request_id, fingerprint=request_print,
+            )  # fmt: skip
+        structlog.contextvars.bind_contextvars(correlation_id=request.incident_id)
+        log.info("unit dispatched", unit_id=request.unit_id, replayed=seen is not None)
+        return self.get_incident(request.incident_id)
 
     def get_incident(self, incident_id: str) -> Incident:
         try:

@@ -8,7 +8,7 @@ from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, events_pb2
 from services.common.aggregate import Aggregate
-from services.common.errors import InvalidArgument
+from services.common.errors import FailedPrecondition, InvalidArgument
 from services.common.geo import Point
 
 # The incident types a call can be classified as (the run cards of issue 4 key on these).
@@ -57,6 +57,7 @@ class Incident(Aggregate):
     address: str = ""
     status: str = "NONE"
     call_ids: list[str] = field(default_factory=list)
+    dispatched: list[str] = field(default_factory=list)  # unit ids, in dispatch order
     version: int = 0
 
     @staticmethod
@@ -99,6 +100,31 @@ class Incident(Aggregate):
             ),
         ]
 
+    def check_can_dispatch(self, unit_id: str) -> None:
+        if self.status != "OPEN":
+            raise FailedPrecondition(f"incident {self.incident_id} is {self.status}")
+        if not unit_id.strip():
+            raise InvalidArgument("unit_id is required")
+        if unit_id in self.dispatched:
+            raise FailedPrecondition(
+                f"unit {unit_id} is already dispatched to incident {self.incident_id}"
+            )
+
+    def dispatch(self, unit_id: str, reason: str) -> list[Message]:
+        """Record that ``unit_id`` (already reserved for this incident) is sent to it."""
+        self.check_can_dispatch(unit_id)
+        where = (
+            common_pb2.GeoPoint(latitude=self.location.latitude,
+                                longitude=self.location.longitude)
+            if self.location else None
+        )  # fmt: skip
+        return [
+            events_pb2.UnitDispatched(
+                incident_id=self.incident_id, unit_id=unit_id, incident_type=self.incident_type,
+                location=where, address=self.address, reason=reason.strip(),
+            )
+        ]  # fmt: skip
+
     def apply(self, event: Message) -> None:
         if isinstance(event, events_pb2.CallReceived):
             self.call_ids.append(event.call_id)
@@ -109,4 +135,6 @@ class Incident(Aggregate):
             if event.HasField("location"):
                 self.location = Point(event.location.latitude, event.location.longitude)
             self.status = "OPEN"
+        elif isinstance(event, events_pb2.UnitDispatched):
+            self.dispatched.append(event.unit_id)
         self.version += 1

@@ -1,13 +1,19 @@
 """``python -m services.units``: the units service. On start it brings the registry in
-line with the jurisdiction file (``UC_JURISDICTION_FILE``; idempotent)."""
+line with the jurisdiction file (``UC_JURISDICTION_FILE``; idempotent), then listens for
+dispatches to alert teams, and times out unanswered alerts."""
 
 import uuid
 
 from emergency.v1 import units_pb2
 from services.common.auth import SYSTEM
+from services.common.config import TOPICS
 from services.common.runtime import ServiceRuntime
+from services.units.alerts import DeadlineWatch, DispatchListener
 from services.units.api import ACCESS, mount
 from services.units.app import UnitsApp
+
+# Each open WatchAlerts stream holds a worker thread: room for every team's app and more.
+WORKERS = 512
 
 
 def main() -> None:
@@ -21,7 +27,16 @@ def main() -> None:
         ),
         SYSTEM,
     )  # fmt: skip
-    runtime.run(lambda server: mount(server, app), ACCESS)
+    listener = DispatchListener(
+        runtime.settings.kafka_bootstrap, TOPICS["dispatch"], app.alert_for_dispatch
+    ).start()
+    deadlines = DeadlineWatch(app.sweep_deadlines).start()
+
+    def stop() -> None:
+        listener.stop()
+        deadlines.stop()
+
+    runtime.run(lambda server: mount(server, app), ACCESS, on_stop=stop, workers=WORKERS)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import queue
+
 from emergency.v1 import common_pb2, units_pb2, units_pb2_grpc
-from services.common.auth import current_principal
+from services.common.auth import Principal, current_principal
 from services.common.envelope import to_envelope
-from services.common.errors import InvalidArgument
+from services.common.errors import InvalidArgument, PermissionDenied
 from services.common.grpc_server import GrpcServer
 from services.common.jurisdiction import Role
-from services.units.app import UnitsApp
+from services.units.app import UnitsApp, alert_message
 from services.units.board import UnitFilter
 from services.units.domain import Unit
 
@@ -22,6 +24,9 @@ ACCESS = {
     "ReleaseUnit": STAFF,
     "ChangeStatus": STAFF | {Role.TEAM},
     "ReportLocation": {Role.ADMIN, Role.TEAM},
+    "WatchAlerts": {Role.ADMIN, Role.TEAM},
+    "AcknowledgeAlert": STAFF | {Role.TEAM},
+    "DeclineAlert": STAFF | {Role.TEAM},
 }
 
 
@@ -88,6 +93,43 @@ class UnitsServicer(units_pb2_grpc.UnitsServiceServicer):
 
     def ReportLocation(self, request, context):  # type: ignore[no-untyped-def]
         return unit_message(self.app.report_location(request, current_principal()))
+
+    def WatchAlerts(self, request, context):  # type: ignore[no-untyped-def]
+        who = current_principal()
+        team_id = watched_team(request.team_id, who)
+        inbox = self.app.hub.subscribe(team_id)
+        sent: set[tuple[str, int, int]] = set()
+        try:
+            for alert in self.app.waiting_alerts(team_id):  # what it missed while away
+                sent.add((alert.alert_id, alert.state, alert.responders_total))
+                yield alert
+            while context.is_active():
+                try:
+                    alert = inbox.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                key = (alert.alert_id, alert.state, alert.responders_total)
+                if key not in sent:
+                    sent.add(key)
+                    yield alert
+        finally:
+            self.app.hub.unsubscribe(team_id, inbox)
+
+    def AcknowledgeAlert(self, request, context):  # type: ignore[no-untyped-def]
+        return alert_message(self.app.acknowledge(request, current_principal()))
+
+    def DeclineAlert(self, request, context):  # type: ignore[no-untyped-def]
+        return alert_message(self.app.decline(request, current_principal()))
+
+
+def watched_team(asked: str, who: Principal) -> str:
+    if who.role is Role.TEAM:
+        if asked and asked != who.team_id:
+            raise PermissionDenied(f"team {who.team_id} may watch only its own alerts")
+        return who.team_id
+    if not asked:
+        raise InvalidArgument("team_id is required: name the team whose alerts to watch")
+    return asked
 
 
 def mount(server: GrpcServer, app: UnitsApp) -> None:

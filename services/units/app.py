@@ -9,23 +9,59 @@ import structlog
 from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, units_pb2
-from services.common.auth import Principal
+from services.common.auth import SYSTEM, Principal
 from services.common.commands import fingerprint, require_request_id
-from services.common.envelope import new_event
-from services.common.errors import AlreadyExists, Conflict, InvalidArgument, PermissionDenied
+from services.common.envelope import EventEnvelope, new_event
+from services.common.errors import (
+    AlreadyExists,
+    Conflict,
+    DomainError,
+    InvalidArgument,
+    PermissionDenied,
+)
 from services.common.eventstore import (
     AppendResult,
     ConcurrencyConflict,
     EventStore,
     StreamAppend,
+    now_us,
 )
 from services.common.geo import Point
 from services.common.jurisdiction import JurisdictionError, Role, parse_jurisdiction
+from services.units.alerts import AlertHub
 from services.units.board import UnitBoard, UnitFilter
-from services.units.domain import Unit, stream_id
+from services.units.domain import ACKNOWLEDGED, DECLINED, TIMED_OUT, WAITING, Unit, stream_id
 from services.units.roster import plan_roster, profiles_from
 
 log = structlog.get_logger(__name__)
+ALERT_EVENTS = frozenset({"UnitAlerted", "AlertAcknowledged", "AlertDeclined", "AlertTimedOut"})
+_ALERT_STATE = {
+    WAITING: units_pb2.Alert.WAITING,
+    ACKNOWLEDGED: units_pb2.Alert.ACKNOWLEDGED,
+    DECLINED: units_pb2.Alert.DECLINED,
+    TIMED_OUT: units_pb2.Alert.TIMED_OUT,
+}
+
+
+def ids(request: Message) -> tuple[str, str]:
+    """A client command's request id (required) and fingerprint."""
+    return require_request_id(request.request_id), fingerprint(request)  # type: ignore[attr-defined]
+
+
+def alert_message(unit: Unit) -> units_pb2.Alert:
+    """The unit's latest alert as the team's app sees it."""
+    state = unit.alert
+    assert state is not None
+    a = state.alert
+    return units_pb2.Alert(
+        alert_id=a.alert_id, unit_id=a.unit_id, team_id=a.team_id, incident_id=a.incident_id,
+        incident_type=a.incident_type, location=a.location, address=a.address,
+        state=_ALERT_STATE[state.state], responders_needed=a.responders_needed,
+        responders_total=state.responders_total,
+        deadline=a.deadline if a.HasField("deadline") else None, alerted_at=a.alerted_at,
+    )  # fmt: skip
+
+
 Decision = Callable[[Unit], list[Message]]
 RETRIES_ON_CONFLICT = 3
 
@@ -34,6 +70,7 @@ class UnitsApp:
     def __init__(self, store: EventStore) -> None:
         self.store = store
         self.board = UnitBoard(store)
+        self.hub = AlertHub()
 
     # --- commands ------------------------------------------------------------------
 
@@ -89,11 +126,11 @@ class UnitsApp:
                 )
             return unit.reserve(request.incident_id)
 
-        return self._command(request, request.unit_id, decide, who, request.incident_id)
+        return self._command(ids(request), request.unit_id, decide, who, request.incident_id)
 
     def release(self, request: units_pb2.ReleaseUnitRequest, who: Principal) -> Unit:
         return self._command(
-            request, request.unit_id,
+            ids(request), request.unit_id,
             lambda unit: unit.release(request.incident_id, request.reason or "released"),
             who, request.incident_id,
         )  # fmt: skip
@@ -101,7 +138,7 @@ class UnitsApp:
     def change_status(self, request: units_pb2.ChangeStatusRequest, who: Principal) -> Unit:
         self._require_own_unit(request.unit_id, who)
         return self._command(
-            request, request.unit_id, lambda unit: unit.change_status(request.status), who
+            ids(request), request.unit_id, lambda unit: unit.change_status(request.status), who
         )
 
     def report_location(self, request: units_pb2.ReportLocationRequest, who: Principal) -> Unit:
@@ -111,17 +148,71 @@ class UnitsApp:
         where = Point.checked(request.location.latitude, request.location.longitude,
                               f"unit {request.unit_id} location")  # fmt: skip
         return self._command(
-            request, request.unit_id, lambda unit: unit.report_location(where), who
+            ids(request), request.unit_id, lambda unit: unit.report_location(where), who
         )
 
+    # --- alerts --------------------------------------------------------------------
+
+    def alert_for_dispatch(self, envelope: EventEnvelope) -> None:
+        """A unit was dispatched: alert its team (once, however often the event comes)."""
+        dispatched = envelope.unit_dispatched
+        who = Principal(Role.ADMIN, f"dispatch:{envelope.actor.id or 'system'}")
+        self._command(
+            (f"alert:{envelope.event_id}", "unit-dispatched"), dispatched.unit_id,
+            lambda unit: unit.alert_team(envelope.event_id, dispatched, now_us()),
+            who, dispatched.incident_id,
+        )  # fmt: skip
+
+    def acknowledge(self, request: units_pb2.AcknowledgeAlertRequest, who: Principal) -> Unit:
+        self._require_own_unit(request.unit_id, who)
+        return self._command(
+            ids(request), request.unit_id,
+            lambda unit: unit.acknowledge(request.alert_id, request.responders,
+                                          request.eta_seconds, request.note),
+            who,
+        )  # fmt: skip
+
+    def decline(self, request: units_pb2.DeclineAlertRequest, who: Principal) -> Unit:
+        self._require_own_unit(request.unit_id, who)
+        return self._command(
+            ids(request), request.unit_id,
+            lambda unit: unit.decline(request.alert_id, request.reason), who,
+        )  # fmt: skip
+
+    def sweep_deadlines(self) -> int:
+        """Time out every alert past its deadline; returns how many."""
+        now = now_us()
+        due = [
+            unit for unit in self.board.all()
+            if unit.alert is not None and unit.alert.state == WAITING
+            and 0 < unit.alert.deadline_us <= now
+        ]  # fmt: skip
+        for unit in due:
+            alert_id = unit.alert.alert_id  # type: ignore[union-attr]
+            try:
+                self._command(
+                    (f"timeout:{alert_id}", "alert-deadline"), unit.unit_id,
+                    lambda u, a=alert_id: u.time_out(a, now), SYSTEM,
+                )  # fmt: skip
+            except DomainError as exc:  # answered meanwhile
+                log.info("alert not timed out", alert_id=alert_id, reason=str(exc))
+        return len(due)
+
+    def waiting_alerts(self, team_id: str) -> list[units_pb2.Alert]:
+        """Alerts of the team not yet answered: what a (re)connecting app must see."""
+        return [
+            alert_message(unit) for unit in self.board.find(UnitFilter(station_id=team_id))
+            if unit.alert is not None and unit.alert.state == WAITING
+        ]  # fmt: skip
+
     def _command(
-        self, request: Message, unit_id: str, decide: Decision, who: Principal,
+        self, ids: tuple[str, str], unit_id: str, decide: Decision, who: Principal,
         incident_id: str = "",
     ) -> Unit:  # fmt: skip
         """Load the unit, decide, append with its version; on a concurrent change, decide
-        again on the fresh state (the decision then says precisely what is in the way)."""
-        request_id = require_request_id(request.request_id)  # type: ignore[attr-defined]
-        request_print = fingerprint(request)
+        again on the fresh state (the decision then says precisely what is in the way).
+        ``ids`` is the command's request id and fingerprint."""
+        request_id, request_print = ids
         seen = self.store.find_request(request_id, request_print)
         if seen is not None:
             return self.board.get(unit_id)
@@ -140,7 +231,10 @@ class UnitsApp:
                 if attempt == RETRIES_ON_CONFLICT - 1:
                     raise
         self._log(result)
-        return self.board.get(unit_id)
+        unit = self.board.get(unit_id)
+        if any(e.event_type in ALERT_EVENTS for e in result.events):
+            self.hub.publish(alert_message(unit))
+        return unit
 
     @staticmethod
     def _stamp(

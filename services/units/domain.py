@@ -17,7 +17,7 @@ from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, events_pb2
 from services.common.aggregate import Aggregate
-from services.common.errors import FailedPrecondition, InvalidArgument
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.geo import Point
 from services.common.jurisdiction import CAPABILITIES
 
@@ -85,12 +85,32 @@ def check_profile(profile: common_pb2.UnitProfile) -> common_pb2.UnitProfile:
     return tidy
 
 
+WAITING, ACKNOWLEDGED, DECLINED, TIMED_OUT = "WAITING", "ACKNOWLEDGED", "DECLINED", "TIMED_OUT"
+
+
+@dataclass
+class AlertState:
+    alert: events_pb2.UnitAlerted
+    state: str = WAITING
+    responders_total: int = 0
+
+    @property
+    def alert_id(self) -> str:
+        return self.alert.alert_id
+
+    @property
+    def deadline_us(self) -> int:
+        """0 when no acknowledgement is expected."""
+        return self.alert.deadline.ToMicroseconds() if self.alert.HasField("deadline") else 0
+
+
 @dataclass
 class Unit(Aggregate):
     profile: common_pb2.UnitProfile = field(default_factory=common_pb2.UnitProfile)
     status: int = S.Value("UNIT_STATUS_UNSPECIFIED")
     incident_id: str = ""
     location: Point | None = None
+    alert: AlertState | None = None  # the latest alert to this unit's team
     version: int = 0
 
     @property
@@ -180,6 +200,79 @@ class Unit(Aggregate):
             )
         ]
 
+    def alert_team(
+        self, alert_id: str, dispatched: events_pb2.UnitDispatched, now_us: int
+    ) -> list[Message]:
+        """Alert the unit's team for the incident it is reserved for. A staffed tier set to
+        auto-acknowledge is acknowledged at once; otherwise the team has until the deadline."""
+        self._require_active()
+        if self.status != S.Value("RESERVED") or self.incident_id != dispatched.incident_id:
+            raise FailedPrecondition(
+                f"unit {self.unit_id} is {status_name(self.status)}"
+                + (f" for incident {self.incident_id}" if self.incident_id else "")
+                + f"; only a unit reserved for incident {dispatched.incident_id} can be alerted"
+            )
+        p = self.profile
+        alerted = events_pb2.UnitAlerted(
+            unit_id=self.unit_id, alert_id=alert_id, incident_id=dispatched.incident_id,
+            team_id=p.station_id, responders_needed=max(1, p.min_responders),
+            incident_type=dispatched.incident_type, location=dispatched.location,
+            address=dispatched.address,
+        )  # fmt: skip
+        alerted.alerted_at.FromMicroseconds(now_us)
+        if p.auto_acknowledge or not p.ack_deadline_seconds:
+            crew = max(p.staffing, p.min_responders, 1)
+            return [alerted, events_pb2.AlertAcknowledged(
+                unit_id=self.unit_id, alert_id=alert_id, responders=crew, responders_total=crew,
+                eta_seconds=p.turnout_seconds, complete=True, automatic=True,
+                note="staffed station: acknowledged on alert",
+            )]  # fmt: skip
+        deadline = now_us + p.ack_deadline_seconds * 1_000_000
+        alerted.deadline.FromMicroseconds(deadline)
+        return [alerted]
+
+    def acknowledge(
+        self, alert_id: str, responders: int, eta_seconds: int, note: str
+    ) -> list[Message]:
+        alert = self._open_alert(alert_id, accept_acknowledged=True)
+        if responders < 1:
+            raise InvalidArgument(
+                f"responders must be 1 or more (people coming with this acknowledgement), "
+                f"got {responders}"
+            )
+        total = alert.responders_total + responders
+        return [events_pb2.AlertAcknowledged(
+            unit_id=self.unit_id, alert_id=alert_id, responders=responders,
+            responders_total=total, eta_seconds=eta_seconds, note=note.strip(),
+            complete=total >= alert.alert.responders_needed,
+        )]  # fmt: skip
+
+    def decline(self, alert_id: str, reason: str) -> list[Message]:
+        self._open_alert(alert_id)
+        if not reason.strip():
+            raise InvalidArgument("give a reason for declining: the call taker sees it")
+        return [events_pb2.AlertDeclined(unit_id=self.unit_id, alert_id=alert_id,
+                                         reason=reason.strip())]  # fmt: skip
+
+    def time_out(self, alert_id: str, now_us: int) -> list[Message]:
+        alert = self._open_alert(alert_id)
+        if not alert.deadline_us or now_us < alert.deadline_us:
+            raise FailedPrecondition(f"alert {alert_id} has not reached its deadline")
+        return [events_pb2.AlertTimedOut(unit_id=self.unit_id, alert_id=alert_id,
+                                         responders_total=alert.responders_total)]  # fmt: skip
+
+    def _open_alert(self, alert_id: str, accept_acknowledged: bool = False) -> AlertState:
+        alert = self.alert
+        if alert is None or alert.alert_id != alert_id:
+            raise NotFound(f"unit {self.unit_id} has no alert {alert_id!r}")
+        open_states = (WAITING, ACKNOWLEDGED) if accept_acknowledged else (WAITING,)
+        if alert.state not in open_states:
+            raise FailedPrecondition(
+                f"alert {alert_id} for unit {self.unit_id} is {alert.state.replace('_', ' ')}; "
+                "it can no longer be answered"
+            )
+        return alert
+
     def _require_active(self) -> None:
         if self.status == S.Value("RETIRED"):
             raise FailedPrecondition(f"unit {self.unit_id} is retired")
@@ -205,4 +298,19 @@ class Unit(Aggregate):
                     self.incident_id = ""
             case events_pb2.UnitLocationReported(location=where):
                 self.location = Point(where.latitude, where.longitude)
+            case events_pb2.UnitAlerted():
+                self.status = S.Value("ALERTED")
+                self.alert = AlertState(event)
+            case events_pb2.AlertAcknowledged(responders_total=total, complete=complete):
+                if self.alert is not None:
+                    self.alert.responders_total = total
+                    if complete:
+                        self.alert.state = ACKNOWLEDGED
+                        if self.status == S.Value("ALERTED"):
+                            self.status = S.Value("ACKNOWLEDGED")
+            case events_pb2.AlertDeclined() | events_pb2.AlertTimedOut():
+                if self.alert is not None:
+                    declined = isinstance(event, events_pb2.AlertDeclined)
+                    self.alert.state = DECLINED if declined else TIMED_OUT
+                self.status, self.incident_id = S.Value("AVAILABLE"), ""
         self.version += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emergency.v1 import common_pb2, events_pb2
-from services.common.errors import FailedPrecondition, InvalidArgument
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.geo import Point
 from services.units.domain import Unit
 
@@ -150,3 +150,86 @@ def test_location_reports_move_the_unit() -> None:
 def test_coordinates_are_checked(lat: float, lon: float, message: str) -> None:
     with pytest.raises(InvalidArgument, match=message):
         Point.checked(lat, lon, "unit home")
+
+
+# --- alerts --------------------------------------------------------------------------
+
+DISPATCHED = events_pb2.UnitDispatched(
+    incident_id="inc-1", unit_id="VOL-03-E1", incident_type="field_fire"
+)
+T0 = 1_800_000_000_000_000
+
+
+def alerted() -> Unit:
+    unit = given(events_pb2.UnitReserved(unit_id="VOL-03-E1", incident_id="inc-1"))
+    for event in unit.alert_team("a-1", DISPATCHED, T0):
+        unit.apply(event)
+    return unit
+
+
+def run(unit: Unit, events: list) -> Unit:  # type: ignore[type-arg]
+    for event in events:
+        unit.apply(event)
+    return unit
+
+
+def test_a_volunteer_team_is_alerted_with_a_deadline() -> None:
+    unit = alerted()
+    assert unit.status == S.Value("ALERTED") and unit.alert is not None
+    assert unit.alert.deadline_us == T0 + 120 * 1_000_000
+    assert unit.alert.alert.responders_needed == 4
+
+
+def test_a_volunteer_team_counts_as_acknowledged_only_with_enough_responders() -> None:
+    unit = run(alerted(), alerted().acknowledge("a-1", 2, 300, "two of us"))
+    assert (unit.status, unit.alert.responders_total) == (S.Value("ALERTED"), 2)
+    (event,) = unit.acknowledge("a-1", 2, 240, "two more")
+    assert event.complete and event.responders_total == 4
+    assert run(unit, [event]).status == S.Value("ACKNOWLEDGED")
+
+
+def test_a_staffed_station_is_acknowledged_on_alert() -> None:
+    unit = Unit.from_events([
+        events_pb2.UnitRegistered(profile=profile(tier=common_pb2.PROFESSIONAL,
+                                                  auto_acknowledge=True, staffing=30)),
+        events_pb2.UnitReserved(unit_id="VOL-03-E1", incident_id="inc-1"),
+    ])  # fmt: skip
+    alert, ack = unit.alert_team("a-1", DISPATCHED, T0)
+    assert ack.automatic and ack.complete
+    assert run(unit, [alert, ack]).status == S.Value("ACKNOWLEDGED")
+
+
+def test_only_a_unit_reserved_for_the_incident_is_alerted() -> None:
+    with pytest.raises(FailedPrecondition, match="only a unit reserved for incident inc-1"):
+        given().alert_team("a-1", DISPATCHED, T0)
+
+
+def test_a_decline_or_a_missed_deadline_frees_the_unit_and_closes_the_alert() -> None:
+    declined = run(alerted(), alerted().decline("a-1", "crew at harvest"))
+    assert (declined.status, declined.incident_id) == (S.Value("AVAILABLE"), "")
+    with pytest.raises(FailedPrecondition, match="DECLINED; it can no longer be answered"):
+        declined.acknowledge("a-1", 3, 60, "")
+
+    with pytest.raises(FailedPrecondition, match="has not reached its deadline"):
+        alerted().time_out("a-1", T0 + 119 * 1_000_000)
+    timed_out = run(alerted(), alerted().time_out("a-1", T0 + 120 * 1_000_000))
+    assert timed_out.status == S.Value("AVAILABLE")
+    with pytest.raises(FailedPrecondition, match="TIMED OUT"):
+        timed_out.acknowledge("a-1", 4, 60, "")
+
+
+@pytest.mark.parametrize(
+    ("alert_id", "responders", "error", "message"),
+    [("a-1", 0, InvalidArgument, "responders must be 1 or more"),
+     ("a-9", 1, NotFound, "no alert 'a-9'")],
+)  # fmt: skip
+def test_bad_acknowledgements_are_refused(
+    alert_id: str, responders: int, error: type, message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        alerted().acknowledge(alert_id, responders, 60, "")
+
+
+def test_declining_needs_a_reason() -> None:
+    with pytest.raises(InvalidArgument, match="give a reason"):
+        alerted().decline("a-1", " ")
