@@ -16,10 +16,11 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
-from bench import eventstore
+from bench import alerts, eventstore
 
 SUITES: dict[str, Callable[[], dict[str, Any]]] = {
     "eventstore": eventstore.run,
+    "alerts": alerts.run,
 }
 
 
