@@ -17,6 +17,8 @@ from emergency.v1 import (
     dispatch_pb2_grpc,
     incidents_pb2,
     incidents_pb2_grpc,
+    units_pb2,
+    units_pb2_grpc,
 )
 from services.common.config import DEFAULT_PORTS
 from services.common.logging import configure_logging
@@ -149,6 +151,200 @@ def incident_log(auth: list[tuple[str, str]], incident_id: str) -> None:
             f"{when}  {entry.source:<9} {entry.event_type:<18} "
             f"{entry.actor.id or '-':<12} {payload}"
         )
+
+
+def _units() -> tuple[grpc.Channel, units_pb2_grpc.UnitsServiceStub]:
+    channel = grpc.insecure_channel(_address("units"))
+    return channel, units_pb2_grpc.UnitsServiceStub(channel)
+
+
+def _status(name: str) -> int:
+    try:
+        return common_pb2.UnitStatus.Value(name.upper())
+    except ValueError:
+        raise click.BadParameter(
+            f"{name!r}; one of {', '.join(common_pb2.UnitStatus.keys()[1:])}"
+        ) from None
+
+
+@main.command(name="units")
+@click.pass_obj
+@click.option("--tier", multiple=True, help="PROFESSIONAL, GOV_FULLTIME, VOLUNTEER, ...")
+@click.option("--status", multiple=True, help="AVAILABLE, RESERVED, ALERTED, ...")
+@click.option("--capability", multiple=True, help="engine, aerial, first_intervention, ...")
+@click.option("--district", default="")
+def list_units(
+    auth: list[tuple[str, str]],
+    tier: tuple[str, ...],
+    status: tuple[str, ...],
+    capability: tuple[str, ...],
+    district: str,
+) -> None:
+    """The status board: one unit a line."""
+    request = units_pb2.ListUnitsRequest(
+        tiers=[common_pb2.Tier.Value(t.upper()) for t in tier],
+        statuses=[_status(s) for s in status],
+        capabilities=capability,
+        district=district,
+    )
+    channel, stub = _units()
+    with channel:
+        try:
+            units = stub.ListUnits(request, metadata=auth, timeout=10).units
+        except grpc.RpcError as error:
+            _fail(error)
+    for unit in units:
+        p = unit.profile
+        click.echo(
+            f"{p.unit_id:<12} {common_pb2.UnitStatus.Name(unit.status):<14} "
+            f"{common_pb2.Tier.Name(p.tier):<13} {','.join(p.capabilities):<28} "
+            f"{p.station_name}  {unit.incident_id}"
+        )
+    click.echo(f"{len(units)} units", err=True)
+
+
+@main.command(name="dispatch")
+@click.pass_obj
+@click.argument("incident_id")
+@click.argument("unit_id")
+@click.option("--reason", default="")
+def dispatch_unit(auth: list[tuple[str, str]], incident_id: str, unit_id: str, reason: str) -> None:
+    """Send a unit to an incident (it is reserved, then its team is alerted)."""
+    with grpc.insecure_channel(_address("dispatch")) as channel:
+        try:
+            dispatch_pb2_grpc.DispatchServiceStub(channel).DispatchUnit(
+                dispatch_pb2.DispatchUnitRequest(
+                    request_id=str(uuid.uuid4()),
+                    incident_id=incident_id,
+                    unit_id=unit_id,
+                    reason=reason,
+                ),
+                metadata=auth,
+                timeout=10,
+            )
+        except grpc.RpcError as error:
+            _fail(error)
+    click.echo(f"{unit_id} dispatched to {incident_id}")
+
+
+@main.command(name="alerts")
+@click.pass_obj
+@click.option(
+    "--team", default="", help="The team to watch (ADMIN only; a team token implies its own team)."
+)
+def watch_alerts(auth: list[tuple[str, str]], team: str) -> None:
+    """Watch a team's alerts as its app would (Ctrl-C to stop)."""
+    channel, stub = _units()
+    with channel:
+        try:
+            for alert in stub.WatchAlerts(
+                units_pb2.WatchAlertsRequest(team_id=team), metadata=auth
+            ):
+                state = units_pb2.Alert.State.Name(alert.state)
+                click.echo(
+                    f"{state:<12} alert {alert.alert_id}  unit {alert.unit_id}  "
+                    f"{alert.incident_type} at {alert.address or alert.location}  "
+                    f"responders {alert.responders_total}/{alert.responders_needed}"
+                )
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.CANCELLED:
+                _fail(error)
+        except KeyboardInterrupt:
+            pass
+
+
+@main.command(name="ack")
+@click.pass_obj
+@click.argument("alert_id")
+@click.option("--unit", "unit_id", required=True)
+@click.option(
+    "--responders",
+    type=click.IntRange(min=1),
+    required=True,
+    help="How many people are coming with this acknowledgement.",
+)
+@click.option(
+    "--eta", "eta_seconds", type=click.IntRange(min=0), default=0, help="Seconds until on scene."
+)
+@click.option("--note", default="")
+def acknowledge(
+    auth: list[tuple[str, str]],
+    alert_id: str,
+    unit_id: str,
+    responders: int,
+    eta_seconds: int,
+    note: str,
+) -> None:
+    """Acknowledge an alert for a team."""
+    channel, stub = _units()
+    with channel:
+        try:
+            alert = stub.AcknowledgeAlert(
+                units_pb2.AcknowledgeAlertRequest(
+                    request_id=str(uuid.uuid4()),
+                    alert_id=alert_id,
+                    unit_id=unit_id,
+                    responders=responders,
+                    eta_seconds=eta_seconds,
+                    note=note,
+                ),
+                metadata=auth,
+                timeout=10,
+            )
+        except grpc.RpcError as error:
+            _fail(error)
+    click.echo(
+        f"{units_pb2.Alert.State.Name(alert.state)}: responders "
+        f"{alert.responders_total}/{alert.responders_needed}"
+    )
+
+
+@main.command(name="decline")
+@click.pass_obj
+@click.argument("alert_id")
+@click.option("--unit", "unit_id", required=True)
+@click.option("--reason", required=True)
+def decline(auth: list[tuple[str, str]], alert_id: str, unit_id: str, reason: str) -> None:
+    """Decline an alert for a team (the unit is freed for another dispatch)."""
+    channel, stub = _units()
+    with channel:
+        try:
+            stub.DeclineAlert(
+                units_pb2.DeclineAlertRequest(
+                    request_id=str(uuid.uuid4()),
+                    alert_id=alert_id,
+                    unit_id=unit_id,
+                    reason=reason,
+                ),
+                metadata=auth,
+                timeout=10,
+            )
+        except grpc.RpcError as error:
+            _fail(error)
+    click.echo("DECLINED")
+
+
+@main.command(name="status")
+@click.pass_obj
+@click.argument("unit_id")
+@click.argument("status")
+def change_status(auth: list[tuple[str, str]], unit_id: str, status: str) -> None:
+    """Move a unit on: EN_ROUTE, ON_SCENE, RETURNING, AVAILABLE, OUT_OF_SERVICE, ..."""
+    channel, stub = _units()
+    with channel:
+        try:
+            unit = stub.ChangeStatus(
+                units_pb2.ChangeStatusRequest(
+                    request_id=str(uuid.uuid4()),
+                    unit_id=unit_id,
+                    status=_status(status),
+                ),
+                metadata=auth,
+                timeout=10,
+            )
+        except grpc.RpcError as error:
+            _fail(error)
+    click.echo(f"{unit_id} {common_pb2.UnitStatus.Name(unit.status)}")
 
 
 if __name__ == "__main__":

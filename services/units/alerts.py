@@ -81,7 +81,7 @@ class DispatchListener:
                     group_id="uc-units-alerts",
                     enable_auto_commit=False,
                     auto_offset_reset="earliest",
-                    fetch_max_wait_ms=5,
+                    fetch_max_wait_ms=25,
                     allow_auto_create_topics=False,
                     **CLIENT_TIMEOUTS,
                 )
