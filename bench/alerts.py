@@ -105,7 +105,7 @@ def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="uc-bench-") as tmp:
         stack = Stack(
             data_dir=Path(tmp),
-            ports={name: free_port() for name in ("dispatch", "units", "incidents")},
+            ports={name: free_port() for name in ("dispatch", "units", "incidents", "edge")},
             broker_port=free_port(),
             log_to_files=True,
             extra_env={"UC_LOG_FORMAT": "json", "UC_LOG_LEVEL": "WARNING"},

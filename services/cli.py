@@ -63,7 +63,7 @@ def main(ctx: click.Context, token: str) -> None:
 )
 def run(data_dir: Path, broker_port: int) -> None:
     """Start the broker (embedded unless KAFKA_BOOTSTRAP_SERVERS is set) and all services."""
-    from services.stack import SERVICES, Stack
+    from services.stack import HTTP_SERVICES, SERVICES, Stack
 
     configure_logging("launcher")
     stack = Stack(
@@ -83,7 +83,8 @@ def run(data_dir: Path, broker_port: int) -> None:
         + ("" if stack.external_bootstrap else "  (embedded, in memory)")
     )
     for service in SERVICES:
-        click.echo(f"  {service:<10} {stack.address(service)}  (gRPC, health: SERVING)")
+        kind = "HTTP/JSON" if service in HTTP_SERVICES else "gRPC"
+        click.echo(f"  {service:<10} {stack.address(service)}  ({kind}, healthy)")
     click.echo(f"  data       {data_dir.resolve()}")
     click.echo(
         "Try: .venv/bin/uc call --type residential_fire --lat 28.2282 --lon 112.9388 "

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,17 @@ from services.common.processes import die_with_parent
 
 log = structlog.get_logger(__name__)
 
-SERVICES = ("units", "dispatch", "incidents")
+SERVICES = ("units", "dispatch", "incidents", "edge")
+HTTP_SERVICES = frozenset({"edge"})
+DEFAULT_HTTP_PORTS = {"edge": 8080}
+
+
+def check_http_health(address: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{address}/healthz", timeout=timeout) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
 
 
 def check_health(address: str, timeout: float = 1.0) -> bool:
@@ -45,7 +56,7 @@ def check_health(address: str, timeout: float = 1.0) -> bool:
 @dataclass
 class Stack:
     data_dir: Path
-    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    ports: dict[str, int] = field(default_factory=lambda: {**DEFAULT_PORTS, **DEFAULT_HTTP_PORTS})
     broker_port: int = 9092
     external_bootstrap: str | None = None
     partitions: int = 3
@@ -162,7 +173,8 @@ class Stack:
                             else ""
                         )
                     )
-                if check_health(self.address(service)):
+                healthy = check_http_health if service in HTTP_SERVICES else check_health
+                if healthy(self.address(service)):
                     pending.remove(service)
             if pending and time.monotonic() > deadline:
                 raise TimeoutError(f"not SERVING after {timeout}s: {', '.join(pending)}")

@@ -25,6 +25,7 @@ ACCESS = {
     "ChangeStatus": STAFF | {Role.TEAM},
     "ReportLocation": {Role.ADMIN, Role.TEAM},
     "WatchAlerts": {Role.ADMIN, Role.TEAM},
+    "ListAlerts": {Role.ADMIN, Role.TEAM},
     "AcknowledgeAlert": STAFF | {Role.TEAM},
     "DeclineAlert": STAFF | {Role.TEAM},
 }
@@ -114,6 +115,10 @@ class UnitsServicer(units_pb2_grpc.UnitsServiceServicer):
                     yield alert
         finally:
             self.app.hub.unsubscribe(team_id, inbox)
+
+    def ListAlerts(self, request, context):  # type: ignore[no-untyped-def]
+        team_id = watched_team(request.team_id, current_principal())
+        return units_pb2.ListAlertsResponse(alerts=self.app.waiting_alerts(team_id))
 
     def AcknowledgeAlert(self, request, context):  # type: ignore[no-untyped-def]
         return alert_message(self.app.acknowledge(request, current_principal()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -41,24 +42,14 @@ def eventually(probe: Callable[[], T | None], timeout: float = 30.0, what: str =
     raise AssertionError(f"timed out after {timeout}s waiting for {what or probe}: {last_error}")
 
 
-@pytest.fixture
-def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
-    """The stack on SQLite files; parametrize indirectly with "postgres" to run it on one
-    shared PostgreSQL database (each service in its own schema)."""
-    env = {"UC_LOG_FORMAT": "json"}
-    if getattr(request, "param", "sqlite") == "postgres":
-        env["DATABASE_URL"] = url = request.getfixturevalue("postgres_server_url")
-        engine = create_engine(url)
-        with engine.begin() as conn:  # every stack starts from empty stores
-            for schema in ("dispatch", "units", "incidents"):
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        engine.dispose()
+@contextmanager
+def running_stack(data_dir: Path, env: dict[str, str]) -> Iterator[Stack]:
     stack = Stack(
-        data_dir=tmp_path / "var",
-        ports={name: free_port() for name in ("dispatch", "units", "incidents")},
+        data_dir=data_dir,
+        ports={name: free_port() for name in ("dispatch", "units", "incidents", "edge")},
         broker_port=free_port(),
         log_to_files=True,
-        extra_env=env,
+        extra_env={"UC_LOG_FORMAT": "json", **env},
     )
     try:
         stack.start(timeout=60)
@@ -68,6 +59,29 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
         for log in sorted(stack.data_dir.glob("*.log")):
             tail = log.read_text(errors="replace").splitlines()[-15:]
             print(f"--- {log.name} (last lines)\n" + "\n".join(tail))
+
+
+@pytest.fixture
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
+    """A fresh stack on SQLite files; parametrize indirectly with "postgres" to run it on
+    one shared PostgreSQL database (each service in its own schema)."""
+    env: dict[str, str] = {}
+    if getattr(request, "param", "sqlite") == "postgres":
+        env["DATABASE_URL"] = url = request.getfixturevalue("postgres_server_url")
+        engine = create_engine(url)
+        with engine.begin() as conn:  # every stack starts from empty stores
+            for schema in ("dispatch", "units", "incidents"):
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+    with running_stack(tmp_path / "var", env) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One stack for a module whose tests kill nothing and touch distinct units."""
+    with running_stack(tmp_path_factory.mktemp("stack") / "var", {}) as running:
+        yield running
 
 
 CALL_TAKER = [("authorization", "Bearer demo-ct-01")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -17,6 +18,20 @@ from services.stack import Stack
 from tests.e2e.conftest import ADMIN, CALL_TAKER, Clients, eventually
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(shared_stack: Stack) -> Stack:
+    return shared_stack
+
+
+@pytest.fixture(scope="module")
+def clients(shared_stack: Stack) -> Iterator[Clients]:
+    clients = Clients(shared_stack)
+    yield clients
+    clients.close()
+
+
 S = common_pb2.UnitStatus
 Alert = units_pb2.Alert
 

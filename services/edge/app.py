@@ -1,0 +1,201 @@
+"""The HTTP/JSON edge: the same APIs for clients that do not speak gRPC (team apps on
+phones, and the console later). Every request carries ``Authorization: Bearer <token>``,
+which is passed on to the gRPC services: they authenticate and authorize, the edge only
+translates. Errors come back as ``application/problem+json`` (RFC 9457) with the gRPC
+service's message.
+
+Team endpoints::
+
+    GET  /v1/alerts                       the team's alerts waiting for an answer
+    GET  /v1/alerts/stream                the same, then every change (text/event-stream)
+    POST /v1/alerts/{alert_id}/acknowledge   {"unit_id", "responders", "eta_seconds", "note"}
+    POST /v1/alerts/{alert_id}/decline       {"unit_id", "reason"}
+
+POSTs need an ``Idempotency-Key`` header (or ``request_id`` in the body): a retry with the
+same key returns the first answer and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import grpc
+from fastapi import FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from google.protobuf.json_format import MessageToDict
+from pydantic import BaseModel, Field
+
+from emergency.v1 import units_pb2, units_pb2_grpc
+
+HTTP_STATUS = {
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.FAILED_PRECONDITION: 409,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+}
+
+
+class Acknowledgement(BaseModel):
+    unit_id: Annotated[str, Field(min_length=1)]
+    responders: Annotated[int, Field(ge=1, le=1000, description="people coming with this answer")]
+    eta_seconds: Annotated[int, Field(ge=0, le=86400)] = 0
+    note: Annotated[str, Field(max_length=500)] = ""
+    request_id: str = ""
+
+
+class Decline(BaseModel):
+    unit_id: Annotated[str, Field(min_length=1)]
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    request_id: str = ""
+
+
+def problem(status: int, title: str, detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        status_code=status,
+        media_type="application/problem+json",
+    )
+
+
+def as_json(message: Any) -> dict[str, Any]:
+    return MessageToDict(message, preserving_proto_field_name=True)
+
+
+def create_app(units_address: str) -> FastAPI:
+    app = FastAPI(title="Unified Command HTTP edge", version="1")
+    channel = grpc.insecure_channel(units_address)
+    units = units_pb2_grpc.UnitsServiceStub(channel)
+
+    @app.exception_handler(grpc.RpcError)
+    async def grpc_error(_request: Request, exc: grpc.RpcError) -> JSONResponse:
+        code = exc.code()  # type: ignore[attr-defined]
+        return problem(HTTP_STATUS.get(code, 502), code.name, exc.details())  # type: ignore[attr-defined]
+
+    @app.exception_handler(BadRequest)
+    async def bad_input(_request: Request, exc: BadRequest) -> JSONResponse:
+        return problem(400, "INVALID_ARGUMENT", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in exc.errors()
+        )
+        return problem(422, "INVALID_ARGUMENT", details)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/alerts")
+    async def waiting_alerts(authorization: Annotated[str, Header()] = "") -> dict[str, Any]:
+        reply = await asyncio.to_thread(
+            units.ListAlerts, units_pb2.WatchAlertsRequest(), timeout=10,
+            metadata=_auth(authorization),
+        )  # fmt: skip
+        return {"alerts": [as_json(a) for a in reply.alerts]}
+
+    @app.get("/v1/alerts/stream")
+    async def alert_stream(
+        request: Request, authorization: Annotated[str, Header()] = ""
+    ) -> StreamingResponse:
+        # Check the token first, so a refusal is an ordinary problem response.
+        await asyncio.to_thread(
+            units.ListAlerts, units_pb2.WatchAlertsRequest(), timeout=10,
+            metadata=_auth(authorization),
+        )  # fmt: skip
+        call = units.WatchAlerts(units_pb2.WatchAlertsRequest(), metadata=_auth(authorization))
+        return StreamingResponse(
+            _events(request, call), media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache"},
+        )  # fmt: skip
+
+    @app.post("/v1/alerts/{alert_id}/acknowledge")
+    async def acknowledge(
+        alert_id: str, body: Acknowledgement,
+        authorization: Annotated[str, Header()] = "",
+        idempotency_key: Annotated[str, Header()] = "",
+    ) -> dict[str, Any]:  # fmt: skip
+        request = units_pb2.AcknowledgeAlertRequest(
+            request_id=_request_id(idempotency_key, body.request_id), alert_id=alert_id,
+            unit_id=body.unit_id, responders=body.responders, eta_seconds=body.eta_seconds,
+            note=body.note,
+        )  # fmt: skip
+        alert = await asyncio.to_thread(
+            units.AcknowledgeAlert, request, timeout=10, metadata=_auth(authorization)
+        )
+        return as_json(alert)
+
+    @app.post("/v1/alerts/{alert_id}/decline")
+    async def decline(
+        alert_id: str, body: Decline,
+        authorization: Annotated[str, Header()] = "",
+        idempotency_key: Annotated[str, Header()] = "",
+    ) -> dict[str, Any]:  # fmt: skip
+        request = units_pb2.DeclineAlertRequest(
+            request_id=_request_id(idempotency_key, body.request_id), alert_id=alert_id,
+            unit_id=body.unit_id, reason=body.reason,
+        )  # fmt: skip
+        alert = await asyncio.to_thread(
+            units.DeclineAlert, request, timeout=10, metadata=_auth(authorization)
+        )
+        return as_json(alert)
+
+    app.state.close = channel.close
+    return app
+
+
+class BadRequest(ValueError):
+    """The edge's own checks of a request."""
+
+
+def _request_id(header: str, body: str) -> str:
+    key = (header or body).strip()
+    if not key:
+        raise BadRequest(
+            "send an Idempotency-Key header (or request_id in the body): a fresh UUID per "
+            "answer, the same one when you retry it"
+        )
+    return key
+
+
+def _auth(authorization: str) -> list[tuple[str, str]]:
+    return [("authorization", authorization)] if authorization else []
+
+
+_END = object()
+
+
+def _next(call: Any) -> Any:
+    try:
+        return next(call)
+    except StopIteration:
+        return _END
+
+
+async def _events(request: Request, call: Any) -> AsyncIterator[bytes]:
+    """Server-sent events from a WatchAlerts call: first the alerts waiting, then every
+    change, until the client goes away (then the gRPC call is cancelled)."""
+    try:
+        yield b": connected\n\n"
+        while not await request.is_disconnected():
+            alert = await asyncio.to_thread(_next, call)
+            if alert is _END:
+                return
+            yield _sse(alert)
+    except grpc.RpcError:
+        return
+    finally:
+        call.cancel()
+
+
+def _sse(alert: units_pb2.Alert) -> bytes:
+    return f"event: alert\ndata: {json.dumps(as_json(alert))}\n\n".encode()
