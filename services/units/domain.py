@@ -4,6 +4,7 @@ work. Pure Python: decisions check the rules and return events; ``apply`` evolve
 Status moves (anything else is refused, naming the current status)::
 
     AVAILABLE ──reserve──> RESERVED ──> ALERTED ──> ACKNOWLEDGED ──> EN_ROUTE ──> ON_SCENE
+                                                       EN_ROUTE ──> STAGING ──> ON_SCENE
         ^                     │            │             │              │            │
         └──────── release ────┴────────────┴─────────────┴──────────────┴─── RETURNING
     AVAILABLE <──> OUT_OF_SERVICE            RETURNING ──reserve──> RESERVED (re-dispatch)
@@ -30,7 +31,8 @@ STATUS_MOVES: dict[int, frozenset[int]] = {
                                     S.Value("EN_ROUTE")}),
     S.Value("ALERTED"): frozenset({S.Value("ACKNOWLEDGED")}),
     S.Value("ACKNOWLEDGED"): frozenset({S.Value("EN_ROUTE")}),
-    S.Value("EN_ROUTE"): frozenset({S.Value("ON_SCENE")}),
+    S.Value("EN_ROUTE"): frozenset({S.Value("ON_SCENE"), S.Value("STAGING")}),
+    S.Value("STAGING"): frozenset({S.Value("ON_SCENE")}),
     S.Value("ON_SCENE"): frozenset({S.Value("RETURNING")}),
     S.Value("RETURNING"): frozenset({S.Value("AVAILABLE")}),
     S.Value("AVAILABLE"): frozenset({S.Value("OUT_OF_SERVICE")}),
@@ -39,7 +41,7 @@ STATUS_MOVES: dict[int, frozenset[int]] = {
 RESERVABLE = frozenset({S.Value("AVAILABLE"), S.Value("RETURNING")})
 COMMITTED = frozenset({
     S.Value("RESERVED"), S.Value("ALERTED"), S.Value("ACKNOWLEDGED"), S.Value("EN_ROUTE"),
-    S.Value("ON_SCENE"),
+    S.Value("STAGING"), S.Value("ON_SCENE"),
 })  # fmt: skip
 PROFILE_FIELDS = tuple(f.name for f in UnitProfile.DESCRIPTOR.fields)
 

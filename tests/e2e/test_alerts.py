@@ -225,6 +225,15 @@ def test_an_unanswered_alert_times_out_and_frees_the_unit(clients: Clients) -> N
     timed_out = watch.wait_for(Alert.TIMED_OUT, "MIC-002-M1", timeout=20)
     assert timed_out.incident_id == incident
     assert unit_state(clients, "MIC-002-M1").status == S.Value("AVAILABLE")
+    with pytest.raises(grpc.RpcError) as late:
+        clients.units.AcknowledgeAlert(
+            units_pb2.AcknowledgeAlertRequest(
+                request_id=rid(), alert_id=timed_out.alert_id, unit_id="MIC-002-M1", responders=3
+            ),
+            metadata=team("MIC-002"),
+        )
+    assert late.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "TIMED OUT" in late.value.details()
     watch.close()
 
 

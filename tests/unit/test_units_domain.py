@@ -91,13 +91,14 @@ def test_the_whole_run_of_an_incident() -> None:
         lambda u: u.change_status(S.Value("ALERTED")),
         lambda u: u.change_status(S.Value("ACKNOWLEDGED")),
         lambda u: u.change_status(S.Value("EN_ROUTE")),
+        lambda u: u.change_status(S.Value("STAGING")),
         lambda u: u.change_status(S.Value("ON_SCENE")),
         lambda u: u.change_status(S.Value("RETURNING")),
         lambda u: u.change_status(S.Value("AVAILABLE")),
     ):
         for event in decide(unit):
             unit.apply(event)
-    assert (unit.status, unit.incident_id, unit.version) == (S.Value("AVAILABLE"), "", 8)
+    assert (unit.status, unit.incident_id, unit.version) == (S.Value("AVAILABLE"), "", 9)
 
 
 def test_an_illegal_move_names_the_current_status_and_the_allowed_ones() -> None:
