@@ -25,6 +25,8 @@ def main() -> None:
         port=int(os.environ.get("UC_EDGE_PORT", "8080")),
         log_config=None,  # our structlog handler renders uvicorn's lines too
         access_log=True,
+        # Alert streams never finish by themselves: give them a moment, then close them.
+        timeout_graceful_shutdown=2,
     )
 
 
