@@ -6,6 +6,7 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import click
 import grpc
@@ -159,6 +160,16 @@ def _units() -> tuple[grpc.Channel, units_pb2_grpc.UnitsServiceStub]:
     return channel, units_pb2_grpc.UnitsServiceStub(channel)
 
 
+def _ask_units(method: str, request: Any, auth: list[tuple[str, str]]) -> Any:
+    """One call to the units service; a refusal ends the command with its message."""
+    channel, stub = _units()
+    with channel:
+        try:
+            return getattr(stub, method)(request, metadata=auth, timeout=10)
+        except grpc.RpcError as error:
+            _fail(error)
+
+
 def _status(name: str) -> int:
     try:
         return common_pb2.UnitStatus.Value(name.upper())
@@ -188,12 +199,7 @@ def list_units(
         capabilities=capability,
         district=district,
     )
-    channel, stub = _units()
-    with channel:
-        try:
-            units = stub.ListUnits(request, metadata=auth, timeout=10).units
-        except grpc.RpcError as error:
-            _fail(error)
+    units = _ask_units("ListUnits", request, auth).units
     for unit in units:
         p = unit.profile
         click.echo(
@@ -277,23 +283,18 @@ def acknowledge(
     note: str,
 ) -> None:
     """Acknowledge an alert for a team."""
-    channel, stub = _units()
-    with channel:
-        try:
-            alert = stub.AcknowledgeAlert(
-                units_pb2.AcknowledgeAlertRequest(
-                    request_id=str(uuid.uuid4()),
-                    alert_id=alert_id,
-                    unit_id=unit_id,
-                    responders=responders,
-                    eta_seconds=eta_seconds,
-                    note=note,
-                ),
-                metadata=auth,
-                timeout=10,
-            )
-        except grpc.RpcError as error:
-            _fail(error)
+    alert = _ask_units(
+        "AcknowledgeAlert",
+        units_pb2.AcknowledgeAlertRequest(
+            request_id=str(uuid.uuid4()),
+            alert_id=alert_id,
+            unit_id=unit_id,
+            responders=responders,
+            eta_seconds=eta_seconds,
+            note=note,
+        ),
+        auth,
+    )
     click.echo(
         f"{units_pb2.Alert.State.Name(alert.state)}: responders "
         f"{alert.responders_total}/{alert.responders_needed}"
@@ -307,21 +308,16 @@ def acknowledge(
 @click.option("--reason", required=True)
 def decline(auth: list[tuple[str, str]], alert_id: str, unit_id: str, reason: str) -> None:
     """Decline an alert for a team (the unit is freed for another dispatch)."""
-    channel, stub = _units()
-    with channel:
-        try:
-            stub.DeclineAlert(
-                units_pb2.DeclineAlertRequest(
-                    request_id=str(uuid.uuid4()),
-                    alert_id=alert_id,
-                    unit_id=unit_id,
-                    reason=reason,
-                ),
-                metadata=auth,
-                timeout=10,
-            )
-        except grpc.RpcError as error:
-            _fail(error)
+    _ask_units(
+        "DeclineAlert",
+        units_pb2.DeclineAlertRequest(
+            request_id=str(uuid.uuid4()),
+            alert_id=alert_id,
+            unit_id=unit_id,
+            reason=reason,
+        ),
+        auth,
+    )
     click.echo("DECLINED")
 
 
@@ -331,20 +327,15 @@ def decline(auth: list[tuple[str, str]], alert_id: str, unit_id: str, reason: st
 @click.argument("status")
 def change_status(auth: list[tuple[str, str]], unit_id: str, status: str) -> None:
     """Move a unit on: EN_ROUTE, ON_SCENE, RETURNING, AVAILABLE, OUT_OF_SERVICE, ..."""
-    channel, stub = _units()
-    with channel:
-        try:
-            unit = stub.ChangeStatus(
-                units_pb2.ChangeStatusRequest(
-                    request_id=str(uuid.uuid4()),
-                    unit_id=unit_id,
-                    status=_status(status),
-                ),
-                metadata=auth,
-                timeout=10,
-            )
-        except grpc.RpcError as error:
-            _fail(error)
+    unit = _ask_units(
+        "ChangeStatus",
+        units_pb2.ChangeStatusRequest(
+            request_id=str(uuid.uuid4()),
+            unit_id=unit_id,
+            status=_status(status),
+        ),
+        auth,
+    )
     click.echo(f"{unit_id} {common_pb2.UnitStatus.Name(unit.status)}")
 
 

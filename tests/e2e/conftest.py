@@ -77,6 +77,24 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
         yield running
 
 
+def share_one_stack_per_module() -> tuple[object, object]:
+    """For a module whose tests kill nothing and touch distinct units: its ``stack`` and
+    ``clients`` fixtures become one stack for the whole module. Use as
+    ``stack, clients = share_one_stack_per_module()`` at the module's top level."""
+
+    @pytest.fixture(scope="module", name="stack")
+    def module_stack(shared_stack: Stack) -> Stack:
+        return shared_stack
+
+    @pytest.fixture(scope="module", name="clients")
+    def module_clients(shared_stack: Stack) -> Iterator[Clients]:
+        clients = Clients(shared_stack)
+        yield clients
+        clients.close()
+
+    return module_stack, module_clients
+
+
 @pytest.fixture(scope="module")
 def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One stack for a module whose tests kill nothing and touch distinct units."""

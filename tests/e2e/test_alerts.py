@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -15,21 +14,11 @@ import pytest
 from emergency.v1 import common_pb2, dispatch_pb2, units_pb2
 from services.common.config import DEMO_JURISDICTION
 from services.stack import Stack
-from tests.e2e.conftest import ADMIN, CALL_TAKER, Clients, eventually
+from tests.e2e.conftest import ADMIN, CALL_TAKER, Clients, eventually, share_one_stack_per_module
 
 pytestmark = pytest.mark.e2e
 
-
-@pytest.fixture(scope="module")
-def stack(shared_stack: Stack) -> Stack:
-    return shared_stack
-
-
-@pytest.fixture(scope="module")
-def clients(shared_stack: Stack) -> Iterator[Clients]:
-    clients = Clients(shared_stack)
-    yield clients
-    clients.close()
+stack, clients = share_one_stack_per_module()
 
 
 S = common_pb2.UnitStatus

@@ -12,21 +12,11 @@ import pytest
 
 from emergency.v1 import dispatch_pb2
 from services.stack import Stack
-from tests.e2e.conftest import CALL_TAKER, Clients, eventually
+from tests.e2e.conftest import CALL_TAKER, Clients, eventually, share_one_stack_per_module
 
 pytestmark = pytest.mark.e2e
 
-
-@pytest.fixture(scope="module")
-def stack(shared_stack: Stack) -> Stack:
-    return shared_stack
-
-
-@pytest.fixture(scope="module")
-def clients(shared_stack: Stack) -> Iterator[Clients]:
-    clients = Clients(shared_stack)
-    yield clients
-    clients.close()
+stack, clients = share_one_stack_per_module()
 
 
 def headers(station: str, key: str | None = None) -> dict[str, str]:
