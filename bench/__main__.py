@@ -16,11 +16,12 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
-from bench import alerts, eventstore
+from bench import alerts, eventstore, recommend
 
 SUITES: dict[str, Callable[[], dict[str, Any]]] = {
     "eventstore": eventstore.run,
     "alerts": alerts.run,
+    "recommend": recommend.run,
 }
 
 

@@ -1,0 +1,78 @@
+"""Run cards as data: ``config/run-cards.yaml`` (override with ``UC_RUN_CARDS_FILE``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from services.common.jurisdiction import CAPABILITIES
+
+DEFAULT_RUN_CARDS = Path(__file__).resolve().parents[2] / "config/run-cards.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FirstIntervention(_Strict):
+    within_seconds: Annotated[int, Field(gt=0, le=1800)] = 180
+
+
+class DuplicateRule(_Strict):
+    radius_m: Annotated[float, Field(gt=0, le=5000)] = 300
+    window_minutes: Annotated[float, Field(gt=0, le=1440)] = 30
+
+
+class IncidentType(_Strict):
+    label: str
+    family: str
+    first_intervention: bool = False
+    levels: dict[Annotated[int, Field(ge=1, le=5)], dict[str, Annotated[int, Field(ge=1)]]]
+
+    @model_validator(mode="after")
+    def _sane(self) -> Self:
+        if 1 not in self.levels:
+            raise ValueError("level 1 is required")
+        for level, slots in self.levels.items():
+            unknown = sorted(set(slots) - CAPABILITIES)
+            if unknown:
+                raise ValueError(f"level {level}: unknown capabilities {unknown}")
+        return self
+
+
+class RunCards(_Strict):
+    first_intervention: FirstIntervention = FirstIntervention()
+    duplicates: DuplicateRule = DuplicateRule()
+    incident_types: dict[str, IncidentType]
+
+    def slots(self, incident_type: str, level: int) -> dict[str, int]:
+        """The capability slots for the type at the level (the highest level defined at
+        or below ``level``)."""
+        card = self.incident_types[incident_type]
+        defined = [n for n in card.levels if n <= level]
+        return dict(card.levels[max(defined)]) if defined else dict(card.levels[1])
+
+    def same_family(self, a: str, b: str) -> bool:
+        types = self.incident_types
+        return a in types and b in types and types[a].family == types[b].family
+
+
+class RunCardError(ValueError):
+    pass
+
+
+def load_run_cards(path: str | Path | None = None) -> RunCards:
+    path = Path(path or os.environ.get("UC_RUN_CARDS_FILE") or DEFAULT_RUN_CARDS)
+    try:
+        return RunCards.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RunCardError(f"{path}: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise RunCardError(f"{path}: {problems}") from None
