@@ -122,6 +122,11 @@ def _stream_observed(
         yield from items
     except errors.DomainError as exc:
         context.abort(status_for(exc), str(exc))
+    except Exception:
+        if not context.is_active():  # the client went away: nothing to report
+            return
+        log.exception("grpc stream failed", method=method)
+        context.abort(grpc.StatusCode.INTERNAL, "internal error; see the service log")
     _log_call(method, context, started)
 
 

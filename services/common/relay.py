@@ -40,6 +40,15 @@ log = structlog.get_logger(__name__)
 EPOCH_HEADER = "uc-epoch"
 
 
+def publish_epoch(headers: object) -> int:
+    """The relay's publish epoch from a message's headers (0 when absent)."""
+    items = headers.items() if isinstance(headers, dict) else (headers or [])
+    for key, value in items:
+        if key == EPOCH_HEADER:
+            return int(value)
+    return 0
+
+
 class BrokerLostData(Exception):
     """The broker no longer holds messages it acknowledged."""
 
@@ -103,11 +112,13 @@ class OutboxRelay:
     def _run(self) -> None:
         backoff = 0.1
         next_loss_check = 0.0
-        checkpoint = self.store.load_checkpoint(self.name)
-        self._acked = self._load_acked()
-        self.epoch = self.store.load_checkpoint(self._epoch_name)
+        checkpoint: int | None = None  # loaded inside the loop: a failing store is retried
         while not self._stopping.is_set():
             try:
+                if checkpoint is None:
+                    self._acked = self._load_acked()
+                    self.epoch = self.store.load_checkpoint(self._epoch_name)
+                    checkpoint = self.store.load_checkpoint(self.name)
                 if self._producer is None:
                     self._connect()
                     next_loss_check = 0.0

@@ -15,6 +15,8 @@ ACCESS = {
     "ReceiveCall": {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN},
     "GetIncident": {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN},
     "DispatchUnit": {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN},
+    "FindDuplicates": {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN},
+    "RecommendUnits": {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN},
 }
 
 
@@ -30,6 +32,8 @@ def incident_message(incident: Incident) -> dispatch_pb2.Incident:
         status=incident.status,
         call_ids=incident.call_ids,
         version=incident.version,
+        alarm_level=incident.alarm_level,
+        dispatched_unit_ids=incident.dispatched,
     )
 
 
@@ -59,6 +63,36 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         return dispatch_pb2.DispatchUnitResponse(
             incident_id=incident.incident_id, unit_id=request.unit_id,
             incident_version=incident.version,
+        )  # fmt: skip
+
+    def FindDuplicates(self, request, context):  # type: ignore[no-untyped-def]
+        return dispatch_pb2.FindDuplicatesResponse(duplicates=[
+            dispatch_pb2.LikelyDuplicate(
+                incident_id=d.incident_id, incident_type=d.incident_type,
+                distance_m=d.distance_m or 0.0, matched_on_address=d.distance_m is None,
+                minutes_since=d.minutes_since, reason=d.reason,
+            )
+            for d in self.app.find_duplicates(request)
+        ])  # fmt: skip
+
+    def RecommendUnits(self, request, context):  # type: ignore[no-untyped-def]
+        incident, level, result = self.app.recommend(request, current_authorization())
+        return dispatch_pb2.Recommendation(
+            incident_id=incident.incident_id, incident_type=incident.incident_type,
+            alarm_level=level,
+            picks=[
+                dispatch_pb2.Recommendation.Pick(
+                    slot=p.slot, unit_id=p.unit_id, station_name=p.station_name,
+                    tier=common_pb2.Tier.Value(p.tier), eta_seconds=p.eta_seconds,
+                    distance_km=p.distance_km, reason=p.reason,
+                )
+                for p in result.picks
+            ],
+            shortfalls=[
+                dispatch_pb2.Recommendation.Shortfall(slot=s.slot, missing=s.missing,
+                                                      reason=s.reason)
+                for s in result.shortfalls
+            ],
         )  # fmt: skip
 
 

@@ -49,6 +49,38 @@ class Call:
     description: str
 
 
+def check_call(call: Call) -> None:
+    """A call must say how it came, who called (unless automatic), where and what."""
+    if call.source not in common_pb2.CallSource.values() or (
+        call.source == common_pb2.CALL_SOURCE_UNSPECIFIED
+    ):
+        raise InvalidArgument(
+            "source is required: PHONE, FIRE_ALARM_NETWORK, SMART_SMOKE_DETECTOR or TRANSFER"
+        )
+    if call.source not in AUTOMATIC_SOURCES and not call.caller_number.strip():
+        raise InvalidArgument("caller_number is required for a call from a person")
+    if call.location is None and not call.address.strip():
+        raise InvalidArgument("give the location (coordinates) or the address, or both")
+    if call.incident_type not in INCIDENT_TYPES:
+        raise InvalidArgument(
+            f"unknown incident type {call.incident_type!r}; known: {sorted(INCIDENT_TYPES)}"
+        )
+
+
+def _geo(point: Point | None) -> common_pb2.GeoPoint | None:
+    return (
+        common_pb2.GeoPoint(latitude=point.latitude, longitude=point.longitude) if point else None
+    )
+
+
+def _call_received(call: Call) -> events_pb2.CallReceived:
+    return events_pb2.CallReceived(
+        call_id=call.call_id, caller_number=call.caller_number.strip(), source=call.source,
+        location=_geo(call.location), address=call.address.strip(),
+        incident_type=call.incident_type, description=call.description.strip(),
+    )  # fmt: skip
+
+
 @dataclass
 class Incident(Aggregate):
     incident_id: str = ""
@@ -58,45 +90,32 @@ class Incident(Aggregate):
     status: str = "NONE"
     call_ids: list[str] = field(default_factory=list)
     dispatched: list[str] = field(default_factory=list)  # unit ids, in dispatch order
+    alarm_level: int = 0
+    opened_at_us: int = 0
     version: int = 0
 
     @staticmethod
-    def open_from_call(incident_id: str, call: Call) -> list[Message]:
-        if call.source not in common_pb2.CallSource.values() or (
-            call.source == common_pb2.CALL_SOURCE_UNSPECIFIED
-        ):
-            raise InvalidArgument(
-                "source is required: PHONE, FIRE_ALARM_NETWORK, SMART_SMOKE_DETECTOR or TRANSFER"
+    def open_from_call(incident_id: str, call: Call, now_us: int = 0) -> list[Message]:
+        check_call(call)
+        created = events_pb2.IncidentCreated(
+            incident_id=incident_id, call_id=call.call_id, incident_type=call.incident_type,
+            location=_geo(call.location), address=call.address.strip(), alarm_level=1,
+        )  # fmt: skip
+        if now_us:
+            created.opened_at.FromMicroseconds(now_us)
+        return [_call_received(call), created]
+
+    def link_call(self, call: Call, linked_by: str) -> list[Message]:
+        """A further call about this incident: recorded on it, no new incident."""
+        if self.status != "OPEN":
+            raise FailedPrecondition(
+                f"incident {self.incident_id} is {self.status}: take the call as a new incident"
             )
-        if call.source not in AUTOMATIC_SOURCES and not call.caller_number.strip():
-            raise InvalidArgument("caller_number is required for a call from a person")
-        if call.location is None and not call.address.strip():
-            raise InvalidArgument("give the location (coordinates) or the address, or both")
-        if call.incident_type not in INCIDENT_TYPES:
-            raise InvalidArgument(
-                f"unknown incident type {call.incident_type!r}; known: {sorted(INCIDENT_TYPES)}"
-            )
-        where = (
-            common_pb2.GeoPoint(latitude=call.location.latitude, longitude=call.location.longitude)
-            if call.location
-            else None
-        )
+        check_call(call)
         return [
-            events_pb2.CallReceived(
-                call_id=call.call_id,
-                caller_number=call.caller_number.strip(),
-                source=call.source,
-                location=where,
-                address=call.address.strip(),
-                incident_type=call.incident_type,
-                description=call.description.strip(),
-            ),
-            events_pb2.IncidentCreated(
-                incident_id=incident_id,
-                call_id=call.call_id,
-                incident_type=call.incident_type,
-                location=where,
-                address=call.address.strip(),
+            _call_received(call),
+            events_pb2.DuplicateCallLinked(
+                incident_id=self.incident_id, call_id=call.call_id, linked_by=linked_by
             ),
         ]
 
@@ -113,15 +132,10 @@ class Incident(Aggregate):
     def dispatch(self, unit_id: str, reason: str) -> list[Message]:
         """Record that ``unit_id`` (already reserved for this incident) is sent to it."""
         self.check_can_dispatch(unit_id)
-        where = (
-            common_pb2.GeoPoint(latitude=self.location.latitude,
-                                longitude=self.location.longitude)
-            if self.location else None
-        )  # fmt: skip
         return [
             events_pb2.UnitDispatched(
                 incident_id=self.incident_id, unit_id=unit_id, incident_type=self.incident_type,
-                location=where, address=self.address, reason=reason.strip(),
+                location=_geo(self.location), address=self.address, reason=reason.strip(),
             )
         ]  # fmt: skip
 
@@ -135,6 +149,8 @@ class Incident(Aggregate):
             if event.HasField("location"):
                 self.location = Point(event.location.latitude, event.location.longitude)
             self.status = "OPEN"
+            self.alarm_level = event.alarm_level or 1
+            self.opened_at_us = event.opened_at.ToMicroseconds()
         elif isinstance(event, events_pb2.UnitDispatched):
             self.dispatched.append(event.unit_id)
         self.version += 1

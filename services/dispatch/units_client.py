@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import grpc
 
-from emergency.v1 import units_pb2, units_pb2_grpc
+from emergency.v1 import common_pb2, units_pb2, units_pb2_grpc
 from services.common import errors
+from services.dispatch.recommend import Candidate
 
 _ERRORS = {
     grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgument,
@@ -15,6 +16,14 @@ _ERRORS = {
     grpc.StatusCode.ABORTED: errors.Conflict,
     grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDenied,
     grpc.StatusCode.UNAUTHENTICATED: errors.Unauthenticated,
+    grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExists,
+}
+# Worth a retry with the same request id; anything else unknown is not.
+_TRANSIENT = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.CANCELLED,
 }
 
 
@@ -34,13 +43,43 @@ class UnitsClient:
                 metadata=[("authorization", authorization)],
             )
         except grpc.RpcError as exc:
-            kind = _ERRORS.get(exc.code())
-            if kind is None:
-                raise errors.Unavailable(
-                    f"the units service did not answer ({exc.code().name}): the dispatch is "
-                    "not recorded; retry with the same request id"
-                ) from None
-            raise kind(exc.details()) from None
+            raise _domain_error(exc) from None
+
+    def available(self, authorization: str) -> list[Candidate]:
+        """Every unit free to send (available, or returning and so already on the road)."""
+        try:
+            reply = self.stub.ListUnits(
+                units_pb2.ListUnitsRequest(statuses=[common_pb2.AVAILABLE, common_pb2.RETURNING]),
+                timeout=self.timeout,
+                metadata=[("authorization", authorization)],
+            )
+        except grpc.RpcError as exc:
+            raise _domain_error(exc) from None
+        return [
+            Candidate(
+                unit_id=u.profile.unit_id, station_name=u.profile.station_name,
+                tier=common_pb2.Tier.Name(u.profile.tier),
+                capabilities=frozenset(u.profile.capabilities),
+                location=(u.location.latitude, u.location.longitude),
+                turnout_seconds=u.profile.turnout_seconds,
+                returning=u.status == common_pb2.RETURNING,
+            )
+            for u in reply.units
+        ]  # fmt: skip
 
     def close(self) -> None:
         self.channel.close()
+
+
+def _domain_error(exc: grpc.RpcError) -> errors.DomainError:
+    kind = _ERRORS.get(exc.code())  # type: ignore[attr-defined]
+    if kind is None and exc.code() not in _TRANSIENT:  # type: ignore[attr-defined]
+        return errors.DomainError(
+            f"the units service failed ({exc.code().name}); see its log"  # type: ignore[attr-defined]
+        )
+    if kind is None:
+        return errors.Unavailable(
+            f"the units service did not answer ({exc.code().name}): nothing was recorded; "  # type: ignore[attr-defined]
+            "retry with the same request id"
+        )
+    return kind(exc.details())  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
 import grpc
@@ -172,6 +173,9 @@ def _auth(authorization: str) -> list[tuple[str, str]]:
 
 
 _END = object()
+# A thread per open alert stream, waiting for the next alert: kept apart from the default
+# executor, so open streams can never starve the short calls (acknowledge, decline).
+_STREAM_READERS = ThreadPoolExecutor(max_workers=1024, thread_name_prefix="alert-stream")
 
 
 def _next(call: Any) -> Any:
@@ -186,8 +190,9 @@ async def _events(request: Request, call: Any) -> AsyncIterator[bytes]:
     change, until the client goes away (then the gRPC call is cancelled)."""
     try:
         yield b": connected\n\n"
+        loop = asyncio.get_running_loop()
         while not await request.is_disconnected():
-            alert = await asyncio.to_thread(_next, call)
+            alert = await loop.run_in_executor(_STREAM_READERS, _next, call)
             if alert is _END:
                 return
             yield _sse(alert)

@@ -15,7 +15,7 @@ import structlog
 
 from services.common.config import TOPICS
 from services.common.projection import ProjectionRunner
-from services.common.relay import EPOCH_HEADER
+from services.common.relay import publish_epoch
 
 log = structlog.get_logger(__name__)
 
@@ -56,24 +56,31 @@ def create_stream_app(
             if epoch > known:
                 epochs[message.topic] = epoch
                 await rewind(app, message.topic, epoch)
-            await asyncio.to_thread(
-                runner.handle_message,
-                message.topic,
-                message.partition,
-                message.offset,
-                event.value,
-            )
+            await apply_until_done(runner, message.topic, message.partition, message.offset,
+                                   event.value)  # fmt: skip
 
     return app
 
 
-def publish_epoch(headers: object) -> int:
-    """The relay's publish epoch from a message's headers (0 when absent)."""
-    items = headers.items() if isinstance(headers, dict) else (headers or [])
-    for key, value in items:
-        if key == EPOCH_HEADER:
-            return int(value)
-    return 0
+async def apply_until_done(
+    runner: ProjectionRunner, topic: str, partition: int, offset: int, value: bytes
+) -> None:
+    """Apply one message, retrying a failing database with back-off for as long as it
+    takes. An exception must not escape: faust would restart the agent past this
+    message, and every later event of its stream would then be held back for good."""
+    delay = 0.1
+    while True:
+        try:
+            await asyncio.to_thread(runner.handle_message, topic, partition, offset, value)
+            return
+        except Exception as exc:
+            log.warning(
+                "incident log cannot apply an event; retrying",
+                topic=topic, partition=partition, offset=offset, error=repr(exc),
+                retry_in=delay,
+            )  # fmt: skip
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 async def rewind(app: faust.App, topic: str, epoch: int) -> None:

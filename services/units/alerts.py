@@ -23,6 +23,7 @@ from emergency.v1 import units_pb2
 from services.common.broker import CLIENT_TIMEOUTS
 from services.common.envelope import UndecodableEvent, decode
 from services.common.errors import DomainError
+from services.common.relay import publish_epoch
 
 log = structlog.get_logger(__name__)
 
@@ -85,12 +86,22 @@ class DispatchListener:
                     allow_auto_create_topics=False,
                     **CLIENT_TIMEOUTS,
                 )
+                epoch: int | None = None
                 while not self._stopping.is_set():
                     batches = consumer.poll(timeout_ms=200)
-                    for messages in batches.values():
-                        for message in messages:
-                            self._handle(message.value, message.partition, message.offset)
-                    if batches:
+                    rewound = False
+                    for message in (m for messages in batches.values() for m in messages):
+                        seen = publish_epoch(message.headers)
+                        if epoch is not None and seen > epoch:
+                            # The topic was rebuilt from dispatch's store: old offsets mean
+                            # nothing now. Read it again; alerts are idempotent.
+                            log.warning("dispatch topic rebuilt; rewinding", epoch=seen)
+                            consumer.seek_to_beginning(*consumer.assignment())
+                            epoch, rewound = seen, True
+                            break
+                        epoch = seen if epoch is None else max(epoch, seen)
+                        self._handle(message.value, message.partition, message.offset)
+                    if batches and not rewound:
                         consumer.commit()
             except Exception as exc:
                 log.warning("dispatch listener lost the broker; reconnecting", error=repr(exc))

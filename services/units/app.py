@@ -94,6 +94,16 @@ class UnitsApp:
     ) -> units_pb2.LoadJurisdictionResponse:
         """Bring the registry in line with a jurisdiction file, in one transaction."""
         request_id = require_request_id(request.request_id)
+        seen = self.store.find_request(request_id, fingerprint(request))
+        if seen is not None:  # a retry: answer with what the first call applied
+            applied: dict[str, list[str]] = {}
+            for event in seen.events:
+                applied.setdefault(event.event_type, []).append(event.stream_id[len("unit-") :])
+            return units_pb2.LoadJurisdictionResponse(
+                registered=applied.get("UnitRegistered", []),
+                updated=applied.get("UnitUpdated", []),
+                retired=applied.get("UnitRetired", []),
+            )
         try:
             jurisdiction = parse_jurisdiction(request.yaml, request.file_name or "jurisdiction")
         except JurisdictionError as exc:

@@ -8,15 +8,14 @@ streams). Rebuilding 100,000 events takes well under a second at replay speed.
 from __future__ import annotations
 
 import math
-import threading
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from emergency.v1 import common_pb2
+from services.common.board import StreamBoard
 from services.common.errors import NotFound
 from services.common.eventstore import EventStore, RecordedEvent
-from services.common.streams import typed
 from services.units.domain import Unit
 
 HISTORY = 50
@@ -64,32 +63,17 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 class UnitBoard:
     def __init__(self, store: EventStore) -> None:
-        self.store = store
-        self._units: dict[str, Unit] = {}
         self._history: dict[str, deque[RecordedEvent]] = {}
-        self._position = 0
-        self._lock = threading.Lock()
+        self._board: StreamBoard[Unit] = StreamBoard(store, "unit-", Unit, self._remember)
+
+    def _remember(self, unit_id: str, event: RecordedEvent) -> None:
+        self._history.setdefault(unit_id, deque(maxlen=HISTORY)).append(event)
 
     def catch_up(self) -> None:
-        with self._lock:
-            for event in self.store.iter_all(self._position):
-                self._apply(event)
-                self._position = event.position
-
-    def _apply(self, event: RecordedEvent) -> None:
-        if not event.stream_id.startswith("unit-"):
-            return
-        unit_id = event.stream_id.removeprefix("unit-")
-        unit = self._units.get(unit_id)
-        if unit is None:
-            unit = self._units[unit_id] = Unit()
-            self._history[unit_id] = deque(maxlen=HISTORY)
-        unit.apply(typed(event))
-        self._history[unit_id].append(event)
+        self._board.catch_up()
 
     def get(self, unit_id: str) -> Unit:
-        self.catch_up()
-        unit = self._units.get(unit_id)
+        unit = self._board.find(unit_id)
         if unit is None:
             raise NotFound(f"no unit {unit_id!r} is registered")
         return unit
@@ -99,9 +83,8 @@ class UnitBoard:
         return list(self._history[unit_id])[-limit:] if limit > 0 else []
 
     def find(self, where: UnitFilter) -> list[Unit]:
-        self.catch_up()
-        return sorted((u for u in self._units.values() if where.admits(u)), key=lambda u: u.unit_id)
+        return sorted((u for u in self._board.values() if where.admits(u)),
+                      key=lambda u: u.unit_id)  # fmt: skip
 
     def all(self) -> Iterable[Unit]:
-        self.catch_up()
-        return list(self._units.values())
+        return self._board.values()

@@ -15,7 +15,7 @@ from services.common.envelope import (
     payload_of,
 )
 from services.common.eventstore import RecordedEvent
-from services.incidents.stream_app import publish_epoch
+from services.common.relay import publish_epoch
 
 PROFILE = common_pb2.UnitProfile(unit_id="E1", name="Engine 1")
 

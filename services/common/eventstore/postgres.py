@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import psycopg
+import structlog
 from sqlalchemy import Engine
 
 from services.common.errors import Conflict
@@ -24,6 +25,7 @@ from services.common.eventstore.model import (
 )
 from services.common.eventstore.schema import Statements
 
+log = structlog.get_logger(__name__)
 SQL = Statements("%s")
 # Any constant will do: it names "the event table" among advisory locks on this database.
 APPEND_LOCK_KEY = 0x5543_4556  # "UCEV"
@@ -78,8 +80,11 @@ class PostgresBackend:
         except psycopg.errors.UniqueViolation as exc:
             pg.rollback()
             # Only reachable when a writer bypassed the advisory lock; the unique key
-            # still keeps every stream whole.
-            raise Conflict(f"concurrent append rejected by the database: {exc}") from exc
+            # still keeps every stream whole. The database's text stays in the log.
+            log.warning("append rejected by a unique key", error=str(exc))
+            raise Conflict(
+                "another writer changed these streams at the same moment; reload and retry"
+            ) from exc
         except BaseException:
             pg.rollback()
             raise

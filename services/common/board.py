@@ -1,0 +1,60 @@
+"""An in-memory read model of one kind of aggregate, built from the service's own event
+store and caught up before every read: reads see the service's own writes at once, and
+a restart rebuilds it at replay speed."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from services.common.aggregate import Aggregate
+from services.common.eventstore import EventStore, RecordedEvent
+from services.common.streams import typed
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class StreamBoard(Generic[A]):
+    def __init__(
+        self,
+        store: EventStore,
+        prefix: str,
+        factory: Callable[[], A],
+        on_event: Callable[[str, RecordedEvent], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.prefix = prefix  # "unit-": the streams this board folds
+        self.factory = factory
+        self.on_event = on_event
+        self.items: dict[str, A] = {}
+        self._position = 0
+        self._lock = threading.Lock()
+
+    def catch_up(self) -> None:
+        with self._lock:
+            for event in self.store.iter_all(self._position):
+                if event.stream_id.startswith(self.prefix):
+                    key = event.stream_id.removeprefix(self.prefix)
+                    item = self.items.get(key)
+                    if item is None:
+                        item = self.items[key] = self.factory()
+                    item.apply(typed(event))
+                    if self.on_event is not None:
+                        self.on_event(key, event)
+                self._position = event.position
+
+    def find(self, key: str) -> A | None:
+        """A private copy of the item: a decision made on it, and the version it carries,
+        cannot change under the caller while another thread catches the board up."""
+        self.catch_up()
+        with self._lock:
+            item = self.items.get(key)
+            return copy.deepcopy(item) if item is not None else None
+
+    def values(self) -> list[A]:
+        """Private copies of every item (see ``find``)."""
+        self.catch_up()
+        with self._lock:
+            return copy.deepcopy(list(self.items.values()))
