@@ -42,7 +42,7 @@ def run() -> dict[str, Any]:
     rng = random.Random(119)
     units = candidates(UNITS, rng)
     started = time.perf_counter()
-    pool = CandidatePool(units)
+    pool = CandidatePool(units, first_intervention_only={"MICRO_STATION"})
     build_ms = (time.perf_counter() - started) * 1000
     slots = load_run_cards().slots("high_rise_fire", 3)
     travel = StraightLineTravel()

@@ -102,6 +102,19 @@ def run(data_dir: Path, broker_port: int) -> None:
 @click.option("--address", default="", help="Address as the caller gave it")
 @click.option("--caller", default="", help="Caller's number")
 @click.option("--description", default="")
+@click.option(
+    "--source",
+    default="PHONE",
+    show_default=True,
+    type=click.Choice(["PHONE", "FIRE_ALARM_NETWORK", "SMART_SMOKE_DETECTOR", "TRANSFER"]),
+    help="How the call came in (automatic alarms need no caller number).",
+)
+@click.option(
+    "--link",
+    "link_to",
+    default="",
+    help="Link the call to this open incident (a duplicate) instead of opening one.",
+)
 def call(
     auth: list[tuple[str, str]],
     incident_type: str,
@@ -110,12 +123,15 @@ def call(
     address: str,
     caller: str,
     description: str,
+    source: str,
+    link_to: str,
 ) -> None:
-    """Take a 119 call: opens an incident and prints its id."""
+    """Take a 119 call: opens an incident (or links to one) and prints its id."""
     request = dispatch_pb2.ReceiveCallRequest(
+        link_to_incident_id=link_to,
         request_id=str(uuid.uuid4()),
         caller_number=caller,
-        source=common_pb2.PHONE,
+        source=common_pb2.CallSource.Value(source),
         address=address,
         incident_type=incident_type,
         description=description,
@@ -208,6 +224,69 @@ def list_units(
             f"{p.station_name}  {unit.incident_id}"
         )
     click.echo(f"{len(units)} units", err=True)
+
+
+def _dispatch() -> tuple[grpc.Channel, dispatch_pb2_grpc.DispatchServiceStub]:
+    channel = grpc.insecure_channel(_address("dispatch"))
+    return channel, dispatch_pb2_grpc.DispatchServiceStub(channel)
+
+
+def _ask_dispatch(method: str, request: Any, auth: list[tuple[str, str]]) -> Any:
+    channel, stub = _dispatch()
+    with channel:
+        try:
+            return getattr(stub, method)(request, metadata=auth, timeout=10)
+        except grpc.RpcError as error:
+            _fail(error)
+
+
+@main.command(name="recommend")
+@click.pass_obj
+@click.argument("incident_id")
+@click.option(
+    "--level",
+    type=click.IntRange(1, 5),
+    default=None,
+    help="Alarm level (default: the incident's).",
+)
+def recommend_units(auth: list[tuple[str, str]], incident_id: str, level: int | None) -> None:
+    """Which units to send, across every tier, with the reason for each."""
+    result = _ask_dispatch(
+        "RecommendUnits",
+        dispatch_pb2.RecommendUnitsRequest(incident_id=incident_id, alarm_level=level or 0),
+        auth,
+    )
+    click.echo(f"{result.incident_type}, alarm level {result.alarm_level}:")
+    for pick in result.picks:
+        click.echo(
+            f"  {pick.slot:<19} {pick.unit_id:<12} ETA {pick.eta_seconds / 60:4.1f} min  "
+            f"{pick.reason}"
+        )
+    for gap in result.shortfalls:
+        click.echo(f"  {gap.slot:<19} MISSING {gap.missing}: {gap.reason}")
+
+
+@main.command(name="duplicates")
+@click.pass_obj
+@click.option("--type", "incident_type", required=True)
+@click.option("--lat", type=float)
+@click.option("--lon", type=float)
+@click.option("--address", default="")
+def duplicates(
+    auth: list[tuple[str, str]],
+    incident_type: str,
+    lat: float | None,
+    lon: float | None,
+    address: str,
+) -> None:
+    """Open incidents a new call may be about (then: uc call ... --link INCIDENT)."""
+    request = dispatch_pb2.FindDuplicatesRequest(incident_type=incident_type, address=address)
+    if lat is not None and lon is not None:
+        request.location.latitude, request.location.longitude = lat, lon
+    found = _ask_dispatch("FindDuplicates", request, auth).duplicates
+    for dup in found:
+        click.echo(f"{dup.incident_id}  {dup.incident_type:<18} {dup.reason}")
+    click.echo(f"{len(found)} likely duplicate(s)", err=True)
 
 
 @main.command(name="dispatch")

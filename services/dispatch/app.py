@@ -142,7 +142,10 @@ class DispatchApp:
         if not 1 <= level <= 5:
             raise InvalidArgument(f"alarm_level {level} is outside 1..5")
         assert self.units is not None, "recommending needs the units service"
-        pool = CandidatePool(self.units.available(authorization))
+        pool = CandidatePool(
+            self.units.available(authorization),
+            first_intervention_only=self.run_cards.first_intervention.only_tiers,
+        )
         result = recommend(
             self.run_cards.slots(incident.incident_type, level), pool,
             (incident.location.latitude, incident.location.longitude), self.travel,

@@ -62,7 +62,11 @@ class CandidatePool:
     """The units free to send, as arrays: built once per change of the board, then used
     for every recommendation until the next change."""
 
-    def __init__(self, candidates: Sequence[Candidate]) -> None:
+    def __init__(
+        self, candidates: Sequence[Candidate], first_intervention_only: Collection[str] = ()
+    ) -> None:
+        """``first_intervention_only``: tiers whose units fill no slot but the
+        first-intervention one (micro stations)."""
         self.units = list(candidates)
         self.lats = np.array([c.location[0] for c in self.units], dtype=np.float64)
         self.lons = np.array([c.location[1] for c in self.units], dtype=np.float64)
@@ -71,6 +75,8 @@ class CandidatePool:
         )
         index: dict[str, list[int]] = {}
         for i, unit in enumerate(self.units):
+            if unit.tier in first_intervention_only:
+                continue
             for capability in unit.capabilities:
                 index.setdefault(capability, []).append(i)
         self.by_capability = {cap: np.array(ids, dtype=np.intp) for cap, ids in index.items()}

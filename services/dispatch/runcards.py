@@ -20,6 +20,7 @@ class _Strict(BaseModel):
 
 class FirstIntervention(_Strict):
     within_seconds: Annotated[int, Field(gt=0, le=1800)] = 180
+    only_tiers: frozenset[str] = frozenset({"MICRO_STATION"})
 
 
 class DuplicateRule(_Strict):

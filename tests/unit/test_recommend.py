@@ -93,3 +93,14 @@ def test_a_bad_run_card_file_is_refused_naming_the_field(tmp_path) -> None:  # t
                    "    levels: {1: {teleporter: 1}}\n")  # fmt: skip
     with pytest.raises(RunCardError, match="unknown capabilities"):
         load_run_cards(bad)
+
+
+def test_micro_stations_fill_only_the_first_intervention_slot() -> None:
+    pool = CandidatePool(
+        [unit("MIC-E1", "MICRO_STATION", "engine,first_intervention", km_north=0.2),
+         unit("PRO-E1", "PROFESSIONAL", "engine", km_north=3.0)],
+        first_intervention_only={"MICRO_STATION"},
+    )  # fmt: skip
+    result = recommend({"engine": 1}, pool, INCIDENT, TRAVEL)
+    assert picked(result, "engine") == ["PRO-E1"]
+    assert picked(result, "first_intervention") == ["MIC-E1"]
