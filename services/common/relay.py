@@ -213,13 +213,15 @@ class OutboxRelay:
         log.info("relay connected", topic=self.topic, bootstrap=self.bootstrap)
 
     def _broker_lost_data(self) -> bool:
-        """True when a partition ends below an offset the broker once acknowledged."""
-        if not self._acked:
-            return False
+        """True when the topic is gone (even if this relay never published: its consumers
+        subscribe to it), or a partition it wrote to reads as empty."""
         assert self._checker is not None
         partitions = self._checker.partitions_for_topic(self.topic)
         if not partitions:
+            log.warning("topic missing on the broker; recreating it", topic=self.topic)
             return True
+        if not self._acked:
+            return False
         ends = self._checker.end_offsets([TopicPartition(self.topic, p) for p in partitions])
         for partition, offset in self._acked.items():
             end = ends.get(TopicPartition(self.topic, partition))

@@ -9,7 +9,7 @@ from services.dispatch.units_client import UnitsClient
 def main() -> None:
     runtime = ServiceRuntime.create("dispatch")
     units = UnitsClient(runtime.settings.peer_address("units"))
-    app = DispatchApp(runtime.store, units)
+    app = DispatchApp(runtime.store, units, bounds=runtime.jurisdiction.jurisdiction.bounds)
     runtime.run(lambda server: mount(server, app), ACCESS, on_stop=units.close)
 
 

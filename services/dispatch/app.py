@@ -13,6 +13,7 @@ from services.common.envelope import new_event
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.eventstore import ConcurrencyConflict, EventStore, now_us
 from services.common.geo import Point
+from services.common.jurisdiction import Bounds
 from services.common.streams import typed
 from services.dispatch.domain import Call, Incident, stream_id
 from services.dispatch.duplicates import LikelyDuplicate, OpenIncident, find_duplicates
@@ -32,8 +33,10 @@ class DispatchApp:
         units: UnitsClient | None = None,
         run_cards: RunCards | None = None,
         travel: TravelTime | None = None,
+        bounds: Bounds | None = None,
     ) -> None:
         self.store = store
+        self.bounds = bounds  # the jurisdiction's: calls from outside are refused
         self.units = units
         self.run_cards = run_cards or load_run_cards()
         self.travel = travel or StraightLineTravel()
@@ -47,11 +50,7 @@ class DispatchApp:
         request_print = fingerprint(request)
         seen = self.store.find_request(request_id, request_print)
         if seen is None:
-            location = (
-                Point.checked(request.location.latitude, request.location.longitude,
-                              "call location")
-                if request.HasField("location") else None
-            )  # fmt: skip
+            location = self._checked_location(request)
             call = Call(
                 call_id=str(uuid.uuid4()), caller_number=request.caller_number,
                 source=request.source, location=location, address=request.address,
@@ -111,6 +110,20 @@ class DispatchApp:
         structlog.contextvars.bind_contextvars(correlation_id=request.incident_id)
         log.info("unit dispatched", unit_id=request.unit_id, replayed=seen is not None)
         return self.get_incident(request.incident_id)
+
+    def _checked_location(self, request: dispatch_pb2.ReceiveCallRequest) -> Point | None:
+        if not request.HasField("location"):
+            return None
+        where = Point.checked(request.location.latitude, request.location.longitude,
+                              "call location")  # fmt: skip
+        if self.bounds is not None and not self.bounds.contains(where.latitude, where.longitude):
+            b = self.bounds
+            raise InvalidArgument(
+                f"call location ({where.latitude}, {where.longitude}) is outside the "
+                f"jurisdiction (latitude {b.south}..{b.north}, longitude {b.west}..{b.east}): "
+                "transfer the call to the neighbouring 119 centre"
+            )
+        return where
 
     def find_duplicates(self, request: dispatch_pb2.FindDuplicatesRequest) -> list[LikelyDuplicate]:
         if request.incident_type not in self.run_cards.incident_types:

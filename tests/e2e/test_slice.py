@@ -44,8 +44,9 @@ def test_register_a_unit_take_a_call_and_read_the_incident_log(
     )
     assert incident.status == "OPEN" and list(incident.call_ids) == [reply.call_id]
 
-    log = eventually(lambda: clients.log_of(reply.incident_id), what="the incident log")
-    assert log == ["CallReceived", "IncidentCreated"]
+    # The two events are applied one transaction each: wait for both, not the first.
+    wanted = ["CallReceived", "IncidentCreated"]
+    eventually(lambda: clients.log_of(reply.incident_id) == wanted, what="the incident log")
 
     # The topics hold the same events, decodable with the project's protos.
     expected = {
@@ -105,6 +106,11 @@ def test_every_service_reports_serving_and_offers_reflection(stack: Stack) -> No
             {"location": common_pb2.GeoPoint(latitude=95, longitude=112)},
             grpc.StatusCode.INVALID_ARGUMENT,
             "latitude 95",
+        ),
+        (
+            {"location": common_pb2.GeoPoint(latitude=31.23, longitude=121.47)},  # Shanghai
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "outside the jurisdiction",
         ),
         ({"caller_number": ""}, grpc.StatusCode.INVALID_ARGUMENT, "caller_number"),
         ({"request_id": ""}, grpc.StatusCode.INVALID_ARGUMENT, "request_id is required"),
