@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 
 import structlog
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -88,6 +89,9 @@ class OutboxRelay:
         self._acked: dict[int, int] = {}  # partition -> highest offset the broker acknowledged
         self.published = 0  # messages sent since start, republished ones included
         self.republishes = 0
+        # Called (in the relay's thread) when the broker turns out to have lost its data:
+        # consumers in this process may hold offsets that mean nothing now.
+        self.on_broker_reset: Callable[[], None] | None = None
         store.on_append(lambda _position: self._wake.set())
 
     # --- lifecycle -------------------------------------------------------------------
@@ -238,6 +242,8 @@ class OutboxRelay:
 
     def _restart_from_zero(self) -> int:
         ensure_topics(self.bootstrap, [self.topic], self.partitions)
+        if self.on_broker_reset is not None:
+            self.on_broker_reset()
         self._acked = {}
         self.epoch += 1
         self.store.save_checkpoint(self._epoch_name, self.epoch)

@@ -23,7 +23,7 @@ from services.common.projection import ProjectionRunner
 from services.common.relay import OutboxRelay
 from services.incidents.api import ACCESS, mount
 from services.incidents.log import IncidentLogProjection, IncidentLogReader
-from services.incidents.stream_app import create_stream_app
+from services.incidents.stream_app import create_stream_app, rewind_everything_soon
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +59,10 @@ def main() -> None:
     worker = faust.Worker(
         app, loglevel="WARNING", override_logging=False, redirect_stdouts=False, quiet=True
     )
+    # This relay is the one that recreates the incidents topic after the broker lost
+    # everything: the surest sign that this worker's offsets mean nothing any more.
+    loop = worker.loop  # the worker's loop, taken here: the relay calls from its thread
+    relay.on_broker_reset = lambda: rewind_everything_soon(app, loop)
     try:
         with contextlib.suppress(SystemExit):
             worker.execute_from_commandline()

@@ -83,6 +83,21 @@ async def apply_until_done(
             delay = min(delay * 2, 5.0)
 
 
+def rewind_everything_soon(app: faust.App, loop: asyncio.AbstractEventLoop) -> None:
+    """From any thread: the broker lost its data, so every offset this worker holds may
+    point past events it never saw. Rewind every topic now, and again after the group
+    has had time to rejoin (a rejoin re-seeks to committed offsets). Rewinds are cheap to
+    repeat: the projection skips what it has applied."""
+
+    async def rewind_all() -> None:
+        for delay in (0.0, 5.0, 10.0):
+            await asyncio.sleep(delay)
+            for topic in TOPICS.values():
+                await rewind(app, topic, epoch=-1)
+
+    asyncio.run_coroutine_threadsafe(rewind_all(), loop)
+
+
 async def rewind(app: faust.App, topic: str, epoch: int) -> None:
     """The topic was rebuilt from the owning store: read it again from the start (the
     projection skips what it has already applied)."""
