@@ -138,13 +138,12 @@ def call(
     )
     if lat is not None and lon is not None:
         request.location.latitude, request.location.longitude = lat, lon
-    with grpc.insecure_channel(_address("dispatch")) as channel:
-        try:
-            reply = dispatch_pb2_grpc.DispatchServiceStub(channel).ReceiveCall(
-                request, timeout=10, metadata=auth
-            )
-        except grpc.RpcError as error:
-            _fail(error)
+    reply = _ask(
+        "dispatch",
+        "ReceiveCall",
+        request,
+        auth,
+    )
     click.echo(reply.incident_id)
 
 
@@ -153,15 +152,12 @@ def call(
 @click.argument("incident_id")
 def incident_log(auth: list[tuple[str, str]], incident_id: str) -> None:
     """Print an incident's log, one event a line."""
-    with grpc.insecure_channel(_address("incidents")) as channel:
-        try:
-            reply = incidents_pb2_grpc.IncidentsServiceStub(channel).GetIncidentLog(
-                incidents_pb2.GetIncidentLogRequest(incident_id=incident_id),
-                timeout=10,
-                metadata=auth,
-            )
-        except grpc.RpcError as error:
-            _fail(error)
+    reply = _ask(
+        "incidents",
+        "GetIncidentLog",
+        incidents_pb2.GetIncidentLogRequest(incident_id=incident_id),
+        auth,
+    )
     for entry in reply.entries:
         when = entry.occurred_at.ToDatetime().isoformat(timespec="milliseconds")
         payload = MessageToDict(getattr(entry, entry.WhichOneof("payload")))
@@ -176,12 +172,18 @@ def _units() -> tuple[grpc.Channel, units_pb2_grpc.UnitsServiceStub]:
     return channel, units_pb2_grpc.UnitsServiceStub(channel)
 
 
-def _ask_units(method: str, request: Any, auth: list[tuple[str, str]]) -> Any:
-    """One call to the units service; a refusal ends the command with its message."""
-    channel, stub = _units()
-    with channel:
+_STUBS = {
+    "dispatch": dispatch_pb2_grpc.DispatchServiceStub,
+    "units": units_pb2_grpc.UnitsServiceStub,
+    "incidents": incidents_pb2_grpc.IncidentsServiceStub,
+}
+
+
+def _ask(service: str, method: str, request: Any, auth: list[tuple[str, str]]) -> Any:
+    """One call to a service; a refusal ends the command with the service's message."""
+    with grpc.insecure_channel(_address(service)) as channel:
         try:
-            return getattr(stub, method)(request, metadata=auth, timeout=10)
+            return getattr(_STUBS[service](channel), method)(request, metadata=auth, timeout=10)
         except grpc.RpcError as error:
             _fail(error)
 
@@ -215,7 +217,7 @@ def list_units(
         capabilities=capability,
         district=district,
     )
-    units = _ask_units("ListUnits", request, auth).units
+    units = _ask("units", "ListUnits", request, auth).units
     for unit in units:
         p = unit.profile
         click.echo(
@@ -224,20 +226,6 @@ def list_units(
             f"{p.station_name}  {unit.incident_id}"
         )
     click.echo(f"{len(units)} units", err=True)
-
-
-def _dispatch() -> tuple[grpc.Channel, dispatch_pb2_grpc.DispatchServiceStub]:
-    channel = grpc.insecure_channel(_address("dispatch"))
-    return channel, dispatch_pb2_grpc.DispatchServiceStub(channel)
-
-
-def _ask_dispatch(method: str, request: Any, auth: list[tuple[str, str]]) -> Any:
-    channel, stub = _dispatch()
-    with channel:
-        try:
-            return getattr(stub, method)(request, metadata=auth, timeout=10)
-        except grpc.RpcError as error:
-            _fail(error)
 
 
 @main.command(name="recommend")
@@ -251,7 +239,8 @@ def _ask_dispatch(method: str, request: Any, auth: list[tuple[str, str]]) -> Any
 )
 def recommend_units(auth: list[tuple[str, str]], incident_id: str, level: int | None) -> None:
     """Which units to send, across every tier, with the reason for each."""
-    result = _ask_dispatch(
+    result = _ask(
+        "dispatch",
         "RecommendUnits",
         dispatch_pb2.RecommendUnitsRequest(incident_id=incident_id, alarm_level=level or 0),
         auth,
@@ -283,7 +272,7 @@ def duplicates(
     request = dispatch_pb2.FindDuplicatesRequest(incident_type=incident_type, address=address)
     if lat is not None and lon is not None:
         request.location.latitude, request.location.longitude = lat, lon
-    found = _ask_dispatch("FindDuplicates", request, auth).duplicates
+    found = _ask("dispatch", "FindDuplicates", request, auth).duplicates
     for dup in found:
         click.echo(f"{dup.incident_id}  {dup.incident_type:<18} {dup.reason}")
     click.echo(f"{len(found)} likely duplicate(s)", err=True)
@@ -296,20 +285,17 @@ def duplicates(
 @click.option("--reason", default="")
 def dispatch_unit(auth: list[tuple[str, str]], incident_id: str, unit_id: str, reason: str) -> None:
     """Send a unit to an incident (it is reserved, then its team is alerted)."""
-    with grpc.insecure_channel(_address("dispatch")) as channel:
-        try:
-            dispatch_pb2_grpc.DispatchServiceStub(channel).DispatchUnit(
-                dispatch_pb2.DispatchUnitRequest(
-                    request_id=str(uuid.uuid4()),
-                    incident_id=incident_id,
-                    unit_id=unit_id,
-                    reason=reason,
-                ),
-                metadata=auth,
-                timeout=10,
-            )
-        except grpc.RpcError as error:
-            _fail(error)
+    _ask(
+        "dispatch",
+        "DispatchUnit",
+        dispatch_pb2.DispatchUnitRequest(
+            request_id=str(uuid.uuid4()),
+            incident_id=incident_id,
+            unit_id=unit_id,
+            reason=reason,
+        ),
+        auth,
+    )
     click.echo(f"{unit_id} dispatched to {incident_id}")
 
 
@@ -362,7 +348,8 @@ def acknowledge(
     note: str,
 ) -> None:
     """Acknowledge an alert for a team."""
-    alert = _ask_units(
+    alert = _ask(
+        "units",
         "AcknowledgeAlert",
         units_pb2.AcknowledgeAlertRequest(
             request_id=str(uuid.uuid4()),
@@ -387,7 +374,8 @@ def acknowledge(
 @click.option("--reason", required=True)
 def decline(auth: list[tuple[str, str]], alert_id: str, unit_id: str, reason: str) -> None:
     """Decline an alert for a team (the unit is freed for another dispatch)."""
-    _ask_units(
+    _ask(
+        "units",
         "DeclineAlert",
         units_pb2.DeclineAlertRequest(
             request_id=str(uuid.uuid4()),
@@ -406,7 +394,8 @@ def decline(auth: list[tuple[str, str]], alert_id: str, unit_id: str, reason: st
 @click.argument("status")
 def change_status(auth: list[tuple[str, str]], unit_id: str, status: str) -> None:
     """Move a unit on: EN_ROUTE, ON_SCENE, RETURNING, AVAILABLE, OUT_OF_SERVICE, ..."""
-    unit = _ask_units(
+    unit = _ask(
+        "units",
         "ChangeStatus",
         units_pb2.ChangeStatusRequest(
             request_id=str(uuid.uuid4()),
