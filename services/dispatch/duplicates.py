@@ -9,10 +9,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
-
+from services.common.geo import distance_km
 from services.dispatch.runcards import RunCards
-from services.dispatch.travel import Point, distances_km
+from services.dispatch.travel import Point
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +46,7 @@ def find_duplicates(
             continue
         family = cards.incident_types[incident_type].family.replace("_", " ")
         if location is not None and incident.location is not None:
-            metres = 1000 * float(distances_km(
-                location, np.array([incident.location[0]]), np.array([incident.location[1]])
-            )[0])  # fmt: skip
+            metres = 1000 * distance_km(location, incident.location)
             if metres <= rule.radius_m:
                 found.append(LikelyDuplicate(
                     incident.incident_id, incident.incident_type, metres, minutes,

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from services.dispatch.travel import Floats, Point, TravelTime, distances_km
+from services.common.geo import distance_km
+from services.dispatch.travel import Floats, Point, TravelTime
 
 FIRST_INTERVENTION = "first_intervention"
 MICRO_STATION = "MICRO_STATION"
@@ -140,7 +141,7 @@ def _fastest(indices: NDArray[np.intp], eta: Floats, wanted: int, taken: set[int
 
 
 def _km(pool: CandidatePool, at: Point, i: int) -> float:
-    return float(distances_km(at, pool.lats[i : i + 1], pool.lons[i : i + 1])[0])
+    return distance_km(at, (float(pool.lats[i]), float(pool.lons[i])))
 
 
 def _pick(slot: str, unit: Candidate, eta: float, drive: float, km: float, rank: int) -> Pick:

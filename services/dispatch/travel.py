@@ -12,10 +12,10 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from services.common.geo import distances_km
+
 Point = tuple[float, float]  # latitude, longitude in degrees
 Floats = NDArray[np.float64]
-
-_KM_PER_DEGREE_LAT = 111.132
 
 
 class TravelTime(Protocol):
@@ -27,9 +27,7 @@ class StraightLineTravel:
     """Distance as the crow flies, times a road factor, at a speed that grows with the
     distance (dense streets near, open roads far).
 
-    Within a city the equirectangular projection is within a few metres per kilometre of
-    the great-circle distance and much cheaper, which matters when thousands of units are
-    ranked for every call.
+    The distance is ``services.common.geo.distances_km`` (one formula system-wide).
     """
 
     def __init__(
@@ -46,9 +44,3 @@ class StraightLineTravel:
         road_km = distances_km(destination, lats, lons) * self.road_factor
         band = np.minimum(np.searchsorted(self.limits, road_km), len(self.speeds) - 1)
         return road_km / self.speeds[band] * 3600.0
-
-
-def distances_km(destination: Point, lats: Floats, lons: Floats) -> Floats:
-    lat0, lon0 = destination
-    kx = _KM_PER_DEGREE_LAT * math.cos(math.radians(lat0))
-    return np.hypot((lons - lon0) * kx, (lats - lat0) * _KM_PER_DEGREE_LAT)

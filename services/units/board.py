@@ -7,7 +7,6 @@ streams). Rebuilding 100,000 events takes well under a second at replay speed.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from emergency.v1 import common_pb2
 from services.common.board import StreamBoard
 from services.common.errors import NotFound
 from services.common.eventstore import EventStore, RecordedEvent
+from services.common.geo import distance_km
 from services.units.domain import Unit
 
 HISTORY = 50
@@ -51,14 +51,6 @@ class UnitFilter:
             here = unit.location or unit.profile.home
             return distance_km(self.near, (here.latitude, here.longitude)) <= self.within_km
         return True
-
-
-def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance (haversine) on a sphere of the Earth's mean radius."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = (math.sin((lat2 - lat1) / 2) ** 2
-         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)  # fmt: skip
-    return 2 * 6371.0088 * math.asin(math.sqrt(h))
 
 
 class UnitBoard:
