@@ -282,21 +282,169 @@ def duplicates(
 @click.pass_obj
 @click.argument("incident_id")
 @click.argument("unit_id")
+@click.option("--slot", default="", help="The run-card slot it fills (from uc recommend).")
 @click.option("--reason", default="")
-def dispatch_unit(auth: list[tuple[str, str]], incident_id: str, unit_id: str, reason: str) -> None:
+def dispatch_unit(
+    auth: list[tuple[str, str]], incident_id: str, unit_id: str, slot: str, reason: str
+) -> None:
     """Send a unit to an incident (it is reserved, then its team is alerted)."""
-    _ask(
+    reply = _ask(
         "dispatch",
         "DispatchUnit",
         dispatch_pb2.DispatchUnitRequest(
-            request_id=str(uuid.uuid4()),
-            incident_id=incident_id,
-            unit_id=unit_id,
-            reason=reason,
+            request_id=str(uuid.uuid4()), incident_id=incident_id, unit_id=unit_id,
+            slot=slot, reason=reason,
         ),
         auth,
-    )
-    click.echo(f"{unit_id} dispatched to {incident_id}")
+    )  # fmt: skip
+    if reply.pending:
+        click.echo(f"{unit_id} PENDING for {incident_id}: {reply.message}")
+    else:
+        click.echo(f"{unit_id} dispatched to {incident_id}")
+
+
+@main.command(name="incident")
+@click.pass_obj
+@click.argument("incident_id")
+def show_incident(auth: list[tuple[str, str]], incident_id: str) -> None:
+    """An incident as dispatch sees it: status, command, units and open needs."""
+    request = dispatch_pb2.GetIncidentRequest(incident_id=incident_id)
+    _print_incident(_ask("dispatch", "GetIncident", request, auth))
+
+
+@main.command(name="incidents")
+@click.pass_obj
+@click.option("--status", multiple=True, help="OPEN, UNDER_CONTROL, CLOSED, CANCELLED")
+def list_incidents(auth: list[tuple[str, str]], status: tuple[str, ...]) -> None:
+    """The incidents board (active incidents unless --status is given)."""
+    found = _ask("dispatch", "ListIncidents",
+                 dispatch_pb2.ListIncidentsRequest(statuses=[s.upper() for s in status]),
+                 auth).incidents  # fmt: skip
+    for i in found:
+        active = sum(a.state == "ACTIVE" for a in i.assignments)
+        click.echo(
+            f"{i.incident_id}  {i.status:<13} L{i.alarm_level} {i.incident_type:<20} "
+            f"{active} units  {i.commander_name or i.commander_id or '-'}  {i.address}"
+        )
+    click.echo(f"{len(found)} incident(s)", err=True)
+
+
+def _print_incident(i: dispatch_pb2.Incident) -> None:
+    click.echo(f"{i.incident_id}  {i.incident_type}  {i.status}  alarm level {i.alarm_level}")
+    click.echo(f"  address: {i.address or '-'}   calls: {len(i.call_ids)}")
+    click.echo(f"  command: {i.commander_name or i.commander_id or 'nobody yet'}")
+    for a in i.assignments:
+        instead = f" (replaces {a.replaces_unit_id})" if a.replaces_unit_id else ""
+        ended = f": {a.ended_reason}" if a.ended_reason else ""
+        click.echo(f"  {a.unit_id:<12} {a.slot or '-':<19} {a.state}{ended}{instead}")
+    for n in i.open_needs:
+        what = n.slot or n.unit_id
+        why = f" - not filled: {n.unavailable_reason}" if n.unavailable_reason else ""
+        click.echo(f"  NEED {n.need_id}: {n.remaining} x {what} ({n.reason}){why}")
+
+
+def _command(service_method: str, request: Any, auth: list[tuple[str, str]]) -> None:
+    """A unified-command call; prints the incident it leaves."""
+    _print_incident(_ask("dispatch", service_method, request, auth))
+
+
+@main.command(name="raise")
+@click.pass_obj
+@click.argument("incident_id")
+@click.argument("level", type=click.IntRange(1, 5))
+@click.option("--reason", default="")
+def raise_alarm(auth: list[tuple[str, str]], incident_id: str, level: int, reason: str) -> None:
+    """Raise the alarm level: the run card's difference is dispatched at once."""
+    _command("RaiseAlarmLevel", dispatch_pb2.RaiseAlarmLevelRequest(
+        request_id=str(uuid.uuid4()), incident_id=incident_id, alarm_level=level,
+        reason=reason), auth)  # fmt: skip
+
+
+@main.command(name="request")
+@click.pass_obj
+@click.argument("incident_id")
+@click.argument("capability")
+@click.option("--count", default=1, show_default=True)
+@click.option("--reason", default="")
+def request_units(
+    auth: list[tuple[str, str]], incident_id: str, capability: str, count: int, reason: str
+) -> None:
+    """Ask for more of one capability (water_tanker, hazmat, ...); dispatched at once."""
+    _command("RequestUnits", dispatch_pb2.RequestUnitsRequest(
+        request_id=str(uuid.uuid4()), incident_id=incident_id, capability=capability,
+        count=count, reason=reason), auth)  # fmt: skip
+
+
+@main.command(name="command")
+@click.pass_obj
+@click.argument("incident_id")
+@click.option("--commander", default="", help="Who takes command (default: you).")
+@click.option("--name", default="", help="The commander's name and rank.")
+@click.option("--unit", default="", help="The commander's unit, if on one.")
+@click.option("--transfer", is_flag=True, help="Take over from the commander in place.")
+@click.option("--reason", default="")
+def take_command(
+    auth: list[tuple[str, str]], incident_id: str, commander: str, name: str, unit: str,
+    transfer: bool, reason: str,
+) -> None:  # fmt: skip
+    """Assume command of an incident, or (--transfer) take it over."""
+    if transfer:
+        _command("TransferCommand", dispatch_pb2.TransferCommandRequest(
+            request_id=str(uuid.uuid4()), incident_id=incident_id, to_commander_id=commander,
+            to_commander_name=name, unit_id=unit, reason=reason), auth)  # fmt: skip
+    else:
+        _command("AssumeCommand", dispatch_pb2.AssumeCommandRequest(
+            request_id=str(uuid.uuid4()), incident_id=incident_id, commander_id=commander,
+            commander_name=name, unit_id=unit), auth)  # fmt: skip
+
+
+@main.command(name="control")
+@click.pass_obj
+@click.argument("incident_id")
+@click.option("--note", default="")
+def under_control(auth: list[tuple[str, str]], incident_id: str, note: str) -> None:
+    """Mark the incident under control."""
+    _command("MarkUnderControl", dispatch_pb2.IncidentNoteRequest(
+        request_id=str(uuid.uuid4()), incident_id=incident_id, note=note), auth)  # fmt: skip
+
+
+@main.command(name="close")
+@click.pass_obj
+@click.argument("incident_id")
+@click.option("--note", default="")
+def close_incident(auth: list[tuple[str, str]], incident_id: str, note: str) -> None:
+    """Close the incident: every unit still on it is released."""
+    _command("CloseIncident", dispatch_pb2.IncidentNoteRequest(
+        request_id=str(uuid.uuid4()), incident_id=incident_id, note=note), auth)  # fmt: skip
+
+
+@main.command(name="cancel")
+@click.pass_obj
+@click.argument("incident_id")
+@click.option(
+    "--reason",
+    type=click.Choice(["FALSE_ALARM", "HOAX", "HANDLED_ELSEWHERE", "OTHER"]),
+    default="FALSE_ALARM",
+    show_default=True,
+)
+@click.option("--note", default="")
+def cancel_incident(auth: list[tuple[str, str]], incident_id: str, reason: str, note: str) -> None:
+    """Cancel the incident (a false alarm, say): every unit on it is released."""
+    _command("CancelIncident", dispatch_pb2.CancelIncidentRequest(
+        request_id=str(uuid.uuid4()), incident_id=incident_id, reason=reason, note=note),
+        auth)  # fmt: skip
+
+
+@main.command(name="classify")
+@click.pass_obj
+@click.argument("incident_id")
+@click.argument("incident_type")
+@click.option("--note", default="")
+def classify(auth: list[tuple[str, str]], incident_id: str, incident_type: str, note: str) -> None:
+    """Change the incident's type (verify an automatic alarm as a real fire)."""
+    _command("ClassifyIncident", dispatch_pb2.ClassifyIncidentRequest(
+        request_id=str(uuid.uuid4()), incident_id=incident_id, incident_type=incident_type,
+        note=note), auth)  # fmt: skip
 
 
 @main.command(name="alerts")

@@ -24,6 +24,7 @@ _ACTOR_KIND = {
     Role.COMMANDER: Actor.COMMANDER,
     Role.ADMIN: Actor.ADMIN,
     Role.TEAM: Actor.TEAM,
+    Role.SERVICE: Actor.SYSTEM,
 }
 
 

@@ -8,8 +8,9 @@ Format (YAML; see ``config/jurisdiction/demo-city.yaml`` for a whole city)::
       bounds: {south: 27.8, west: 112.5, north: 28.6, east: 113.4}
     tiers:                       # defaults for every station of the tier
       VOLUNTEER: {turnout_seconds: 300, ack_deadline_seconds: 120, auto_acknowledge: false}
-    operators:                   # people who use the console and the APIs
+    operators:                   # people (and our own services) who use the APIs
       - {id: ct-01, name: Call taker 1, role: CALL_TAKER, token_sha256: <64 hex>}
+      - {id: svc-dispatch, name: Dispatch service, role: SERVICE, token_sha256: <64 hex>}
     stations:                    # a station is also the team that acknowledges alerts
       - id: VOL-03
         name: Shuangjiang Village Volunteer Team
@@ -61,6 +62,7 @@ class Role(StrEnum):
     COMMANDER = "COMMANDER"
     ADMIN = "ADMIN"
     TEAM = "TEAM"
+    SERVICE = "SERVICE"  # another service of ours acting on its own (no person behind it)
 
 
 class _Strict(BaseModel):

@@ -1,16 +1,41 @@
-"""``python -m services.dispatch``: the dispatch service."""
+"""``python -m services.dispatch``: the dispatch service. Besides its gRPC API it listens
+to the units topic (declines, time-outs and releases of units on its incidents) and runs
+the need filler, which re-dispatches and releases on its own with the service credential
+``UC_SERVICE_TOKEN`` (an operator of role SERVICE in the jurisdiction file)."""
 
+import os
+
+from services.common.config import TOPICS
+from services.common.listener import TopicListener
 from services.common.runtime import ServiceRuntime
 from services.dispatch.api import ACCESS, mount
-from services.dispatch.app import DispatchApp
+from services.dispatch.app import UNIT_OUTCOMES, DispatchApp
+from services.dispatch.filling import NeedFiller
 from services.dispatch.units_client import UnitsClient
+
+DEMO_SERVICE_TOKEN = "demo-svc-dispatch"  # the demo city's; a real jurisdiction has its own
 
 
 def main() -> None:
     runtime = ServiceRuntime.create("dispatch")
     units = UnitsClient(runtime.settings.peer_address("units"))
     app = DispatchApp(runtime.store, units, bounds=runtime.jurisdiction.jurisdiction.bounds)
-    runtime.run(lambda server: mount(server, app), ACCESS, on_stop=units.close)
+    token = os.environ.get("UC_SERVICE_TOKEN") or DEMO_SERVICE_TOKEN
+    filler = NeedFiller(app, f"Bearer {token}")
+    app.on_needs = filler.wake
+    listener = TopicListener(
+        runtime.settings.kafka_bootstrap, TOPICS["units"], "uc-dispatch-unit-outcomes",
+        app.on_unit_event, wants=lambda e: e.WhichOneof("payload") in UNIT_OUTCOMES,
+    )  # fmt: skip
+
+    def stop() -> None:
+        listener.stop()
+        filler.stop()
+        units.close()
+
+    filler.start()
+    listener.start()
+    runtime.run(lambda server: mount(server, app), ACCESS, on_stop=stop)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc
 from services.common.auth import current_authorization, current_principal
@@ -11,13 +12,16 @@ from services.common.jurisdiction import Role
 from services.dispatch.app import DispatchApp
 from services.dispatch.domain import Incident
 
+STAFF = {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN}
 ACCESS = {
-    "ReceiveCall": {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN},
-    "GetIncident": {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN},
-    "DispatchUnit": {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN},
-    "FindDuplicates": {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN},
-    "RecommendUnits": {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN},
-}
+    name: STAFF
+    for name in (
+        "ReceiveCall", "GetIncident", "DispatchUnit", "FindDuplicates", "RecommendUnits",
+        "ListIncidents", "RaiseAlarmLevel", "RequestUnits", "AssumeCommand",
+        "TransferCommand", "MarkUnderControl", "CloseIncident", "CancelIncident",
+        "ClassifyIncident",
+    )
+}  # fmt: skip
 
 
 def incident_message(incident: Incident) -> dispatch_pb2.Incident:
@@ -34,7 +38,30 @@ def incident_message(incident: Incident) -> dispatch_pb2.Incident:
         version=incident.version,
         alarm_level=incident.alarm_level,
         dispatched_unit_ids=incident.dispatched,
-    )
+        commander_id=incident.commander_id,
+        commander_name=incident.commander_name,
+        assignments=[
+            dispatch_pb2.Assignment(
+                unit_id=a.unit_id, slot=a.slot, state=a.state, reason=a.reason,
+                replaces_unit_id=a.replaces, ended_reason=a.ended_reason,
+            )
+            for a in incident.assignments.values()
+        ],
+        open_needs=[
+            dispatch_pb2.Need(
+                need_id=n.need_id, slot=n.slot, remaining=n.remaining, unit_id=n.unit_id,
+                reason=n.reason, unavailable_reason=n.unavailable_reason,
+            )
+            for n in incident.needs.values()
+        ],
+        opened_at=_timestamp(incident.opened_at_us),
+    )  # fmt: skip
+
+
+def _timestamp(micros: int) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromMicroseconds(micros)
+    return stamp
 
 
 class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
@@ -57,13 +84,46 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
     def DispatchUnit(
         self, request: dispatch_pb2.DispatchUnitRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.DispatchUnitResponse:
-        incident = self.app.dispatch_unit(
+        incident, pending = self.app.dispatch_unit(
             request, current_principal().actor, current_authorization()
         )
         return dispatch_pb2.DispatchUnitResponse(
             incident_id=incident.incident_id, unit_id=request.unit_id,
-            incident_version=incident.version,
+            incident_version=incident.version, pending=pending,
+            message=(
+                "the units service is unreachable: the dispatch is recorded and will be "
+                "completed as soon as it answers (see the incident's open needs)"
+                if pending else ""
+            ),
         )  # fmt: skip
+
+    def ListIncidents(self, request, context):  # type: ignore[no-untyped-def]
+        found = self.app.list_incidents(set(request.statuses), request.limit)
+        return dispatch_pb2.ListIncidentsResponse(incidents=[incident_message(i) for i in found])
+
+    def RaiseAlarmLevel(self, request, context):  # type: ignore[no-untyped-def]
+        return incident_message(self.app.raise_alarm(request, current_principal().actor))
+
+    def RequestUnits(self, request, context):  # type: ignore[no-untyped-def]
+        return incident_message(self.app.request_units(request, current_principal().actor))
+
+    def AssumeCommand(self, request, context):  # type: ignore[no-untyped-def]
+        return incident_message(self.app.assume_command(request, current_principal().actor))
+
+    def TransferCommand(self, request, context):  # type: ignore[no-untyped-def]
+        return incident_message(self.app.transfer_command(request, current_principal().actor))
+
+    def MarkUnderControl(self, request, context):  # type: ignore[no-untyped-def]
+        return incident_message(self.app.mark_under_control(request, current_principal().actor))
+
+    def CloseIncident(self, request, context):  # type: ignore[no-untyped-def]
+        return incident_message(self.app.close(request, current_principal().actor))
+
+    def CancelIncident(self, request, context):  # type: ignore[no-untyped-def]
+        return incident_message(self.app.cancel(request, current_principal().actor))
+
+    def ClassifyIncident(self, request, context):  # type: ignore[no-untyped-def]
+        return incident_message(self.app.classify(request, current_principal().actor))
 
     def FindDuplicates(self, request, context):  # type: ignore[no-untyped-def]
         return dispatch_pb2.FindDuplicatesResponse(duplicates=[

@@ -1,21 +1,31 @@
-"""The dispatch application service: 119 intake."""
+"""The dispatch application service: 119 intake, dispatching and unified command. Each
+command loads the incident, lets it decide, and appends the events (idempotent by
+request id; on a concurrent change it decides again on the fresh state)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import structlog
+from google.protobuf.message import Message
 
 from emergency.v1 import dispatch_pb2
 from services.common.board import StreamBoard
 from services.common.commands import fingerprint, require_request_id
-from services.common.envelope import new_event
-from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.common.envelope import Actor, EventEnvelope, actor_ref, new_event
+from services.common.errors import (
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
 from services.common.eventstore import ConcurrencyConflict, EventStore, now_us
 from services.common.geo import Point
 from services.common.jurisdiction import Bounds
 from services.common.streams import typed
-from services.dispatch.domain import Call, Incident, stream_id
+from services.dispatch.domain import Call, Incident, Outcome, stream_id
 from services.dispatch.duplicates import LikelyDuplicate, OpenIncident, find_duplicates
 from services.dispatch.recommend import CandidatePool, Recommendation, recommend
 from services.dispatch.runcards import RunCards, load_run_cards
@@ -24,6 +34,17 @@ from services.dispatch.units_client import UnitsClient
 
 log = structlog.get_logger(__name__)
 RETRIES_ON_CONFLICT = 5
+Decision = Callable[[Incident], list[Message]]
+SYSTEM_ACTOR = actor_ref(Actor.SYSTEM, "dispatch")  # decisions dispatch makes on its own
+# What the units service tells dispatch about a unit on an incident.
+UNIT_OUTCOMES = {
+    "alert_declined": Outcome.DECLINED,
+    "alert_timed_out": Outcome.TIMED_OUT,
+    "unit_released": Outcome.RELEASED,
+}
+
+
+WAKES_FILLER = frozenset({"UnitsRequested", "IncidentClosed", "IncidentCancelled"})
 
 
 class DispatchApp:
@@ -41,6 +62,8 @@ class DispatchApp:
         self.run_cards = run_cards or load_run_cards()
         self.travel = travel or StraightLineTravel()
         self.board: StreamBoard[Incident] = StreamBoard(store, "incident-", Incident)
+        # Called after a command leaves work for the need filler (needs, releases owed).
+        self.on_needs: Callable[[], None] = lambda: None
 
     def receive_call(
         self, request: dispatch_pb2.ReceiveCallRequest, actor: str
@@ -78,38 +101,157 @@ class DispatchApp:
 
     def dispatch_unit(
         self, request: dispatch_pb2.DispatchUnitRequest, actor: str, authorization: str
-    ) -> Incident:
+    ) -> tuple[Incident, bool]:
         """Reserve the unit through the units service, then record the dispatch. A retry
-        with the same request id repeats neither."""
+        with the same request id repeats neither. When the units service cannot be
+        reached, the dispatch is recorded as a need for that unit instead, and the need
+        filler completes it: returns the incident and whether the dispatch is pending."""
         request_id = require_request_id(request.request_id)
         request_print = fingerprint(request)
         seen = self.store.find_request(request_id, request_print)
-        if seen is None:
-            incident = self.get_incident(request.incident_id)
-            incident.check_can_dispatch(request.unit_id)
-            assert self.units is not None, "dispatching needs the units service"
+        structlog.contextvars.bind_contextvars(correlation_id=request.incident_id)
+        if seen is not None:
+            pending = any(e.event_type == "UnitsRequested" for e in seen.events)
+            return self.get_incident(request.incident_id), pending
+        incident = self.get_incident(request.incident_id)
+        incident.check_can_dispatch(request.unit_id)
+        assert self.units is not None, "dispatching needs the units service"
+        try:
             self.units.reserve(request.unit_id, incident.incident_id, f"{request_id}:reserve",
                                authorization)  # fmt: skip
-            # The unit is now held for this incident. If another decision lands on the
-            # incident meanwhile, decide again on the fresh state rather than give up and
-            # leave the unit reserved with no dispatch recorded.
-            for attempt in range(RETRIES_ON_CONFLICT):
-                try:
-                    self.store.append(
-                        stream_id(incident.incident_id), incident.version,
-                        [new_event(e, correlation_id=incident.incident_id,
-                                   causation_id=request_id, actor=actor)
-                         for e in incident.dispatch(request.unit_id, request.reason)],
-                        request_id=request_id, fingerprint=request_print,
-                    )  # fmt: skip
-                    break
-                except ConcurrencyConflict:
-                    if attempt == RETRIES_ON_CONFLICT - 1:
-                        raise
-                    incident = self.get_incident(request.incident_id)
-        structlog.contextvars.bind_contextvars(correlation_id=request.incident_id)
-        log.info("unit dispatched", unit_id=request.unit_id, replayed=seen is not None)
-        return self.get_incident(request.incident_id)
+        except Unavailable as exc:
+            log.warning("units service unavailable; dispatch kept as pending",
+                        unit_id=request.unit_id, error=str(exc))  # fmt: skip
+            incident = self.command(
+                (request_id, request_print), request.incident_id,
+                lambda i: i.request_units(request.slot, 1, request.reason or "dispatch",
+                                          unit_id=request.unit_id),
+                actor,
+            )  # fmt: skip
+            return incident, True
+        # The unit is now held for this incident. If another decision lands on the
+        # incident meanwhile, decide again on the fresh state rather than give up and
+        # leave the unit reserved with no dispatch recorded.
+        try:
+            incident = self.command(
+                (request_id, request_print), request.incident_id,
+                lambda i: i.dispatch(request.unit_id, request.reason, request.slot), actor,
+            )  # fmt: skip
+        except DomainError:  # the incident moved on (closed, say): give the unit back
+            self.units.release(request.unit_id, request.incident_id, f"{request_id}:undo",
+                               authorization, "dispatch refused after reservation")  # fmt: skip
+            raise
+        log.info("unit dispatched", unit_id=request.unit_id, slot=request.slot)
+        return incident, False
+
+    # --- unified command -------------------------------------------------------------
+
+    def raise_alarm(self, request: dispatch_pb2.RaiseAlarmLevelRequest, actor: str) -> Incident:
+        def decide(incident: Incident) -> list[Message]:
+            if not 1 <= request.alarm_level <= 5:
+                raise InvalidArgument(f"alarm_level {request.alarm_level} is outside 1..5")
+            slots = self.run_cards.slots(incident.incident_type, request.alarm_level)
+            return incident.raise_alarm(request.alarm_level, request.reason, slots)
+
+        return self._client_command(request, decide, actor)
+
+    def request_units(self, request: dispatch_pb2.RequestUnitsRequest, actor: str) -> Incident:
+        return self._client_command(
+            request,
+            lambda i: i.request_units(request.capability, request.count or 1,
+                                      request.reason or f"requested by {actor}"),
+            actor,
+        )  # fmt: skip
+
+    def assume_command(self, request: dispatch_pb2.AssumeCommandRequest, actor: str) -> Incident:
+        commander = request.commander_id or actor
+        return self._client_command(
+            request,
+            lambda i: i.assume_command(commander, request.commander_name, request.unit_id),
+            actor,
+        )
+
+    def transfer_command(
+        self, request: dispatch_pb2.TransferCommandRequest, actor: str
+    ) -> Incident:
+        to = request.to_commander_id or actor
+        return self._client_command(
+            request,
+            lambda i: i.transfer_command(to, request.to_commander_name, request.unit_id,
+                                         request.reason),
+            actor,
+        )  # fmt: skip
+
+    def mark_under_control(self, request: dispatch_pb2.IncidentNoteRequest, actor: str) -> Incident:
+        return self._client_command(request, lambda i: i.mark_under_control(request.note), actor)
+
+    def close(self, request: dispatch_pb2.IncidentNoteRequest, actor: str) -> Incident:
+        return self._client_command(request, lambda i: i.close(request.note), actor)
+
+    def cancel(self, request: dispatch_pb2.CancelIncidentRequest, actor: str) -> Incident:
+        return self._client_command(
+            request, lambda i: i.cancel(request.reason or "OTHER", request.note), actor
+        )
+
+    def classify(self, request: dispatch_pb2.ClassifyIncidentRequest, actor: str) -> Incident:
+        return self._client_command(
+            request, lambda i: i.classify(request.incident_type, request.note), actor
+        )
+
+    # --- what the units service reports --------------------------------------------------
+
+    def on_unit_event(self, envelope: EventEnvelope) -> None:
+        """A unit on one of our incidents declined, timed out or was released: take it
+        off the incident and, for a decline or time-out, ask for a replacement."""
+        kind = envelope.WhichOneof("payload")
+        payload = getattr(envelope, kind)
+        incident_id = envelope.correlation_id
+        if self.board.find(incident_id) is None:
+            return  # not an incident of ours (or not one at all)
+        reason = getattr(payload, "reason", "")
+        self.command(
+            (f"units-event:{envelope.event_id}", "unit-outcome"), incident_id,
+            lambda i: i.unit_answered(payload.unit_id, UNIT_OUTCOMES[kind], reason),
+            SYSTEM_ACTOR,
+        )  # fmt: skip
+
+    # --- the command pattern ---------------------------------------------------------------
+
+    def _client_command(self, request: Message, decide: Decision, actor: str) -> Incident:
+        ids = (require_request_id(request.request_id), fingerprint(request))  # type: ignore[attr-defined]
+        return self.command(ids, request.incident_id, decide, actor)  # type: ignore[attr-defined]
+
+    def command(
+        self, ids: tuple[str, str], incident_id: str, decide: Decision, actor: str
+    ) -> Incident:
+        """Load, decide, append; the same request id again returns the state without
+        deciding again. Wakes the need filler when the events leave it work."""
+        request_id, request_print = ids
+        structlog.contextvars.bind_contextvars(correlation_id=incident_id)
+        if self.store.find_request(request_id, request_print) is not None:
+            return self.get_incident(incident_id)
+        for attempt in range(RETRIES_ON_CONFLICT):
+            incident = self.get_incident(incident_id)
+            events = decide(incident)
+            if not events:
+                return incident
+            try:
+                result = self.store.append(
+                    stream_id(incident_id), incident.version,
+                    [new_event(e, correlation_id=incident_id, causation_id=request_id,
+                               actor=actor) for e in events],
+                    request_id=request_id, fingerprint=request_print,
+                )  # fmt: skip
+                break
+            except ConcurrencyConflict:
+                if attempt == RETRIES_ON_CONFLICT - 1:
+                    raise
+        for event in result.events:
+            log.info("incident event", event_type=event.event_type,
+                     version=event.stream_version, actor=actor)  # fmt: skip
+        if any(e.event_type in WAKES_FILLER for e in result.events):
+            self.on_needs()
+        return self.get_incident(incident_id)
 
     def _checked_location(self, request: dispatch_pb2.ReceiveCallRequest) -> Point | None:
         if not request.HasField("location"):
@@ -170,6 +312,18 @@ class DispatchApp:
             exclude=set(incident.dispatched),
         )  # fmt: skip
         return incident, level, result
+
+    def list_incidents(self, statuses: set[str], limit: int) -> list[Incident]:
+        """Newest first; active ones when no status is named."""
+        wanted = statuses or {"OPEN", "UNDER_CONTROL"}
+        unknown = wanted - {"OPEN", "UNDER_CONTROL", "CLOSED", "CANCELLED"}
+        if unknown:
+            raise InvalidArgument(
+                f"unknown status {sorted(unknown)}; use OPEN, UNDER_CONTROL, CLOSED, CANCELLED"
+            )
+        found = [i for i in self.board.values() if i.status in wanted]
+        found.sort(key=lambda i: i.opened_at_us, reverse=True)
+        return found[: limit or 100]
 
     def get_incident(self, incident_id: str) -> Incident:
         incident = self.board.find(incident_id)

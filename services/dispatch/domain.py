@@ -1,4 +1,15 @@
-"""The incident aggregate on the dispatch side: opened from a 119 call. Pure Python."""
+"""The incident aggregate on the dispatch side: opened from a 119 call, worked under one
+command until it is closed or cancelled. Pure Python: decisions check the rules and
+return events; ``apply`` evolves the state.
+
+Besides the units on it (assignments), an incident keeps its *needs*: forces asked for
+and not yet dispatched (a re-dispatch after a decline or time-out, a raised alarm level,
+a commander's request, a dispatch the units service could not take at once). Dispatch's
+need filler turns each into UnitDispatched events; a closed incident owes the release of
+every unit still on it.
+
+Statuses: OPEN -> UNDER_CONTROL -> CLOSED, and OPEN or UNDER_CONTROL -> CANCELLED.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +21,7 @@ from emergency.v1 import common_pb2, events_pb2
 from services.common.aggregate import Aggregate
 from services.common.errors import FailedPrecondition, InvalidArgument
 from services.common.geo import Point
+from services.common.jurisdiction import CAPABILITIES
 
 # The incident types a call can be classified as (the run cards of issue 4 key on these).
 INCIDENT_TYPES = frozenset(
@@ -81,6 +93,39 @@ def _call_received(call: Call) -> events_pb2.CallReceived:
     )  # fmt: skip
 
 
+ACTIVE = frozenset({"OPEN", "UNDER_CONTROL"})
+MAX_ALARM_LEVEL = 5
+MAX_UNITS_PER_REQUEST = 20
+Outcome = events_pb2.AssignmentEnded.Outcome
+CancelReason = events_pb2.IncidentCancelled.Reason
+
+
+@dataclass
+class Assignment:
+    """A unit sent to the incident."""
+
+    unit_id: str
+    slot: str
+    reason: str
+    need_id: str = ""
+    replaces: str = ""
+    state: str = "ACTIVE"  # or an AssignmentEnded outcome: DECLINED, TIMED_OUT, RELEASED
+    ended_reason: str = ""
+
+
+@dataclass
+class Need:
+    """Forces asked for and not dispatched yet."""
+
+    need_id: str
+    slot: str  # empty with unit_id: that unit, whatever it fills
+    remaining: int
+    unit_id: str = ""
+    replaces: str = ""
+    reason: str = ""
+    unavailable_reason: str = ""  # the last UnitsUnavailable recorded for it
+
+
 @dataclass
 class Incident(Aggregate):
     incident_id: str = ""
@@ -90,9 +135,27 @@ class Incident(Aggregate):
     status: str = "NONE"
     call_ids: list[str] = field(default_factory=list)
     dispatched: list[str] = field(default_factory=list)  # unit ids, in dispatch order
+    assignments: dict[str, Assignment] = field(default_factory=dict)
+    needs: dict[str, Need] = field(default_factory=dict)  # open ones, in request order
+    needs_requested: int = 0
     alarm_level: int = 0
+    commander_id: str = ""
+    commander_name: str = ""
     opened_at_us: int = 0
     version: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    def active_units(self) -> list[str]:
+        return [a.unit_id for a in self.assignments.values() if a.state == "ACTIVE"]
+
+    def releases_owed(self) -> list[str]:
+        """Units still on an incident that is over: dispatch must send them home."""
+        return [] if self.active else self.active_units()
+
+    # --- intake ------------------------------------------------------------------------
 
     @staticmethod
     def open_from_call(incident_id: str, call: Call, now_us: int = 0) -> list[Message]:
@@ -107,10 +170,7 @@ class Incident(Aggregate):
 
     def link_call(self, call: Call, linked_by: str) -> list[Message]:
         """A further call about this incident: recorded on it, no new incident."""
-        if self.status != "OPEN":
-            raise FailedPrecondition(
-                f"incident {self.incident_id} is {self.status}: take the call as a new incident"
-            )
+        self._require_active("link a call to it: take the call as a new incident")
         check_call(call)
         return [
             _call_received(call),
@@ -119,9 +179,26 @@ class Incident(Aggregate):
             ),
         ]
 
+    def classify(self, incident_type: str, note: str) -> list[Message]:
+        self._require_active("reclassify it")
+        if incident_type not in INCIDENT_TYPES:
+            raise InvalidArgument(
+                f"unknown incident type {incident_type!r}; known: {sorted(INCIDENT_TYPES)}"
+            )
+        if incident_type == self.incident_type:
+            raise FailedPrecondition(f"incident {self.incident_id} is a {incident_type} already")
+        return [
+            events_pb2.IncidentClassified(
+                incident_id=self.incident_id, from_type=self.incident_type,
+                to_type=incident_type, verified_alarm=self.incident_type == "automatic_alarm",
+                note=note.strip(),
+            )
+        ]  # fmt: skip
+
+    # --- dispatching -------------------------------------------------------------------
+
     def check_can_dispatch(self, unit_id: str) -> None:
-        if self.status != "OPEN":
-            raise FailedPrecondition(f"incident {self.incident_id} is {self.status}")
+        self._require_active("dispatch to it")
         if not unit_id.strip():
             raise InvalidArgument("unit_id is required")
         if unit_id in self.dispatched:
@@ -129,28 +206,250 @@ class Incident(Aggregate):
                 f"unit {unit_id} is already dispatched to incident {self.incident_id}"
             )
 
-    def dispatch(self, unit_id: str, reason: str) -> list[Message]:
-        """Record that ``unit_id`` (already reserved for this incident) is sent to it."""
+    def dispatch(self, unit_id: str, reason: str, slot: str = "") -> list[Message]:
+        """Record that ``unit_id`` (already reserved for this incident) is sent to it. A
+        need for that unit, or for the same slot, is filled by it."""
         self.check_can_dispatch(unit_id)
+        need = next((n for n in self.needs.values() if n.unit_id == unit_id), None) or next(
+            (n for n in self.needs.values() if slot and n.slot == slot), None
+        )
+        return [self._dispatched(unit_id, slot, reason, need)]
+
+    def fill(self, need_id: str, unit_id: str, slot: str, reason: str) -> list[Message]:
+        """Dispatch's need filler sends ``unit_id`` (reserved) for the open need."""
+        self.check_can_dispatch(unit_id)
+        need = self.needs.get(need_id)
+        if need is None:
+            raise FailedPrecondition(
+                f"incident {self.incident_id} has no open need {need_id!r}: filled meanwhile"
+            )
+        return [self._dispatched(unit_id, slot or need.slot, reason, need)]
+
+    def _dispatched(
+        self, unit_id: str, slot: str, reason: str, need: Need | None
+    ) -> events_pb2.UnitDispatched:
+        return events_pb2.UnitDispatched(
+            incident_id=self.incident_id, unit_id=unit_id, incident_type=self.incident_type,
+            location=_geo(self.location), address=self.address, reason=reason.strip(),
+            slot=slot, need_id=need.need_id if need else "",
+            replaces_unit_id=need.replaces if need else "",
+        )  # fmt: skip
+
+    def request_units(
+        self, slot: str, count: int, reason: str, unit_id: str = "", replaces: str = ""
+    ) -> list[Message]:
+        self._require_active("request units for it")
+        if slot and slot not in CAPABILITIES:
+            raise InvalidArgument(f"unknown capability {slot!r}; known: {sorted(CAPABILITIES)}")
+        if not slot and not unit_id:
+            raise InvalidArgument("name the capability needed (engine, aerial, ...)")
+        if not 1 <= count <= MAX_UNITS_PER_REQUEST:
+            raise InvalidArgument(f"count {count} is outside 1..{MAX_UNITS_PER_REQUEST}")
+        return [self._need(self.needs_requested + 1, slot, count, reason, unit_id, replaces)]
+
+    def _need(
+        self, n: int, slot: str, count: int, reason: str, unit_id: str = "", replaces: str = ""
+    ) -> events_pb2.UnitsRequested:
+        return events_pb2.UnitsRequested(
+            incident_id=self.incident_id, need_id=f"n{n}", slot=slot, count=count,
+            unit_id=unit_id, replaces_unit_id=replaces, reason=reason.strip(),
+        )  # fmt: skip
+
+    def units_unavailable(self, need_id: str, missing: int, reason: str) -> list[Message]:
+        """Say once why a need is not filled (again only when the reason changes)."""
+        need = self.needs.get(need_id)
+        if need is None or need.unavailable_reason == reason:
+            return []
         return [
-            events_pb2.UnitDispatched(
-                incident_id=self.incident_id, unit_id=unit_id, incident_type=self.incident_type,
-                location=_geo(self.location), address=self.address, reason=reason.strip(),
+            events_pb2.UnitsUnavailable(
+                incident_id=self.incident_id, need_id=need_id, slot=need.slot,
+                missing=missing, reason=reason,
             )
         ]  # fmt: skip
 
+    def unit_answered(self, unit_id: str, outcome: int, reason: str) -> list[Message]:
+        """The unit's team declined or did not answer in time, or the unit was released
+        by someone: it is off the incident. A decline or a time-out on an active incident
+        asks for a replacement in the same slot."""
+        assignment = self.assignments.get(unit_id)
+        if assignment is None or assignment.state != "ACTIVE":
+            return []
+        events: list[Message] = [
+            events_pb2.AssignmentEnded(
+                incident_id=self.incident_id, unit_id=unit_id, outcome=outcome, reason=reason
+            )
+        ]
+        if self.active and outcome in (Outcome.DECLINED, Outcome.TIMED_OUT):
+            why = "declined" if outcome == Outcome.DECLINED else "did not answer in time"
+            detail = f" ({reason})" if reason else ""
+            events.append(
+                self._need(
+                    self.needs_requested + 1, assignment.slot, 1,
+                    f"re-dispatch: {unit_id} {why}{detail}",
+                    replaces=unit_id,
+                )
+            )  # fmt: skip
+        return events
+
+    # --- unified command ---------------------------------------------------------------
+
+    def raise_alarm(self, level: int, reason: str, slots: dict[str, int]) -> list[Message]:
+        """Go to ``level``; ``slots`` is the run card there. What the card asks for beyond
+        the units on the incident and the needs still open is requested."""
+        self._require_active("raise its alarm level")
+        if not self.alarm_level < level <= MAX_ALARM_LEVEL:
+            raise InvalidArgument(
+                f"alarm level {level} is not above the current level {self.alarm_level} "
+                f"(at most {MAX_ALARM_LEVEL})"
+            )
+        covered: dict[str, int] = {}
+        for a in self.assignments.values():
+            if a.state == "ACTIVE":
+                covered[a.slot] = covered.get(a.slot, 0) + 1
+        for need in self.needs.values():
+            covered[need.slot] = covered.get(need.slot, 0) + need.remaining
+        events: list[Message] = [
+            events_pb2.AlarmLevelRaised(
+                incident_id=self.incident_id, from_level=self.alarm_level, to_level=level,
+                reason=reason.strip(),
+            )
+        ]  # fmt: skip
+        n = self.needs_requested
+        for slot, wanted in slots.items():
+            missing = wanted - covered.get(slot, 0)
+            if missing > 0:
+                n += 1
+                have = covered.get(slot, 0)
+                why = f"alarm level {level}: {slot} {have} of {wanted} on the incident"
+                events.append(self._need(n, slot, missing, why))
+        return events
+
+    def assume_command(self, commander_id: str, name: str, unit_id: str) -> list[Message]:
+        self._require_active("take command of it")
+        if not commander_id.strip():
+            raise InvalidArgument("commander_id is required")
+        if self.commander_id:
+            raise FailedPrecondition(
+                f"{self.commander_name or self.commander_id} is in command of incident "
+                f"{self.incident_id}: use TransferCommand to take over"
+            )
+        return [
+            events_pb2.CommandAssumed(
+                incident_id=self.incident_id, commander_id=commander_id.strip(),
+                commander_name=name.strip(), unit_id=unit_id.strip(),
+            )
+        ]  # fmt: skip
+
+    def transfer_command(
+        self, to_id: str, to_name: str, unit_id: str, reason: str
+    ) -> list[Message]:
+        self._require_active("transfer its command")
+        if not self.commander_id:
+            raise FailedPrecondition(
+                f"nobody is in command of incident {self.incident_id}: use AssumeCommand"
+            )
+        if not to_id.strip():
+            raise InvalidArgument("to_commander_id is required")
+        if to_id.strip() == self.commander_id:
+            raise FailedPrecondition(f"{to_id} is in command already")
+        return [
+            events_pb2.CommandTransferred(
+                incident_id=self.incident_id, from_commander_id=self.commander_id,
+                to_commander_id=to_id.strip(), to_commander_name=to_name.strip(),
+                unit_id=unit_id.strip(), reason=reason.strip(),
+            )
+        ]  # fmt: skip
+
+    def mark_under_control(self, note: str) -> list[Message]:
+        if self.status != "OPEN":
+            raise FailedPrecondition(
+                f"incident {self.incident_id} is {self.status}: only an OPEN incident can "
+                "be marked under control"
+            )
+        return [events_pb2.IncidentUnderControl(incident_id=self.incident_id, note=note.strip())]
+
+    def close(self, note: str) -> list[Message]:
+        self._require_active("close it")
+        return [events_pb2.IncidentClosed(incident_id=self.incident_id, note=note.strip())]
+
+    def cancel(self, reason: str, note: str) -> list[Message]:
+        self._require_active("cancel it")
+        names = [v.name for v in CancelReason.DESCRIPTOR.values if v.number]
+        if reason not in names:
+            raise InvalidArgument(f"cancel reason {reason!r} is not one of {names}")
+        return [
+            events_pb2.IncidentCancelled(
+                incident_id=self.incident_id, reason=CancelReason.Value(reason),
+                note=note.strip(),
+            )
+        ]  # fmt: skip
+
+    def released(self, unit_id: str, reason: str) -> list[Message]:
+        """Dispatch sent the unit home (the incident is over)."""
+        return self.unit_answered(unit_id, Outcome.RELEASED, reason)
+
+    def _require_active(self, to_do: str) -> None:
+        if self.status == "NONE":
+            raise FailedPrecondition("no such incident")
+        if not self.active:
+            raise FailedPrecondition(
+                f"incident {self.incident_id} is {self.status}: cannot {to_do}"
+            )
+
+    # --- evolution ---------------------------------------------------------------------
+
     def apply(self, event: Message) -> None:
-        if isinstance(event, events_pb2.CallReceived):
-            self.call_ids.append(event.call_id)
-        elif isinstance(event, events_pb2.IncidentCreated):
-            self.incident_id = event.incident_id
-            self.incident_type = event.incident_type
-            self.address = event.address
-            if event.HasField("location"):
-                self.location = Point(event.location.latitude, event.location.longitude)
-            self.status = "OPEN"
-            self.alarm_level = event.alarm_level or 1
-            self.opened_at_us = event.opened_at.ToMicroseconds()
-        elif isinstance(event, events_pb2.UnitDispatched):
-            self.dispatched.append(event.unit_id)
+        match event:
+            case events_pb2.CallReceived():
+                self.call_ids.append(event.call_id)
+            case events_pb2.IncidentCreated():
+                self.incident_id = event.incident_id
+                self.incident_type = event.incident_type
+                self.address = event.address
+                if event.HasField("location"):
+                    self.location = Point(event.location.latitude, event.location.longitude)
+                self.status = "OPEN"
+                self.alarm_level = event.alarm_level or 1
+                self.opened_at_us = event.opened_at.ToMicroseconds()
+            case events_pb2.UnitDispatched():
+                self.dispatched.append(event.unit_id)
+                self.assignments[event.unit_id] = Assignment(
+                    event.unit_id, event.slot, event.reason, event.need_id,
+                    event.replaces_unit_id,
+                )  # fmt: skip
+                need = self.needs.get(event.need_id)
+                if need is not None:
+                    need.remaining -= 1
+                    if need.remaining <= 0:
+                        del self.needs[event.need_id]
+            case events_pb2.UnitsRequested():
+                self.needs_requested += 1
+                self.needs[event.need_id] = Need(
+                    event.need_id, event.slot, event.count, event.unit_id,
+                    event.replaces_unit_id, event.reason,
+                )  # fmt: skip
+            case events_pb2.UnitsUnavailable():
+                if event.need_id in self.needs:
+                    self.needs[event.need_id].unavailable_reason = event.reason
+            case events_pb2.AssignmentEnded():
+                assignment = self.assignments[event.unit_id]
+                assignment.state = Outcome.Name(event.outcome)
+                assignment.ended_reason = event.reason
+            case events_pb2.AlarmLevelRaised():
+                self.alarm_level = event.to_level
+            case events_pb2.CommandAssumed():
+                self.commander_id, self.commander_name = event.commander_id, event.commander_name
+            case events_pb2.CommandTransferred():
+                self.commander_id = event.to_commander_id
+                self.commander_name = event.to_commander_name
+            case events_pb2.IncidentUnderControl():
+                self.status = "UNDER_CONTROL"
+            case events_pb2.IncidentClosed():
+                self.status = "CLOSED"
+                self.needs.clear()
+            case events_pb2.IncidentCancelled():
+                self.status = "CANCELLED"
+                self.needs.clear()
+            case events_pb2.IncidentClassified():
+                self.incident_type = event.to_type
         self.version += 1

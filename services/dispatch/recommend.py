@@ -91,6 +91,16 @@ class CandidatePool:
     def __len__(self) -> int:
         return len(self.units)
 
+    def get(self, unit_id: str) -> Candidate | None:
+        i = self.position.get(unit_id)
+        return None if i is None else self.units[i]
+
+    def exclude(self, unit_id: str) -> None:
+        """Take a unit out of the pool (reserved meanwhile): it is never picked again."""
+        i = self.position.get(unit_id)
+        if i is not None:
+            self.turnout[i] = np.inf
+
 
 _NONE = np.array([], dtype=np.intp)
 

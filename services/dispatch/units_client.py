@@ -45,6 +45,21 @@ class UnitsClient:
         except grpc.RpcError as exc:
             raise _domain_error(exc) from None
 
+    def release(
+        self, unit_id: str, incident_id: str, request_id: str, authorization: str, reason: str
+    ) -> None:
+        try:
+            self.stub.ReleaseUnit(
+                units_pb2.ReleaseUnitRequest(
+                    request_id=request_id, unit_id=unit_id, incident_id=incident_id,
+                    reason=reason,
+                ),
+                timeout=self.timeout,
+                metadata=[("authorization", authorization)],
+            )  # fmt: skip
+        except grpc.RpcError as exc:
+            raise _domain_error(exc) from None
+
     def available(self, authorization: str) -> list[Candidate]:
         """Every unit free to send (available, or returning and so already on the road)."""
         try:

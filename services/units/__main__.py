@@ -7,8 +7,9 @@ import uuid
 from emergency.v1 import units_pb2
 from services.common.auth import SYSTEM
 from services.common.config import TOPICS
+from services.common.listener import TopicListener
 from services.common.runtime import ServiceRuntime
-from services.units.alerts import DeadlineWatch, DispatchListener
+from services.units.alerts import DeadlineWatch
 from services.units.api import ACCESS, mount
 from services.units.app import UnitsApp
 
@@ -27,9 +28,12 @@ def main() -> None:
         ),
         SYSTEM,
     )  # fmt: skip
-    listener = DispatchListener(
-        runtime.settings.kafka_bootstrap, TOPICS["dispatch"], app.alert_for_dispatch
-    ).start()
+    # Each UnitDispatched becomes an alert to the unit's team, once: the alert's request id
+    # is the dispatch event's id, so a redelivered event alerts nobody twice.
+    listener = TopicListener(
+        runtime.settings.kafka_bootstrap, TOPICS["dispatch"], "uc-units-alerts",
+        app.alert_for_dispatch, wants=lambda e: e.WhichOneof("payload") == "unit_dispatched",
+    ).start()  # fmt: skip
     deadlines = DeadlineWatch(app.sweep_deadlines).start()
 
     def stop() -> None:

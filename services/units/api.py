@@ -18,10 +18,11 @@ STAFF = {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN}
 ACCESS = {
     "RegisterUnit": {Role.ADMIN},
     "LoadJurisdiction": {Role.ADMIN},
-    "GetUnit": STAFF | {Role.TEAM},
-    "ListUnits": STAFF | {Role.TEAM},
-    "ReserveUnit": STAFF,
-    "ReleaseUnit": STAFF,
+    "GetUnit": STAFF | {Role.TEAM, Role.SERVICE},
+    "ListUnits": STAFF | {Role.TEAM, Role.SERVICE},
+    # dispatch's need filler re-dispatches and releases with its service credential
+    "ReserveUnit": STAFF | {Role.SERVICE},
+    "ReleaseUnit": STAFF | {Role.SERVICE},
     "ChangeStatus": STAFF | {Role.TEAM},
     "ReportLocation": {Role.ADMIN, Role.TEAM},
     "WatchAlerts": {Role.ADMIN, Role.TEAM},

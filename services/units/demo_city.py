@@ -335,6 +335,7 @@ OPERATORS: list[tuple[str, str, str]] = [
     ("cmd-01", "Commander 1", "COMMANDER"),
     ("cmd-02", "Commander 2", "COMMANDER"),
     ("admin-01", "Administrator", "ADMIN"),
+    ("svc-dispatch", "Dispatch service", "SERVICE"),
 ]
 
 

@@ -1,0 +1,106 @@
+"""Acting on another service's events: a thread consuming one topic in its own consumer
+group, at least once. The handler must be idempotent (events come again after a crash or
+a rebuilt topic); an exception other than a domain refusal means "not handled": the
+consumer reconnects without committing, and the event comes again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+
+import structlog
+from kafka import KafkaConsumer
+
+from services.common.broker import CLIENT_TIMEOUTS
+from services.common.envelope import EventEnvelope, UndecodableEvent, decode
+from services.common.errors import DomainError
+from services.common.relay import publish_epoch
+
+log = structlog.get_logger(__name__)
+
+
+class TopicListener:
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        group_id: str,
+        handle: Callable[[EventEnvelope], None],
+        wants: Callable[[EventEnvelope], bool] = lambda envelope: True,
+    ) -> None:
+        """``wants`` picks the events ``handle`` is called for; the rest are skipped."""
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.group_id = group_id
+        self.handle = handle
+        self.wants = wants
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"listen-{topic}", daemon=True)
+
+    def start(self) -> TopicListener:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            consumer = None
+            try:
+                consumer = KafkaConsumer(
+                    self.topic,
+                    bootstrap_servers=self.bootstrap,
+                    group_id=self.group_id,
+                    enable_auto_commit=False,
+                    auto_offset_reset="earliest",
+                    # Tansu does not answer a waiting fetch early: a short wait keeps
+                    # latency low (measured in docs/BENCHMARKS.md, the alerts suite).
+                    fetch_max_wait_ms=25,
+                    allow_auto_create_topics=False,
+                    **CLIENT_TIMEOUTS,
+                )
+                epoch: int | None = None
+                while not self._stopping.is_set():
+                    batches = consumer.poll(timeout_ms=200)
+                    rewound = False
+                    for message in (m for messages in batches.values() for m in messages):
+                        seen = publish_epoch(message.headers)
+                        if epoch is not None and seen > epoch:
+                            # The topic was rebuilt from its owner's store: old offsets
+                            # mean nothing now. Read it again; handlers are idempotent.
+                            log.warning("topic rebuilt; rewinding", topic=self.topic, epoch=seen)
+                            consumer.seek_to_beginning(*consumer.assignment())
+                            epoch, rewound = seen, True
+                            break
+                        epoch = seen if epoch is None else max(epoch, seen)
+                        self._deliver(message.value, message.partition, message.offset)
+                    if batches and not rewound:
+                        consumer.commit()
+            except Exception as exc:
+                log.warning("listener lost the broker or failed; reconnecting",
+                            topic=self.topic, error=repr(exc))  # fmt: skip
+                self._stopping.wait(1.0)
+            finally:
+                if consumer is not None:
+                    with contextlib.suppress(Exception):  # the broker may be gone
+                        consumer.close(autocommit=False)
+
+    def _deliver(self, value: bytes, partition: int, offset: int) -> None:
+        try:
+            envelope = decode(value)
+        except UndecodableEvent as exc:
+            log.error("undecodable message skipped", topic=self.topic, partition=partition,
+                      offset=offset, reason=str(exc))  # fmt: skip
+            return
+        if not self.wants(envelope):
+            return
+        try:
+            self.handle(envelope)
+        except DomainError as exc:
+            # The rules refuse to act on it (the state moved on meanwhile): nothing to do.
+            log.warning("event not acted on", topic=self.topic, event_type=envelope.event_type,
+                        reason=str(exc), correlation_id=envelope.correlation_id)  # fmt: skip

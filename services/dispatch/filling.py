@@ -1,0 +1,206 @@
+"""The need filler: dispatch acting on its own. It turns each open need of an active
+incident (a re-dispatch after a decline or time-out, a raised alarm level, a commander's
+request, a dispatch the units service could not take at once) into units reserved and
+dispatched, the best free ones for the slot; and it sends home every unit still on an
+incident that is over. It works with the dispatch service's own credential (the SERVICE
+role): no person's token is there to forward.
+
+It wakes when a command leaves it work, and every few seconds besides, so a need that
+could not be filled (no unit free, the units service down) is tried again until the
+incident ends. One pass at a time: needs are filled in the order they were asked for.
+Every step is idempotent (request ids derive from the incident, the need and the unit),
+so a pass cut short by a crash is simply done again.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import structlog
+
+from services.common.errors import DomainError, FailedPrecondition, NotFound, Unavailable
+from services.dispatch.app import SYSTEM_ACTOR, DispatchApp
+from services.dispatch.domain import Incident, Need
+from services.dispatch.recommend import (
+    FIRST_INTERVENTION,
+    MICRO_STATION,
+    CandidatePool,
+    Recommendation,
+    recommend,
+)
+
+log = structlog.get_logger(__name__)
+
+
+class NeedFiller:
+    def __init__(self, app: DispatchApp, authorization: str, every: float = 2.0) -> None:
+        """``authorization``: the dispatch service's own ``Bearer <token>``."""
+        self.app = app
+        self.authorization = authorization
+        self.every = every
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._pass = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="need-filler", daemon=True)
+
+    def start(self) -> NeedFiller:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(10)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self.every)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self.fill_all()
+            except Exception:
+                log.exception("need filler pass failed; trying again")
+
+    def fill_all(self) -> None:
+        """One pass over every incident with work for the filler."""
+        with self._pass:
+            work = [
+                i for i in self.app.board.values() if (i.active and i.needs) or i.releases_owed()
+            ]
+            if not work:
+                return
+            pool: CandidatePool | None = None
+            for incident in work:
+                structlog.contextvars.bind_contextvars(correlation_id=incident.incident_id)
+                try:
+                    for unit_id in incident.releases_owed():
+                        self._release(incident, unit_id)
+                    for need in list(incident.needs.values()) if incident.active else []:
+                        if pool is None:
+                            pool = self._pool()
+                        self._fill(incident.incident_id, need.need_id, pool)
+                except Unavailable as exc:
+                    log.warning("units service unavailable; the filler tries again later",
+                                error=str(exc))  # fmt: skip
+                    return
+                finally:
+                    structlog.contextvars.unbind_contextvars("correlation_id")
+
+    # --- filling -------------------------------------------------------------------------
+
+    def _pool(self) -> CandidatePool:
+        assert self.app.units is not None
+        return CandidatePool(
+            self.app.units.available(self.authorization),
+            first_intervention_only=self.app.run_cards.first_intervention.only_tiers,
+        )
+
+    def _fill(self, incident_id: str, need_id: str, pool: CandidatePool) -> None:
+        incident = self.app.get_incident(incident_id)
+        need = incident.needs.get(need_id)
+        if need is None or not incident.active:
+            return
+        if need.unit_id and need.unit_id not in incident.dispatched:
+            try:
+                self._send(
+                    incident, need, need.unit_id, need.slot, f"{need.reason}: the unit asked for"
+                )
+                return
+            except (FailedPrecondition, NotFound) as exc:
+                if not need.slot:
+                    self._unavailable(incident, need, need.remaining, str(exc))
+                    return
+                log.info("unit asked for cannot go; filling the slot instead",
+                         unit_id=need.unit_id, reason=str(exc))  # fmt: skip
+        slot = need.slot or self._slot_of(need.replaces, pool, incident)
+        if not slot:
+            why = f"cannot tell which slot {need.replaces} filled: dispatch by hand"
+            self._unavailable(incident, need, need.remaining, why)
+            return
+        if incident.location is None:
+            self._unavailable(incident, need, need.remaining, "the incident has no coordinates")
+            return
+        result = self._recommend(incident, slot, need.remaining, pool)
+        for pick in result.picks:
+            try:
+                self._send(incident, need, pick.unit_id, slot, f"{need.reason}; {pick.reason}")
+            except (FailedPrecondition, NotFound) as exc:  # taken meanwhile: next pass
+                log.info("candidate not reserved", unit_id=pick.unit_id, reason=str(exc))
+                continue
+            pool.exclude(pick.unit_id)
+            incident = self.app.get_incident(incident_id)
+        for shortfall in result.shortfalls:
+            fresh = self.app.get_incident(incident_id)
+            if need_id in fresh.needs:
+                self._unavailable(fresh, fresh.needs[need_id], shortfall.missing, shortfall.reason)
+
+    def _recommend(
+        self, incident: Incident, slot: str, count: int, pool: CandidatePool
+    ) -> Recommendation:
+        assert incident.location is not None
+        at = (incident.location.latitude, incident.location.longitude)
+        exclude = set(incident.dispatched)
+        if slot == FIRST_INTERVENTION:
+            within = self.app.run_cards.first_intervention.within_seconds
+            return recommend({}, pool, at, self.app.travel,
+                             first_intervention_within=within, exclude=exclude)  # fmt: skip
+        return recommend({slot: count}, pool, at, self.app.travel,
+                         first_intervention_within=None, exclude=exclude)  # fmt: skip
+
+    def _slot_of(self, unit_id: str, pool: CandidatePool, incident: Incident) -> str:
+        """The slot a replaced unit filled, when nobody named it: what the run card asks
+        for that the unit has (a micro station: first intervention)."""
+        unit = pool.get(unit_id)
+        if unit is None:
+            return ""
+        if unit.tier == MICRO_STATION:
+            return FIRST_INTERVENTION
+        card = self.app.run_cards.slots(incident.incident_type, incident.alarm_level)
+        return next((slot for slot in card if slot in unit.capabilities), "")
+
+    def _send(self, incident: Incident, need: Need, unit_id: str, slot: str, reason: str) -> None:
+        """Reserve the unit, then record it as filling the need; if the need is gone by
+        then (filled by hand, incident closed), give the unit back."""
+        assert self.app.units is not None
+        request_id = f"fill:{incident.incident_id}:{need.need_id}:{unit_id}"
+        self.app.units.reserve(unit_id, incident.incident_id, request_id, self.authorization)
+        try:
+            self.app.command(
+                (request_id, "fill"), incident.incident_id,
+                lambda i: i.fill(need.need_id, unit_id, slot, reason), SYSTEM_ACTOR,
+            )  # fmt: skip
+        except DomainError as exc:
+            log.info("need gone after reservation; releasing", unit_id=unit_id, reason=str(exc))
+            self.app.units.release(unit_id, incident.incident_id, f"{request_id}:undo",
+                                   self.authorization, "not needed after all")  # fmt: skip
+            return
+        log.info("need filled", need_id=need.need_id, unit_id=unit_id, slot=slot)
+
+    def _unavailable(self, incident: Incident, need: Need, missing: int, reason: str) -> None:
+        self.app.command(
+            (f"unavailable:{incident.incident_id}:{need.need_id}:{incident.version}", "short"),
+            incident.incident_id,
+            lambda i: i.units_unavailable(need.need_id, missing, reason),
+            SYSTEM_ACTOR,
+        )  # fmt: skip
+
+    # --- releasing -------------------------------------------------------------------------
+
+    def _release(self, incident: Incident, unit_id: str) -> None:
+        assert self.app.units is not None
+        why = f"incident {incident.status.lower()}"
+        try:
+            self.app.units.release(unit_id, incident.incident_id,
+                                   f"release:{incident.incident_id}:{unit_id}",
+                                   self.authorization, why)  # fmt: skip
+        except (FailedPrecondition, NotFound) as exc:  # off the incident already
+            log.info("unit was no longer on the incident", unit_id=unit_id, reason=str(exc))
+        self.app.command(
+            (f"released:{incident.incident_id}:{unit_id}", "released"), incident.incident_id,
+            lambda i: i.released(unit_id, why), SYSTEM_ACTOR,
+        )  # fmt: skip
