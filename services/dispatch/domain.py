@@ -201,19 +201,20 @@ class Incident(Aggregate):
         self._require_active("dispatch to it")
         if not unit_id.strip():
             raise InvalidArgument("unit_id is required")
-        if unit_id in self.dispatched:
+        assignment = self.assignments.get(unit_id)
+        if assignment is not None and assignment.state == "ACTIVE":
             raise FailedPrecondition(
                 f"unit {unit_id} is already dispatched to incident {self.incident_id}"
             )
 
     def dispatch(self, unit_id: str, reason: str, slot: str = "") -> list[Message]:
         """Record that ``unit_id`` (already reserved for this incident) is sent to it. A
-        need for that unit, or for the same slot, is filled by it."""
+        need for that unit, or else an open need for the same slot, is filled by it."""
         self.check_can_dispatch(unit_id)
         need = next((n for n in self.needs.values() if n.unit_id == unit_id), None) or next(
-            (n for n in self.needs.values() if slot and n.slot == slot), None
-        )
-        return [self._dispatched(unit_id, slot, reason, need)]
+            (n for n in self.needs.values() if slot and n.slot == slot and not n.unit_id), None
+        )  # a pending dispatch of another unit stays that unit's
+        return [self._dispatched(unit_id, slot or (need.slot if need else ""), reason, need)]
 
     def fill(self, need_id: str, unit_id: str, slot: str, reason: str) -> list[Message]:
         """Dispatch's need filler sends ``unit_id`` (reserved) for the open need."""
@@ -320,7 +321,7 @@ class Incident(Aggregate):
             if missing > 0:
                 n += 1
                 have = covered.get(slot, 0)
-                why = f"alarm level {level}: {slot} {have} of {wanted} on the incident"
+                why = f"alarm level {level}: {slot} {have} of {wanted} sent or asked for"
                 events.append(self._need(n, slot, missing, why))
         return events
 
@@ -351,7 +352,7 @@ class Incident(Aggregate):
         if not to_id.strip():
             raise InvalidArgument("to_commander_id is required")
         if to_id.strip() == self.commander_id:
-            raise FailedPrecondition(f"{to_id} is in command already")
+            raise FailedPrecondition(f"{to_id.strip()} is in command already")
         return [
             events_pb2.CommandTransferred(
                 incident_id=self.incident_id, from_commander_id=self.commander_id,

@@ -151,7 +151,15 @@ def test_the_documented_demo_tokens_match_the_stored_hashes(city: Jurisdiction) 
     assert "demo-ct-01" in header and "demo-vol-03" in header and "DEMO" in header
 
     operators = {operator.id: operator.token_sha256 for operator in city.operators}
-    assert set(operators) == {"ct-01", "ct-02", "ct-03", "cmd-01", "cmd-02", "admin-01"}
+    assert set(operators) == {
+        "ct-01",
+        "ct-02",
+        "ct-03",
+        "cmd-01",
+        "cmd-02",
+        "admin-01",
+        "svc-dispatch",
+    }
     for operator_id, stored in operators.items():
         assert token_hash(f"demo-{operator_id}") == stored
     for station in city.stations:
