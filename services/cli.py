@@ -21,8 +21,11 @@ from emergency.v1 import (
     units_pb2,
     units_pb2_grpc,
 )
-from services.common.config import DEFAULT_PORTS
+from services.common.config import DEFAULT_PORTS, jurisdiction_file
+from services.common.jurisdiction import load_jurisdiction
 from services.common.logging import configure_logging
+from services.dispatch.callgen import CallGenerator, CallMix, summary
+from services.dispatch.scenario import Pacing, Scenario
 
 
 def _address(service: str) -> str:
@@ -445,6 +448,44 @@ def classify(auth: list[tuple[str, str]], incident_id: str, incident_type: str, 
     _command("ClassifyIncident", dispatch_pb2.ClassifyIncidentRequest(
         request_id=str(uuid.uuid4()), incident_id=incident_id, incident_type=incident_type,
         note=note), auth)  # fmt: skip
+
+
+@main.command(name="generate")
+@click.pass_obj
+@click.option("--rate", default=0.2, show_default=True, help="Calls per scenario second.")
+@click.option("--duration", default=300.0, show_default=True, help="Scenario seconds of calls.")
+@click.option("--count", type=int, default=None, help="Stop after this many calls instead.")
+@click.option("--seed", default=1, show_default=True)
+@click.option("--speed", default=1.0, show_default=True, help="Scenario seconds per second.")
+@click.option("--duplicates", default=0.15, show_default=True, help="Share of repeat calls.")
+@click.option("--false-alarms", default=0.6, show_default=True,
+              help="Share of automatic alarms that are false.")  # fmt: skip
+@click.option("--hold", default=600.0, show_default=True,
+              help="Scenario seconds an incident stays open before it is closed.")  # fmt: skip
+@click.option("--no-dispatch", is_flag=True, help="Open incidents but send nobody.")
+def generate(
+    auth: list[tuple[str, str]], rate: float, duration: float, count: int | None, seed: int,
+    speed: float, duplicates: float, false_alarms: float, hold: float, no_dispatch: bool,
+) -> None:  # fmt: skip
+    """Play a generated call stream against the running system, as call takers would."""
+    try:
+        mix = CallMix(rate_per_second=rate, duplicate_share=duplicates,
+                      false_alarm_share=false_alarms)  # fmt: skip
+        generator = CallGenerator(load_jurisdiction(jurisdiction_file()), mix, seed)
+        calls = list(generator.calls(count=count) if count else generator.calls(duration))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    click.echo(f"{summary(calls)}", err=True)
+    pacing = Pacing(speed=speed, close_after=hold, dispatch=not no_dispatch)
+    with grpc.insecure_channel(_address("dispatch")) as channel:
+        result = Scenario(channel, auth[0][1], pacing, click.echo).play(calls)
+    click.echo(
+        f"{result.calls} calls: {len(result.incidents)} incidents, {result.linked} linked as "
+        f"duplicates, {result.dispatched} units sent ({result.shortfalls} slots short), "
+        f"{result.verified} alarms verified, {result.cancelled} false alarms cancelled, "
+        f"{result.closed} closed, {len(result.refused)} refusals",
+        err=True,
+    )
 
 
 @main.command(name="alerts")

@@ -1,0 +1,185 @@
+"""A scenario: generated calls played against a running system as call takers and
+commanders would handle them. Each call is checked for duplicates (and linked to its
+original when dispatch offers it), opened, given the recommended units, and later closed;
+an automatic alarm is verified (reclassified as a fire) or cancelled as false. Team apps
+are not played: alerts nobody answers time out and dispatch re-dispatches them.
+
+Used by ``uc generate`` (demos, load, material for replays and reports).
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import grpc
+
+from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc
+from services.dispatch.callgen import GeneratedCall
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Pacing:
+    speed: float = 1.0  # scenario seconds per wall second
+    verify_after: float = 60.0  # scenario seconds until an automatic alarm is checked
+    close_after: float = 600.0  # scenario seconds an incident stays open
+    dispatch: bool = True  # send the recommended units
+
+
+@dataclass
+class ScenarioResult:
+    calls: int = 0
+    incidents: list[str] = field(default_factory=list)
+    linked: int = 0
+    dispatched: int = 0
+    shortfalls: int = 0
+    cancelled: int = 0
+    verified: int = 0
+    closed: int = 0
+    refused: list[str] = field(default_factory=list)
+
+
+class Scenario:
+    def __init__(
+        self, channel: grpc.Channel, authorization: str, pacing: Pacing, say: Say = print
+    ) -> None:
+        self.dispatch = dispatch_pb2_grpc.DispatchServiceStub(channel)
+        self.metadata = [("authorization", authorization)]
+        self.pacing = pacing
+        self.say = say
+        self.result = ScenarioResult()
+        self._incident_of: dict[int, str] = {}  # call seq -> incident id
+        self._agenda: list[tuple[float, int, Callable[[], None]]] = []
+        self._order = 0
+
+    def play(self, calls: Iterable[GeneratedCall]) -> ScenarioResult:
+        """Plays every call at its time (scaled by the speed), then the follow-ups."""
+        start = time.monotonic()
+        for call in calls:
+            self._at(call.at_seconds, lambda c=call: self._take(c))
+        while self._agenda:
+            due, _, action = heapq.heappop(self._agenda)
+            wait = start + due / self.pacing.speed - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                action()
+            except grpc.RpcError as exc:
+                self.result.refused.append(f"{exc.code().name}: {exc.details()}")
+                self.say(f"  refused: {exc.code().name}: {exc.details()}")
+        return self.result
+
+    def _at(self, when: float, action: Callable[[], None]) -> None:
+        self._order += 1
+        heapq.heappush(self._agenda, (when, self._order, action))
+
+    # --- the call taker ----------------------------------------------------------------
+
+    def _take(self, call: GeneratedCall) -> None:
+        self.result.calls += 1
+        where = common_pb2.GeoPoint(latitude=call.latitude, longitude=call.longitude)
+        link = self._original_offered(call, where)
+        reply = self._ask(
+            self.dispatch.ReceiveCall,
+            dispatch_pb2.ReceiveCallRequest(
+                request_id=str(uuid.uuid4()), caller_number=call.caller_number,
+                source=call.source, location=where, address=call.address,
+                incident_type=call.incident_type, description=call.description,
+                link_to_incident_id=link,
+            ),
+        )  # fmt: skip
+        self._incident_of[call.seq] = reply.incident_id
+        if link:
+            self.result.linked += 1
+            self.say(f"{call.at_seconds:7.1f}s call {call.seq}: linked to {link}")
+            return
+        self.result.incidents.append(reply.incident_id)
+        self.say(f"{call.at_seconds:7.1f}s call {call.seq}: {call.incident_type} "
+                 f"-> incident {reply.incident_id}")  # fmt: skip
+        if self.pacing.dispatch:
+            self._send_recommended(reply.incident_id)
+        if call.incident_type == "automatic_alarm":
+            self._at(call.at_seconds + self.pacing.verify_after,
+                     lambda: self._verify(reply.incident_id, call))  # fmt: skip
+        else:
+            self._at(call.at_seconds + self.pacing.close_after,
+                     lambda: self._close(reply.incident_id))  # fmt: skip
+
+    def _original_offered(self, call: GeneratedCall, where: common_pb2.GeoPoint) -> str:
+        """The original's incident, when this call repeats it and dispatch offers it."""
+        if call.duplicate_of is None or call.duplicate_of not in self._incident_of:
+            return ""
+        offered = self._ask(
+            self.dispatch.FindDuplicates,
+            dispatch_pb2.FindDuplicatesRequest(incident_type=call.incident_type,
+                                               location=where, address=call.address),
+        ).duplicates  # fmt: skip
+        original = self._incident_of[call.duplicate_of]
+        return original if any(d.incident_id == original for d in offered) else ""
+
+    def _send_recommended(self, incident_id: str) -> None:
+        offer = self._ask(
+            self.dispatch.RecommendUnits,
+            dispatch_pb2.RecommendUnitsRequest(incident_id=incident_id),
+        )
+        for pick in offer.picks:
+            try:
+                self._ask(
+                    self.dispatch.DispatchUnit,
+                    dispatch_pb2.DispatchUnitRequest(
+                        request_id=str(uuid.uuid4()), incident_id=incident_id,
+                        unit_id=pick.unit_id, slot=pick.slot, reason=pick.reason,
+                    ),
+                )  # fmt: skip
+                self.result.dispatched += 1
+            except grpc.RpcError as exc:  # taken by another incident meanwhile
+                self.result.refused.append(f"{exc.code().name}: {exc.details()}")
+        self.result.shortfalls += len(offer.shortfalls)
+        sent = ", ".join(p.unit_id for p in offer.picks) or "nobody"
+        self.say(f"          sent {sent}" + (f"; {len(offer.shortfalls)} slot(s) short"
+                                             if offer.shortfalls else ""))  # fmt: skip
+
+    # --- the commander -----------------------------------------------------------------
+
+    def _verify(self, incident_id: str, call: GeneratedCall) -> None:
+        if call.false_alarm:
+            self._ask(
+                self.dispatch.CancelIncident,
+                dispatch_pb2.CancelIncidentRequest(request_id=str(uuid.uuid4()),
+                                                   incident_id=incident_id,
+                                                   reason="FALSE_ALARM",
+                                                   note="checked on site: no fire"),
+            )  # fmt: skip
+            self.result.cancelled += 1
+            self.say(f"          incident {incident_id}: false alarm, cancelled")
+            return
+        self._ask(
+            self.dispatch.ClassifyIncident,
+            dispatch_pb2.ClassifyIncidentRequest(request_id=str(uuid.uuid4()),
+                                                 incident_id=incident_id,
+                                                 incident_type="residential_fire",
+                                                 note="alarm verified: smoke and flames"),
+        )  # fmt: skip
+        self.result.verified += 1
+        self.say(f"          incident {incident_id}: alarm verified as a residential fire")
+        if self.pacing.dispatch:
+            self._send_recommended(incident_id)
+        self._at(call.at_seconds + self.pacing.verify_after + self.pacing.close_after,
+                 lambda: self._close(incident_id))  # fmt: skip
+
+    def _close(self, incident_id: str) -> None:
+        for method in (self.dispatch.MarkUnderControl, self.dispatch.CloseIncident):
+            note = dispatch_pb2.IncidentNoteRequest(
+                request_id=str(uuid.uuid4()), incident_id=incident_id, note="scenario"
+            )
+            self._ask(method, note)
+        self.result.closed += 1
+        self.say(f"          incident {incident_id}: under control, closed")
+
+    def _ask(self, method, request):  # type: ignore[no-untyped-def]
+        return method(request, metadata=self.metadata, timeout=10)
