@@ -16,12 +16,15 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
-from bench import alerts, eventstore, recommend
+import structlog
+
+from bench import alerts, eventstore, intake, recommend
 
 SUITES: dict[str, Callable[[], dict[str, Any]]] = {
     "eventstore": eventstore.run,
     "alerts": alerts.run,
     "recommend": recommend.run,
+    "intake": intake.run,
 }
 
 
@@ -66,6 +69,9 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # topic setup chatter
+    # The stack's own messages (broker started, ...) are progress too: keep stdout JSON only.
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     started = time.perf_counter()
     result: dict[str, Any] = {
         "command": "make bench" if not argv else f"python -m bench {' '.join(argv)}",

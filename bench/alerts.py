@@ -3,8 +3,13 @@
 The whole system runs as processes (broker, dispatch, units, incidents; SQLite stores),
 as `make run` starts it. Every volunteer team and micro station of the demo city has a
 WatchAlerts stream open, as their apps would. Each sample takes a call, dispatches one
-team's unit, and waits for the alert on that team's stream; the team then declines, which
-frees the unit for a later sample.
+team's unit, and waits for the alert on that team's stream; the call taker then cancels
+the incident (reason OTHER), and dispatch's need filler releases the unit on its own, a
+moment later. (Declining would free the unit too, but dispatch now re-dispatches after a
+decline: every sample would send a second unit and use up the city.) The teams take
+turns, so a unit comes round again only after every other team has had a sample; if its
+release has not landed by then, the sample waits (outside the measurement) until the
+units service shows the unit AVAILABLE again.
 
 Latency = the moment the stream hands the alert to the app, minus ``recorded_at`` of the
 ``UnitDispatched`` event in dispatch's store (the alert id is that event's id). Both
@@ -42,6 +47,8 @@ log = logging.getLogger("bench.alerts")
 SAMPLES = 300
 WARMUP = 10
 CALL_TAKER = [("authorization", "Bearer demo-ct-01")]
+ADMIN = [("authorization", "Bearer demo-admin-01")]
+RELEASE_WAIT = 10.0  # seconds a unit may take to be AVAILABLE again after the cancel
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -95,6 +102,25 @@ class TeamApps:
             call.cancel()
 
 
+def _wait_until_available(units: units_pb2_grpc.UnitsServiceStub, unit_id: str) -> bool:
+    """Block until the units service shows the unit AVAILABLE; True if it already was."""
+    deadline = time.monotonic() + RELEASE_WAIT
+    first = True
+    while True:
+        unit = units.GetUnit(
+            units_pb2.GetUnitRequest(unit_id=unit_id, history=1), metadata=ADMIN, timeout=10
+        ).unit
+        if unit.status == common_pb2.AVAILABLE:
+            return first
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"unit {unit_id} still {common_pb2.UnitStatus.Name(unit.status)} "
+                f"{RELEASE_WAIT}s after its incident was cancelled"
+            )
+        first = False
+        time.sleep(0.02)
+
+
 def run() -> dict[str, Any]:
     jurisdiction = load_jurisdiction(DEMO_JURISDICTION)
     teams = {
@@ -124,12 +150,18 @@ def _measure(stack: Stack, dispatch_db: Path, teams: dict[str, str]) -> dict[str
     units = units_pb2_grpc.UnitsServiceStub(units_channel)
     apps = TeamApps(units_channel, list(teams))
     store = sqlite3.connect(f"file:{dispatch_db}?mode=ro", uri=True)
-    rotation = list(teams.items())
+    rotation = list(teams.values())  # unit ids, one per team
     latencies: list[float] = []
+    # Units whose incident was cancelled but not yet seen AVAILABLE again.
+    releasing: set[str] = set()
+    waited = 0  # samples that found their unit not yet released
     log.info("alerts: %d teams watching; %d samples", len(teams), SAMPLES)
     try:
         for n in range(WARMUP + SAMPLES):
-            team, unit_id = rotation[n % len(rotation)]
+            unit_id = rotation[n % len(rotation)]
+            if unit_id in releasing:
+                waited += not _wait_until_available(units, unit_id)
+                releasing.discard(unit_id)
             incident = dispatch.ReceiveCall(
                 dispatch_pb2.ReceiveCallRequest(
                     request_id=str(uuid.uuid4()), caller_number="13800000000",
@@ -151,13 +183,15 @@ def _measure(stack: Stack, dispatch_db: Path, teams: dict[str, str]) -> dict[str
             ).fetchone()
             if n >= WARMUP:
                 latencies.append((apps.arrived[alert.alert_id] - recorded_at / 1e6) * 1000)
-            units.DeclineAlert(
-                units_pb2.DeclineAlertRequest(
-                    request_id=str(uuid.uuid4()), alert_id=alert.alert_id, unit_id=unit_id,
-                    reason="benchmark: free the unit",
+            # Free the unit: dispatch releases every unit of a cancelled incident.
+            dispatch.CancelIncident(
+                dispatch_pb2.CancelIncidentRequest(
+                    request_id=str(uuid.uuid4()), incident_id=incident, reason="OTHER",
+                    note="benchmark",
                 ),
-                metadata=[("authorization", f"Bearer demo-{team.lower()}")], timeout=10,
+                metadata=CALL_TAKER, timeout=10,
             )  # fmt: skip
+            releasing.add(unit_id)
     finally:
         apps.close()
         store.close()
@@ -168,6 +202,8 @@ def _measure(stack: Stack, dispatch_db: Path, teams: dict[str, str]) -> dict[str
         "WatchAlerts stream, through Kafka (embedded broker); one dispatch at a time",
         "teams_watching": len(teams),
         "samples": len(latencies),
+        "unit_freed_by": "CancelIncident (reason OTHER); dispatch releases the unit",
+        "samples_that_waited_for_a_release": waited,
         "latency_ms": {
             "p50": round(percentile(latencies, 50), 2),
             "p90": round(percentile(latencies, 90), 2),
