@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from services.common.aggregate import Aggregate
 from services.common.eventstore import EventStore, RecordedEvent
@@ -55,6 +55,15 @@ class StreamBoard(Generic[A]):
 
     def values(self) -> list[A]:
         """Private copies of every item (see ``find``)."""
+        return self.select(lambda item: True)
+
+    def select(
+        self, wanted: Callable[[A], bool], convert: Callable[[A], Any] = copy.deepcopy
+    ) -> list[Any]:
+        """The items ``wanted`` admits, each passed through ``convert`` (a private copy
+        by default) while the board is held still. Only the matches are copied, so a
+        query for a few items of a large board stays cheap; a read-only query may convert
+        straight to what it answers with (a protobuf message) and copy nothing."""
         self.catch_up()
         with self._lock:
-            return copy.deepcopy(list(self.items.values()))
+            return [convert(item) for item in self.items.values() if wanted(item)]

@@ -276,12 +276,14 @@ class DispatchApp:
         )  # fmt: skip
         if location is not None:
             Point.checked(*location, "call location")
-        open_incidents = [
-            OpenIncident(i.incident_id, i.incident_type,
-                         (i.location.latitude, i.location.longitude) if i.location else None,
-                         i.address, i.opened_at_us)
-            for i in self.board.values() if i.status == "OPEN"
-        ]  # fmt: skip
+        open_incidents = self.board.select(
+            lambda i: i.active,  # a further call about a fire under control is still one
+            lambda i: OpenIncident(
+                i.incident_id, i.incident_type,
+                (i.location.latitude, i.location.longitude) if i.location else None,
+                i.address, i.opened_at_us,
+            ),
+        )  # fmt: skip
         return find_duplicates(request.incident_type, location, request.address, now_us(),
                                open_incidents, self.run_cards)  # fmt: skip
 
@@ -321,9 +323,13 @@ class DispatchApp:
             raise InvalidArgument(
                 f"unknown status {sorted(unknown)}; use OPEN, UNDER_CONTROL, CLOSED, CANCELLED"
             )
-        found = [i for i in self.board.values() if i.status in wanted]
+        found = self.board.select(lambda i: i.status in wanted)
         found.sort(key=lambda i: i.opened_at_us, reverse=True)
         return found[: limit or 100]
+
+    def incidents_with_work(self) -> list[Incident]:
+        """Active incidents with open needs, and ended ones owing releases: the filler's."""
+        return self.board.select(lambda i: bool((i.active and i.needs) or i.releases_owed()))
 
     def get_incident(self, incident_id: str) -> Incident:
         incident = self.board.find(incident_id)

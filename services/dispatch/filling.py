@@ -69,9 +69,7 @@ class NeedFiller:
     def fill_all(self) -> None:
         """One pass over every incident with work for the filler."""
         with self._pass:
-            work = [
-                i for i in self.app.board.values() if (i.active and i.needs) or i.releases_owed()
-            ]
+            work = self.app.incidents_with_work()
             if not work:
                 return
             pool: CandidatePool | None = None

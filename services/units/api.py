@@ -81,8 +81,8 @@ class UnitsServicer(units_pb2_grpc.UnitsServiceServicer):
         )
 
     def ListUnits(self, request, context):  # type: ignore[no-untyped-def]
-        units = self.app.list_units(unit_filter(request), current_principal())
-        return units_pb2.ListUnitsResponse(units=[unit_message(u) for u in units])
+        units = self.app.list_units(unit_filter(request), current_principal(), unit_message)
+        return units_pb2.ListUnitsResponse(units=units)
 
     def ReserveUnit(self, request, context):  # type: ignore[no-untyped-def]
         return unit_message(self.app.reserve(request, current_principal()))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import replace
+from typing import Any
 
 import structlog
 from google.protobuf.message import Message
@@ -192,11 +194,10 @@ class UnitsApp:
     def sweep_deadlines(self) -> int:
         """Time out every alert past its deadline; returns how many."""
         now = now_us()
-        due = [
-            unit for unit in self.board.all()
-            if unit.alert is not None and unit.alert.state == WAITING
+        due = self.board.find(
+            lambda unit: unit.alert is not None and unit.alert.state == WAITING
             and 0 < unit.alert.deadline_us <= now
-        ]  # fmt: skip
+        )  # fmt: skip
         for unit in due:
             alert_id = unit.alert.alert_id  # type: ignore[union-attr]
             try:
@@ -267,10 +268,14 @@ class UnitsApp:
         self._require_own_unit(unit_id, who)
         return self.board.get(unit_id)
 
-    def list_units(self, where: UnitFilter, who: Principal) -> list[Unit]:
+    def list_units(
+        self, where: UnitFilter, who: Principal, convert: Callable[[Unit], Any] = deepcopy
+    ) -> list[Any]:
+        """The units ``where`` admits, each through ``convert`` (a private copy by default;
+        the API converts straight to its reply and copies nothing)."""
         if who.role is Role.TEAM:  # a team sees its own units only
             where = replace(where, station_id=who.team_id)
-        return self.board.find(where)
+        return self.board.find(where, convert)
 
     def _require_own_unit(self, unit_id: str, who: Principal) -> None:
         if who.role is not Role.TEAM:

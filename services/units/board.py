@@ -7,9 +7,11 @@ streams). Rebuilding 100,000 events takes well under a second at replay speed.
 
 from __future__ import annotations
 
+import copy
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from emergency.v1 import common_pb2
 from services.common.board import StreamBoard
@@ -74,9 +76,15 @@ class UnitBoard:
         self.get(unit_id)
         return list(self._history[unit_id])[-limit:] if limit > 0 else []
 
-    def find(self, where: UnitFilter) -> list[Unit]:
-        return sorted((u for u in self._board.values() if where.admits(u)),
-                      key=lambda u: u.unit_id)  # fmt: skip
+    def find(
+        self, where: UnitFilter | Callable[[Unit], bool],
+        convert: Callable[[Unit], Any] = copy.deepcopy,
+    ) -> list[Any]:  # fmt: skip
+        """The units ``where`` admits, by unit id, each passed through ``convert`` (a
+        private copy by default)."""
+        admits = where.admits if isinstance(where, UnitFilter) else where
+        found = self._board.select(admits, lambda u: (u.unit_id, convert(u)))
+        return [converted for _, converted in sorted(found, key=lambda pair: pair[0])]
 
     def all(self) -> Iterable[Unit]:
         return self._board.values()
