@@ -18,13 +18,14 @@ from typing import Any
 
 import structlog
 
-from bench import alerts, eventstore, intake, recommend
+from bench import alerts, eventstore, intake, recommend, replay
 
 SUITES: dict[str, Callable[[], dict[str, Any]]] = {
     "eventstore": eventstore.run,
     "alerts": alerts.run,
     "recommend": recommend.run,
     "intake": intake.run,
+    "replay": replay.run,
 }
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 import grpc
 from google.protobuf.json_format import MessageToDict
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from emergency.v1 import (
     common_pb2,
@@ -26,6 +29,7 @@ from services.common.jurisdiction import load_jurisdiction
 from services.common.logging import configure_logging
 from services.dispatch.callgen import CallGenerator, CallMix, summary
 from services.dispatch.scenario import Pacing, Scenario
+from services.incidents.report import build_report, render_html
 
 
 def _address(service: str) -> str:
@@ -168,6 +172,172 @@ def incident_log(auth: list[tuple[str, str]], incident_id: str) -> None:
             f"{when}  {entry.source:<9} {entry.event_type:<18} "
             f"{entry.actor.id or '-':<12} {payload}"
         )
+
+
+_SOURCES = {"store": incidents_pb2.STORE, "kafka": incidents_pb2.KAFKA}
+_source_option = click.option(
+    "--source", type=click.Choice(sorted(_SOURCES)), default="store", show_default=True,
+    help="Read the incident from the incident log's store or again from the Kafka topics.",
+)  # fmt: skip
+
+
+def _instant(text: str, incident_id: str, auth: list[tuple[str, str]]) -> Timestamp:
+    """An ISO 8601 time (UTC unless it says otherwise), or +SECONDS / +MM:SS after the
+    incident's first event."""
+    stamp = Timestamp()
+    if text.startswith("+"):
+        minutes, _, seconds = text[1:].rpartition(":")
+        try:
+            offset = float(minutes or 0) * 60 + float(seconds)
+        except ValueError:
+            raise click.BadParameter(f"{text!r}: use +SECONDS or +MM:SS") from None
+        first = _ask("incidents", "GetTimeline",
+                     incidents_pb2.GetIncidentLogRequest(incident_id=incident_id),
+                     auth).entries[0].at  # fmt: skip
+        stamp.FromMicroseconds(first.ToMicroseconds() + round(offset * 1e6))
+        return stamp
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: use ISO 8601 (2026-11-23T10:15:00Z)") from None
+    stamp.FromDatetime(when if when.tzinfo else when.replace(tzinfo=UTC))
+    return stamp
+
+
+def _print_state(state: incidents_pb2.IncidentState) -> None:
+    at = state.as_of.ToDatetime().isoformat(timespec="seconds") if state.HasField("as_of") else ""
+    click.echo(
+        f"{state.incident_id}  {state.incident_type or '-'}  {state.status}  alarm level "
+        f"{state.alarm_level}  as of {at}Z  ({state.events_applied} events)"
+    )
+    click.echo(f"  command: {state.commander_name or state.commander_id or 'nobody'}   "
+               f"calls: {state.calls}")  # fmt: skip
+    for unit in state.units:
+        tier = common_pb2.Tier.Name(unit.tier) if unit.tier else "-"
+        click.echo(f"  {unit.unit_id:<12} {tier:<13} {unit.slot or '-':<19} {unit.status}"
+                   + (f" ({unit.outcome})" if unit.outcome else ""))  # fmt: skip
+    for note in state.notes:
+        click.echo(f"  note: {note}")
+
+
+@main.command(name="state")
+@click.pass_obj
+@click.argument("incident_id")
+@click.option("--at", "at_text", default="", help="ISO time or +MM:SS after the first event.")
+@_source_option
+def incident_state(
+    auth: list[tuple[str, str]], incident_id: str, at_text: str, source: str
+) -> None:
+    """The incident as it stood at an instant (time travel), or now."""
+    request = incidents_pb2.GetIncidentStateRequest(incident_id=incident_id,
+                                                    source=_SOURCES[source])  # fmt: skip
+    if at_text:
+        request.at.CopyFrom(_instant(at_text, incident_id, auth))
+    _print_state(_ask("incidents", "GetIncidentState", request, auth))
+
+
+@main.command(name="replay")
+@click.pass_obj
+@click.argument("incident_id")
+@click.option("--speed", default=10.0, show_default=True, help="Times the original pacing.")
+@click.option("--fast", is_flag=True, help="As fast as possible, ignoring the pacing.")
+@click.option("--from", "from_text", default="", help="ISO time or +MM:SS: start here.")
+@click.option("--to", "to_text", default="", help="ISO time or +MM:SS: stop here.")
+@click.option("--state", "with_state", is_flag=True, help="Show the state after each event.")
+@_source_option
+def replay(
+    auth: list[tuple[str, str]], incident_id: str, speed: float, fast: bool, from_text: str,
+    to_text: str, with_state: bool, source: str,
+) -> None:  # fmt: skip
+    """Watch an incident unfold again, at a chosen speed (Ctrl-C to stop)."""
+    request = incidents_pb2.ReplayIncidentRequest(
+        incident_id=incident_id, speed=speed, as_fast_as_possible=fast,
+        source=_SOURCES[source], with_state=with_state,
+    )  # fmt: skip
+    if from_text:
+        getattr(request, "from").CopyFrom(_instant(from_text, incident_id, auth))
+    if to_text:
+        request.to.CopyFrom(_instant(to_text, incident_id, auth))
+    with grpc.insecure_channel(_address("incidents")) as channel:
+        stub = incidents_pb2_grpc.IncidentsServiceStub(channel)
+        try:
+            for frame in stub.ReplayIncident(request, metadata=auth):
+                minutes, seconds = divmod(frame.seconds_from_start, 60)
+                click.echo(f"+{int(minutes):02d}:{seconds:04.1f}  {frame.event.source:<9} "
+                           f"{frame.event.event_type:<22} {frame.summary}")  # fmt: skip
+                if with_state:
+                    s = frame.state
+                    on_scene = sum(u.status == "ON_SCENE" for u in s.units)
+                    click.echo(f"           -> {s.status}, level {s.alarm_level}, "
+                               f"{len(s.units)} units ({on_scene} on scene), "
+                               f"command: {s.commander_name or s.commander_id or '-'}")  # fmt: skip
+        except grpc.RpcError as error:
+            _fail(error)
+
+
+@main.command(name="report")
+@click.pass_obj
+@click.argument("incident_id")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the HTML report here (default: report-<incident>.html).")  # fmt: skip
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the figures as JSON here (default: report-<incident>.json).")  # fmt: skip
+@_source_option
+def report(
+    auth: list[tuple[str, str]], incident_id: str, html_path: Path | None,
+    json_path: Path | None, source: str,
+) -> None:  # fmt: skip
+    """Write the after-action report: an HTML page with the timeline chart, and JSON."""
+    entries = _ask("incidents", "GetIncidentLog", incidents_pb2.GetIncidentLogRequest(
+        incident_id=incident_id, source=_SOURCES[source]), auth).entries  # fmt: skip
+    figures = build_report(entries)
+    html_path = html_path or Path(f"report-{incident_id}.html")
+    json_path = json_path or Path(f"report-{incident_id}.json")
+    html_path.write_text(render_html(figures), encoding="utf-8")
+    json_path.write_text(json.dumps(figures.to_dict(), indent=2), encoding="utf-8")
+    click.echo(f"{html_path}\n{json_path}")
+
+
+@main.command(name="note")
+@click.pass_obj
+@click.argument("incident_id")
+@click.argument("text")
+@click.option("--kind", type=click.Choice(["SITUATION_REPORT", "DECISION", "OTHER"]),
+              default="SITUATION_REPORT", show_default=True)  # fmt: skip
+def add_note(auth: list[tuple[str, str]], incident_id: str, text: str, kind: str) -> None:
+    """A commander's entry in the incident's record (needs a commander's token)."""
+    request = incidents_pb2.AddNoteRequest(
+        request_id=str(uuid.uuid4()), incident_id=incident_id, text=text, kind=kind
+    )
+    reply = _ask("incidents", "AddNote", request, auth)
+    click.echo(reply.note_id)
+
+
+@main.command(name="history")
+@click.pass_obj
+@click.option("--status", multiple=True, help="OPEN, UNDER_CONTROL, CLOSED, CANCELLED")
+@click.option("--type", "types", multiple=True, help="Incident types.")
+@click.option("--since", default="", help="Opened at or after (ISO 8601).")
+@click.option("--until", default="", help="Opened at or before (ISO 8601).")
+@click.option("--limit", default=100, show_default=True)
+def history(
+    auth: list[tuple[str, str]], status: tuple[str, ...], types: tuple[str, ...], since: str,
+    until: str, limit: int,
+) -> None:  # fmt: skip
+    """Incidents in the record, newest first (from the incident log)."""
+    request = incidents_pb2.SearchIncidentsRequest(
+        statuses=[s.upper() for s in status], incident_types=types, limit=limit
+    )
+    if since:
+        request.opened_from.CopyFrom(_instant(since, "", auth))
+    if until:
+        request.opened_to.CopyFrom(_instant(until, "", auth))
+    found = _ask("incidents", "SearchIncidents", request, auth).incidents
+    for i in found:
+        opened = i.opened_at.ToDatetime().isoformat(timespec="seconds")
+        click.echo(f"{i.incident_id}  {opened}Z  {i.status:<13} L{i.alarm_level} "
+                   f"{i.incident_type:<20} {i.events:>4} events  {i.address}")  # fmt: skip
+    click.echo(f"{len(found)} incident(s)", err=True)
 
 
 def _units() -> tuple[grpc.Channel, units_pb2_grpc.UnitsServiceStub]:

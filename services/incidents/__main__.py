@@ -7,6 +7,7 @@ threads and is stopped when the worker stops.
 from __future__ import annotations
 
 import contextlib
+from functools import partial
 
 import faust
 import structlog
@@ -21,8 +22,10 @@ from services.common.jurisdiction import load_jurisdiction
 from services.common.logging import configure_logging
 from services.common.projection import ProjectionRunner
 from services.common.relay import OutboxRelay
-from services.incidents.api import ACCESS, mount
+from services.incidents.api import ACCESS, IncidentsServicer, mount
+from services.incidents.kafka_source import read_incident
 from services.incidents.log import IncidentLogProjection, IncidentLogReader
+from services.incidents.notes import Notes
 from services.incidents.stream_app import create_stream_app, rewind_everything_soon
 
 log = structlog.get_logger(__name__)
@@ -52,7 +55,10 @@ def main() -> None:
         "incidents", settings.grpc_host, settings.grpc_port,
         interceptors=[AuthInterceptor(book, ACCESS)],
     )  # fmt: skip
-    mount(server, reader)
+    notes = Notes(store, reader.exists)
+    mount(
+        server, IncidentsServicer(reader, notes, partial(read_incident, settings.kafka_bootstrap))
+    )
     server.start()
 
     app = create_stream_app(settings.kafka_bootstrap, settings.topic_partitions, runner)

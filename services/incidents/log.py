@@ -1,17 +1,25 @@
-"""The incident log: one ordered record per incident, built from every service's events.
+"""The incident log and the incidents board: read models built from every service's
+events, in one transaction per event (see ``services/common/projection.py``).
 
-Each entry keeps the whole envelope as it arrived, so a replay gives back exactly what
-was published. Entries are ordered by when they happened; ``seq`` (arrival order) breaks
-ties, and events of one stream always arrive in version order.
+- ``incident_log_entries``: each event of an incident, with its whole envelope as it
+  arrived, so a replay gives back exactly what was published. Read in the canonical order
+  (``replay.ordered``): when it happened, then source, stream and version, so the store and
+  the Kafka topics give the same sequence.
+- ``incident_summaries``: one row per incident (type, status, level, place, times), what
+  the board and searches read.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
 
 from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
     Engine,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -42,15 +50,41 @@ entries_table = Table(
 )
 Index("ix_log_incident_time", entries_table.c.incident_id, entries_table.c.occurred_at)
 
+summaries_table = Table(
+    "incident_summaries",
+    metadata,
+    Column("incident_id", String(64), primary_key=True),
+    Column("incident_type", String(100), nullable=False, default=""),
+    Column("status", String(20), nullable=False, default="NONE"),
+    Column("alarm_level", Integer, nullable=False, default=0),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("address", String(500), nullable=False, default=""),
+    Column("opened_at", BigInteger, nullable=False, default=0),
+    Column("ended_at", BigInteger, nullable=False, default=0),
+    Column("events", Integer, nullable=False, default=0),
+    Column("last_event_at", BigInteger, nullable=False, default=0),
+)
+Index("ix_summaries_opened", summaries_table.c.opened_at)
+
+# What a dispatch event changes on the board's row (besides the event count).
+_STATUS_AFTER = {
+    "incident_under_control": "UNDER_CONTROL",
+    "incident_closed": "CLOSED",
+    "incident_cancelled": "CANCELLED",
+}
+
 
 class IncidentLogProjection:
-    """Writes every event that belongs to an incident into that incident's log."""
+    """Writes every event that belongs to an incident into that incident's log, and keeps
+    the incident's row on the board."""
 
     name = "incident-log"
 
     def apply(self, conn: Connection, envelope: EventEnvelope) -> None:
         if not envelope.correlation_id:
             return  # not about an incident (a unit registered, say)
+        at = micros(envelope.occurred_at)
         conn.execute(
             entries_table.insert(),
             {
@@ -60,10 +94,55 @@ class IncidentLogProjection:
                 "stream_version": envelope.stream_version,
                 "event_id": envelope.event_id,
                 "event_type": envelope.event_type,
-                "occurred_at": micros(envelope.occurred_at),
+                "occurred_at": at,
                 "envelope": envelope.SerializeToString(deterministic=True),
             },
         )
+        self._summarize(conn, envelope, at)
+
+    @staticmethod
+    def _summarize(conn: Connection, envelope: EventEnvelope, at: int) -> None:
+        key = summaries_table.c.incident_id == envelope.correlation_id
+        row = conn.execute(select(summaries_table).where(key)).mappings().first()
+        changes: dict[str, object] = {
+            "events": (row["events"] if row else 0) + 1,
+            "last_event_at": max(at, row["last_event_at"] if row else 0),
+        }
+        kind = envelope.WhichOneof("payload")
+        if kind == "incident_created":
+            created = envelope.incident_created
+            changes.update(
+                incident_type=created.incident_type, status="OPEN",
+                alarm_level=created.alarm_level or 1, address=created.address,
+                opened_at=micros(created.opened_at) or at,
+            )  # fmt: skip
+            if created.HasField("location"):
+                changes.update(latitude=created.location.latitude,
+                               longitude=created.location.longitude)  # fmt: skip
+        elif kind == "incident_classified":
+            changes["incident_type"] = envelope.incident_classified.to_type
+        elif kind == "alarm_level_raised":
+            changes["alarm_level"] = envelope.alarm_level_raised.to_level
+        elif kind in _STATUS_AFTER:
+            changes["status"] = _STATUS_AFTER[kind]
+            if kind != "incident_under_control":
+                changes["ended_at"] = at
+        if row is None:
+            conn.execute(
+                summaries_table.insert(), {"incident_id": envelope.correlation_id, **changes}
+            )
+        else:
+            conn.execute(summaries_table.update().where(key).values(**changes))
+
+
+@dataclass(frozen=True)
+class IncidentQuery:
+    statuses: Collection[str] = ()
+    incident_types: Collection[str] = ()
+    opened_from_us: int = 0
+    opened_to_us: int = 0
+    area: tuple[float, float, float, float] | None = None  # south, west, north, east
+    limit: int = 100
 
 
 class IncidentLogReader:
@@ -74,14 +153,44 @@ class IncidentLogReader:
         metadata.create_all(self.engine)
 
     def entries(self, incident_id: str) -> list[EventEnvelope]:
+        """The incident's events in the canonical order."""
+        t = entries_table.c
         with self.engine.connect() as conn:
             rows = (
                 conn.execute(
-                    select(entries_table.c.envelope)
-                    .where(entries_table.c.incident_id == incident_id)
-                    .order_by(entries_table.c.occurred_at, entries_table.c.seq)
+                    select(t.envelope)
+                    .where(t.incident_id == incident_id)
+                    .order_by(t.occurred_at, t.source, t.stream_id, t.stream_version)
                 )
                 .scalars()
                 .all()
             )
         return [EventEnvelope.FromString(row) for row in rows]
+
+    def exists(self, incident_id: str) -> bool:
+        key = summaries_table.c.incident_id == incident_id
+        with self.engine.connect() as conn:
+            return (
+                conn.execute(select(summaries_table.c.incident_id).where(key)).first() is not None
+            )
+
+    def search(self, query: IncidentQuery) -> list[dict[str, object]]:
+        """Rows of the board, newest first."""
+        t = summaries_table.c
+        statement = select(summaries_table).where(t.status != "NONE")
+        if query.statuses:
+            statement = statement.where(t.status.in_(list(query.statuses)))
+        if query.incident_types:
+            statement = statement.where(t.incident_type.in_(list(query.incident_types)))
+        if query.opened_from_us:
+            statement = statement.where(t.opened_at >= query.opened_from_us)
+        if query.opened_to_us:
+            statement = statement.where(t.opened_at <= query.opened_to_us)
+        if query.area is not None:
+            south, west, north, east = query.area
+            statement = statement.where(
+                t.latitude.between(south, north), t.longitude.between(west, east)
+            )
+        statement = statement.order_by(t.opened_at.desc()).limit(query.limit)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(statement).mappings()]

@@ -219,7 +219,7 @@ class Unit(Aggregate):
             unit_id=self.unit_id, alert_id=alert_id, incident_id=dispatched.incident_id,
             team_id=p.station_id, responders_needed=max(1, p.min_responders),
             incident_type=dispatched.incident_type, location=dispatched.location,
-            address=dispatched.address,
+            address=dispatched.address, tier=p.tier, station_name=p.station_name,
         )  # fmt: skip
         alerted.alerted_at.FromMicroseconds(now_us)
         if p.auto_acknowledge or not p.ack_deadline_seconds:
