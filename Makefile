@@ -9,12 +9,12 @@ GENERATED := emergency/.generated
 # PostgreSQL for the production-store tests (trust auth on this project's machines).
 export UC_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-fast proto bench lint fmt clean
+.PHONY: run test test-fast proto bench lint fmt clean browser
 
 run: $(GENERATED)
 	$(PY) -m services.cli run
 
-test: $(GENERATED)
+test: $(GENERATED) browser
 	$(PY) -m pytest
 
 test-fast: $(GENERATED)
@@ -48,6 +48,15 @@ $(GENERATED): $(PROTOS) $(INSTALLED)
 	$(PY) -m grpc_tools.protoc -Iprotos --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
 	touch emergency/__init__.py emergency/v1/__init__.py
 	touch $@
+
+# The browser tests drive Debian's chromium through Playwright (Playwright's own browser
+# download cannot work here): install it with apt when it is missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
 
 clean:
 	rm -rf $(VENV) emergency var .pytest_cache .ruff_cache

@@ -55,3 +55,26 @@ def store_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
         engine = _fresh_postgres(request.getfixturevalue("postgres_server_url"))
     yield engine
     engine.dispose()
+
+
+BROWSER_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's chromium driven by Playwright (``make test`` installs it when missing).
+    A missing browser fails the run: what users see must be tested."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.fail("chromium is not installed: `make browser` (apt) installs it", pytrace=False)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=BROWSER_FLAGS)
+        yield launched
+        launched.close()

@@ -259,7 +259,7 @@ def test_notes_are_for_commanders_and_must_say_something(clients: Clients, playe
         assert fragment in info.value.details()
 
 
-def test_the_report_as_html_and_json(stack: Stack, played, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_report_as_html_and_json(stack: Stack, played, tmp_path, browser) -> None:  # type: ignore[no-untyped-def]
     html, data = tmp_path / "report.html", tmp_path / "report.json"
     env = {**os.environ, "UC_INCIDENTS_PORT": str(stack.ports["incidents"]),
            "UC_TOKEN": "demo-cmd-01"}  # fmt: skip
@@ -270,6 +270,21 @@ def test_the_report_as_html_and_json(stack: Stack, played, tmp_path) -> None:  #
     page = html.read_text()
     assert "<svg" in page and UNIT in page and "floor 17" in page
     HTMLParser().feed(page)
+
+    # As a commander sees it: the page in a real browser, the chart drawn with a bar for
+    # the engine's time on scene, the standards and the note on the page.
+    tab = browser.new_page(viewport={"width": 1280, "height": 1600})
+    try:
+        tab.goto(html.as_uri())
+        chart = tab.locator("svg").first
+        box = chart.bounding_box()
+        assert box is not None and box["width"] > 600 and box["height"] > 50
+        assert tab.locator("svg rect").count() > 3
+        text = tab.inner_text("body")
+        assert "call processing within 60 s" in text and "floor 17" in text and UNIT in text
+        tab.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    finally:
+        tab.close()
 
 
 def test_a_poison_message_is_parked_and_the_log_goes_on(stack: Stack, clients: Clients) -> None:
