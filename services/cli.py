@@ -633,9 +633,11 @@ def classify(auth: list[tuple[str, str]], incident_id: str, incident_type: str, 
 @click.option("--hold", default=600.0, show_default=True,
               help="Scenario seconds an incident stays open before it is closed.")  # fmt: skip
 @click.option("--no-dispatch", is_flag=True, help="Open incidents but send nobody.")
+@click.option("--no-crews", is_flag=True, help="Do not play the crews (answers, moves).")
 def generate(
     auth: list[tuple[str, str]], rate: float, duration: float, count: int | None, seed: int,
     speed: float, duplicates: float, false_alarms: float, hold: float, no_dispatch: bool,
+    no_crews: bool,
 ) -> None:  # fmt: skip
     """Play a generated call stream against the running system, as call takers would."""
     try:
@@ -646,14 +648,20 @@ def generate(
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     click.echo(f"{summary(calls)}", err=True)
-    pacing = Pacing(speed=speed, close_after=hold, dispatch=not no_dispatch)
-    with grpc.insecure_channel(_address("dispatch")) as channel:
-        result = Scenario(channel, auth[0][1], pacing, click.echo).play(calls)
+    pacing = Pacing(speed=speed, close_after=hold, dispatch=not no_dispatch, crews=not no_crews)
+    with (
+        grpc.insecure_channel(_address("dispatch")) as channel,
+        grpc.insecure_channel(_address("units")) as units_channel,
+    ):
+        scenario = Scenario(channel, units_channel, auth[0][1], pacing, click.echo, seed)
+        result = scenario.play(calls)
     click.echo(
         f"{result.calls} calls: {len(result.incidents)} incidents, {result.linked} linked as "
         f"duplicates, {result.dispatched} units sent ({result.shortfalls} slots short), "
         f"{result.verified} alarms verified, {result.cancelled} false alarms cancelled, "
-        f"{result.closed} closed, {len(result.refused)} refusals",
+        f"{result.closed} closed; crews: {result.acknowledged} acknowledged, "
+        f"{result.declined} declined, {result.arrived} on scene; "
+        f"{len(result.refused)} refusals",
         err=True,
     )
 

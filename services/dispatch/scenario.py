@@ -1,8 +1,11 @@
 """A scenario: generated calls played against a running system as call takers and
 commanders would handle them. Each call is checked for duplicates (and linked to its
 original when dispatch offers it), opened, given the recommended units, and later closed;
-an automatic alarm is verified (reclassified as a fire) or cancelled as false. Team apps
-are not played: alerts nobody answers time out and dispatch re-dispatches them.
+an automatic alarm is verified (reclassified as a fire) or cancelled as false. The crews
+of the units sent are played too: a team that must acknowledge does so (or declines, a
+``decline_share`` of the time; dispatch then re-dispatches), and every unit goes en route
+after its turnout and on scene at its ETA. Units dispatch sends on its own (a
+re-dispatch) are not played: their alerts time out.
 
 Used by ``uc generate`` (demos, load, material for replays and reports).
 """
@@ -10,6 +13,7 @@ Used by ``uc generate`` (demos, load, material for replays and reports).
 from __future__ import annotations
 
 import heapq
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc
+from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc, units_pb2, units_pb2_grpc
 from services.dispatch.callgen import GeneratedCall
 
 Say = Callable[[str], None]
@@ -29,6 +33,8 @@ class Pacing:
     verify_after: float = 60.0  # scenario seconds until an automatic alarm is checked
     close_after: float = 600.0  # scenario seconds an incident stays open
     dispatch: bool = True  # send the recommended units
+    crews: bool = True  # play the crews: acknowledge, en route, on scene
+    decline_share: float = 0.2  # of the alerts a team must answer
 
 
 @dataclass
@@ -41,21 +47,29 @@ class ScenarioResult:
     cancelled: int = 0
     verified: int = 0
     closed: int = 0
+    acknowledged: int = 0
+    declined: int = 0
+    arrived: int = 0
     refused: list[str] = field(default_factory=list)
 
 
 class Scenario:
     def __init__(
-        self, channel: grpc.Channel, authorization: str, pacing: Pacing, say: Say = print
-    ) -> None:
+        self, channel: grpc.Channel, units_channel: grpc.Channel, authorization: str,
+        pacing: Pacing, say: Say = print, seed: int = 1,
+    ) -> None:  # fmt: skip
         self.dispatch = dispatch_pb2_grpc.DispatchServiceStub(channel)
+        self.units = units_pb2_grpc.UnitsServiceStub(units_channel)
+        self.random = random.Random(seed)
         self.metadata = [("authorization", authorization)]
         self.pacing = pacing
         self.say = say
         self.result = ScenarioResult()
         self._incident_of: dict[int, str] = {}  # call seq -> incident id
-        self._agenda: list[tuple[float, int, Callable[[], None]]] = []
+        self._agenda: list[tuple[float, int, str, Callable[[], None]]] = []
+        self._over: set[str] = set()  # incidents closed or cancelled: their crews stop
         self._order = 0
+        self._now = 0.0  # scenario seconds of the action being played
 
     def play(self, calls: Iterable[GeneratedCall]) -> ScenarioResult:
         """Plays every call at its time (scaled by the speed), then the follow-ups."""
@@ -63,7 +77,10 @@ class Scenario:
         for call in calls:
             self._at(call.at_seconds, lambda c=call: self._take(c))
         while self._agenda:
-            due, _, action = heapq.heappop(self._agenda)
+            due, _, incident_id, action = heapq.heappop(self._agenda)
+            if incident_id in self._over:
+                continue  # a crew's move on an incident that is over: not played
+            self._now = due
             wait = start + due / self.pacing.speed - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
@@ -74,9 +91,11 @@ class Scenario:
                 self.say(f"  refused: {exc.code().name}: {exc.details()}")
         return self.result
 
-    def _at(self, when: float, action: Callable[[], None]) -> None:
+    def _at(self, when: float, action: Callable[[], None], incident_id: str = "") -> None:
+        """Play ``action`` at scenario second ``when``; with ``incident_id``, only while
+        that incident is still going."""
         self._order += 1
-        heapq.heappush(self._agenda, (when, self._order, action))
+        heapq.heappush(self._agenda, (when, self._order, incident_id, action))
 
     # --- the call taker ----------------------------------------------------------------
 
@@ -137,12 +156,61 @@ class Scenario:
                     ),
                 )  # fmt: skip
                 self.result.dispatched += 1
+                if self.pacing.crews:
+                    self._play_crew(incident_id, pick)
             except grpc.RpcError as exc:  # taken by another incident meanwhile
                 self.result.refused.append(f"{exc.code().name}: {exc.details()}")
         self.result.shortfalls += len(offer.shortfalls)
         sent = ", ".join(p.unit_id for p in offer.picks) or "nobody"
         self.say(f"          sent {sent}" + (f"; {len(offer.shortfalls)} slot(s) short"
                                              if offer.shortfalls else ""))  # fmt: skip
+
+    # --- the crews ---------------------------------------------------------------------
+
+    def _play_crew(self, incident_id: str, pick: dispatch_pb2.Recommendation.Pick) -> None:
+        now = self._now
+        staffed = pick.tier in (common_pb2.PROFESSIONAL, common_pb2.GOV_FULLTIME)
+        answer = 0.0 if staffed else self.random.uniform(15, 50)
+        if not staffed:
+            self._at(now + answer, lambda: self._answer(incident_id, pick.unit_id), incident_id)
+        turnout = max(20.0, pick.eta_seconds * 0.25)  # the pick's ETA includes the turnout
+        self._at(now + answer + turnout,
+                 lambda: self._move(pick.unit_id, common_pb2.EN_ROUTE), incident_id)  # fmt: skip
+        self._at(now + answer + max(pick.eta_seconds, turnout + 10),
+                 lambda: self._move(pick.unit_id, common_pb2.ON_SCENE), incident_id)  # fmt: skip
+
+    def _answer(self, incident_id: str, unit_id: str) -> None:
+        """The team answers its alert (a call taker may do it on the team's behalf)."""
+        detail = self._ask(self.units.GetUnit, units_pb2.GetUnitRequest(unit_id=unit_id,
+                                                                         history=10))  # fmt: skip
+        alert = next((e.unit_alerted for e in reversed(detail.history)
+                      if e.WhichOneof("payload") == "unit_alerted"
+                      and e.unit_alerted.incident_id == incident_id), None)  # fmt: skip
+        if alert is None or detail.unit.status != common_pb2.ALERTED:
+            return  # not alerted for this incident (any more)
+        if self.random.random() < self.pacing.decline_share:
+            self._ask(self.units.DeclineAlert, units_pb2.DeclineAlertRequest(
+                request_id=str(uuid.uuid4()), alert_id=alert.alert_id, unit_id=unit_id,
+                reason="not enough members at home"))  # fmt: skip
+            self.result.declined += 1
+            self.say(f"          {unit_id} declined")
+            return
+        self._ask(self.units.AcknowledgeAlert, units_pb2.AcknowledgeAlertRequest(
+            request_id=str(uuid.uuid4()), alert_id=alert.alert_id, unit_id=unit_id,
+            responders=max(1, alert.responders_needed), note="scenario"))  # fmt: skip
+        self.result.acknowledged += 1
+
+    def _move(self, unit_id: str, status: int) -> None:
+        unit = self._ask(self.units.GetUnit, units_pb2.GetUnitRequest(unit_id=unit_id)).unit
+        allowed = {common_pb2.EN_ROUTE: common_pb2.ACKNOWLEDGED,
+                   common_pb2.ON_SCENE: common_pb2.EN_ROUTE}  # fmt: skip
+        if unit.status != allowed[status]:
+            return  # declined, timed out, released meanwhile
+        self._ask(self.units.ChangeStatus, units_pb2.ChangeStatusRequest(
+            request_id=str(uuid.uuid4()), unit_id=unit_id, status=status))  # fmt: skip
+        if status == common_pb2.ON_SCENE:
+            self.result.arrived += 1
+            self.say(f"          {unit_id} on scene")
 
     # --- the commander -----------------------------------------------------------------
 
@@ -156,6 +224,7 @@ class Scenario:
                                                    note="checked on site: no fire"),
             )  # fmt: skip
             self.result.cancelled += 1
+            self._over.add(incident_id)
             self.say(f"          incident {incident_id}: false alarm, cancelled")
             return
         self._ask(
@@ -179,6 +248,7 @@ class Scenario:
             )
             self._ask(method, note)
         self.result.closed += 1
+        self._over.add(incident_id)
         self.say(f"          incident {incident_id}: under control, closed")
 
     def _ask(self, method, request):  # type: ignore[no-untyped-def]
