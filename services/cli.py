@@ -24,7 +24,7 @@ from emergency.v1 import (
     units_pb2,
     units_pb2_grpc,
 )
-from services.common.config import DEFAULT_PORTS, jurisdiction_file
+from services.common.config import DEFAULT_PARTITIONS, DEFAULT_PORTS, jurisdiction_file
 from services.common.jurisdiction import load_jurisdiction
 from services.common.logging import configure_logging
 from services.dispatch.callgen import CallGenerator, CallMix, summary
@@ -78,7 +78,7 @@ def run(data_dir: Path, broker_port: int) -> None:
         data_dir=data_dir,
         broker_port=broker_port,
         external_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
-        partitions=int(os.environ.get("UC_TOPIC_PARTITIONS", "3")),
+        partitions=int(os.environ.get("UC_TOPIC_PARTITIONS", str(DEFAULT_PARTITIONS))),
     )
     try:
         stack.start()

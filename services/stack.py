@@ -24,7 +24,7 @@ import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.common.broker import EmbeddedBroker, ensure_topics, wait_for_broker
-from services.common.config import DEFAULT_PORTS, TOPICS
+from services.common.config import DEFAULT_PARTITIONS, DEFAULT_PORTS, TOPICS
 from services.common.processes import die_with_parent
 
 log = structlog.get_logger(__name__)
@@ -59,7 +59,7 @@ class Stack:
     ports: dict[str, int] = field(default_factory=lambda: {**DEFAULT_PORTS, **DEFAULT_HTTP_PORTS})
     broker_port: int = 9092
     external_bootstrap: str | None = None
-    partitions: int = 3
+    partitions: int = DEFAULT_PARTITIONS
     log_to_files: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
     broker: EmbeddedBroker | None = field(default=None, init=False)

@@ -8,6 +8,13 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+# Tansu creates a missing topic with 4 partitions when a client's metadata request lets it
+# (aiokafka's, and so faust's, always do): after the broker lost its data, a consumer may
+# recreate a topic before its relay does. With the same count, whoever recreates it, the
+# keys land where they did and every consumer reads every partition. (With 3, a topic
+# recreated by faust had a fourth partition that nobody read: the flaky loss seen in the
+# broker-restart tests.)
+DEFAULT_PARTITIONS = 4
 DEFAULT_PORTS = {"dispatch": 50051, "units": 50052, "incidents": 50053}
 TOPICS = {
     "dispatch": "emergency.dispatch.v1",
@@ -62,7 +69,7 @@ def load_settings(service: str) -> Settings:
         service=service,
         database_url=url,
         kafka_bootstrap=bootstrap,
-        topic_partitions=int(os.environ.get("UC_TOPIC_PARTITIONS", "3")),
+        topic_partitions=int(os.environ.get("UC_TOPIC_PARTITIONS", str(DEFAULT_PARTITIONS))),
         grpc_host=os.environ.get("UC_GRPC_HOST", "127.0.0.1"),
         grpc_port=int(os.environ.get(f"UC_{service.upper()}_PORT", DEFAULT_PORTS[service])),
         jurisdiction_file=jurisdiction_file(),

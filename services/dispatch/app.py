@@ -12,7 +12,7 @@ from google.protobuf.message import Message
 
 from emergency.v1 import dispatch_pb2
 from services.common.board import StreamBoard
-from services.common.commands import fingerprint, require_request_id
+from services.common.commands import append_decision, fingerprint, require_request_id
 from services.common.envelope import Actor, EventEnvelope, actor_ref, new_event
 from services.common.errors import (
     DomainError,
@@ -21,7 +21,7 @@ from services.common.errors import (
     NotFound,
     Unavailable,
 )
-from services.common.eventstore import ConcurrencyConflict, EventStore, now_us
+from services.common.eventstore import EventStore, now_us
 from services.common.geo import Point
 from services.common.jurisdiction import Bounds
 from services.common.streams import typed
@@ -33,7 +33,6 @@ from services.dispatch.travel import StraightLineTravel, TravelTime
 from services.dispatch.units_client import UnitsClient
 
 log = structlog.get_logger(__name__)
-RETRIES_ON_CONFLICT = 5
 Decision = Callable[[Incident], list[Message]]
 SYSTEM_ACTOR = actor_ref(Actor.SYSTEM, "dispatch")  # decisions dispatch makes on its own
 # What the units service tells dispatch about a unit on an incident.
@@ -230,22 +229,15 @@ class DispatchApp:
         structlog.contextvars.bind_contextvars(correlation_id=incident_id)
         if self.store.find_request(request_id, request_print) is not None:
             return self.get_incident(incident_id)
-        for attempt in range(RETRIES_ON_CONFLICT):
-            incident = self.get_incident(incident_id)
-            events = decide(incident)
-            if not events:
-                return incident
-            try:
-                result = self.store.append(
-                    stream_id(incident_id), incident.version,
-                    [new_event(e, correlation_id=incident_id, causation_id=request_id,
-                               actor=actor) for e in events],
-                    request_id=request_id, fingerprint=request_print,
-                )  # fmt: skip
-                break
-            except ConcurrencyConflict:
-                if attempt == RETRIES_ON_CONFLICT - 1:
-                    raise
+        result = append_decision(
+            self.store, stream_id(incident_id), lambda: self.get_incident(incident_id), decide,
+            lambda _, events: [new_event(e, correlation_id=incident_id,
+                                         causation_id=request_id, actor=actor)
+                               for e in events],
+            ids,
+        )  # fmt: skip
+        if result is None:
+            return self.get_incident(incident_id)
         for event in result.events:
             log.info("incident event", event_type=event.event_type,
                      version=event.stream_version, actor=actor)  # fmt: skip

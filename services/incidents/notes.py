@@ -6,17 +6,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from emergency.v1 import events_pb2, incidents_pb2
-from services.common.commands import fingerprint, require_request_id
+from services.common.aggregate import Aggregate
+from services.common.commands import append_decision, fingerprint, require_request_id
 from services.common.envelope import new_event
 from services.common.errors import InvalidArgument, NotFound
-from services.common.eventstore import ConcurrencyConflict, EventStore
+from services.common.eventstore import EventStore
 from services.common.streams import typed
 
 KINDS = ("SITUATION_REPORT", "DECISION", "OTHER")
 MAX_NOTE_CHARS = 4000
-RETRIES_ON_CONFLICT = 5
+
+
+@dataclass
+class NoteStream(Aggregate):
+    """An incident's notes: only the stream's version matters to an append."""
+
+    version: int = 0
 
 
 class Notes:
@@ -46,16 +54,12 @@ class Notes:
         event = events_pb2.CommanderNoteAdded(
             incident_id=request.incident_id, note_id=note_id, kind=kind, text=text
         )
-        for attempt in range(RETRIES_ON_CONFLICT):
-            try:
-                self.store.append(
-                    stream, self.store.stream_version(stream),
-                    [new_event(event, correlation_id=request.incident_id,
-                               causation_id=request_id, actor=actor)],
-                    request_id=request_id, fingerprint=request_print,
-                )  # fmt: skip
-                return note_id
-            except ConcurrencyConflict:
-                if attempt == RETRIES_ON_CONFLICT - 1:
-                    raise
-        raise AssertionError("unreachable")
+        append_decision(
+            self.store, stream, lambda: NoteStream(self.store.stream_version(stream)),
+            lambda _: [event],
+            lambda _, events: [new_event(e, correlation_id=request.incident_id,
+                                         causation_id=request_id, actor=actor)
+                               for e in events],
+            (request_id, request_print),
+        )  # fmt: skip
+        return note_id

@@ -12,7 +12,7 @@ from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, units_pb2
 from services.common.auth import SYSTEM, Principal
-from services.common.commands import fingerprint, require_request_id
+from services.common.commands import append_decision, fingerprint, require_request_id
 from services.common.envelope import EventEnvelope, new_event
 from services.common.errors import (
     AlreadyExists,
@@ -65,7 +65,6 @@ def alert_message(unit: Unit) -> units_pb2.Alert:
 
 
 Decision = Callable[[Unit], list[Message]]
-RETRIES_ON_CONFLICT = 3
 
 
 class UnitsApp:
@@ -220,27 +219,19 @@ class UnitsApp:
         self, ids: tuple[str, str], unit_id: str, decide: Decision, who: Principal,
         incident_id: str = "",
     ) -> Unit:  # fmt: skip
-        """Load the unit, decide, append with its version; on a concurrent change, decide
-        again on the fresh state (the decision then says precisely what is in the way).
-        ``ids`` is the command's request id and fingerprint."""
+        """Load the unit, decide, append (``append_decision``); the same request id again
+        returns the unit without deciding again. ``ids``: request id and fingerprint."""
         request_id, request_print = ids
         seen = self.store.find_request(request_id, request_print)
         if seen is not None:
             return self.board.get(unit_id)
-        for attempt in range(RETRIES_ON_CONFLICT):
-            unit = self.board.get(unit_id)
-            events = decide(unit)
-            correlation = incident_id or unit.incident_id
-            try:
-                result = self.store.append(
-                    stream_id(unit_id), unit.version,
-                    self._stamp(events, request_id, who, correlation),
-                    request_id=request_id, fingerprint=request_print,
-                )  # fmt: skip
-                break
-            except ConcurrencyConflict:
-                if attempt == RETRIES_ON_CONFLICT - 1:
-                    raise
+        result = append_decision(
+            self.store, stream_id(unit_id), lambda: self.board.get(unit_id), decide,
+            lambda unit, events: self._stamp(events, request_id, who,
+                                             incident_id or unit.incident_id),
+            ids,
+        )  # fmt: skip
+        assert result is not None, "a unit's decision refuses or records"
         self._log(result)
         unit = self.board.get(unit_id)
         if any(e.event_type in ALERT_EVENTS for e in result.events):
