@@ -339,6 +339,36 @@ def test_an_unknown_incident_is_not_found(clients: Clients) -> None:
     assert info.value.code() == grpc.StatusCode.NOT_FOUND and "nope" in info.value.details()
 
 
+def test_a_decline_while_dispatch_is_down_is_re_dispatched_when_it_is_back(
+    stack: Stack, clients: Clients
+) -> None:
+    """The decline waits on the units topic; the restarted dispatch reads it from its
+    committed offset and re-dispatches the slot, once."""
+    where = common_pb2.GeoPoint(latitude=28.0650, longitude=112.3775)  # Tanzichong village
+    incident_id = take_call(clients, "field_fire", where)
+    dispatch(clients, incident_id, "VOL-02-E1", "engine")
+    alert = waiting_alert(clients, "VOL-02", "VOL-02-E1")
+    stack.kill_service("dispatch")
+    try:
+        clients.units.DeclineAlert(
+            units_pb2.DeclineAlertRequest(request_id=rid(), alert_id=alert.alert_id,
+                                          unit_id="VOL-02-E1", reason="crew at a wedding"),
+            metadata=team("VOL-02"),
+        )  # fmt: skip
+    finally:
+        stack.start_service("dispatch")
+        stack.wait_healthy(["dispatch"])
+
+    def replaced() -> dispatch_pb2.Assignment | None:
+        state = incident(clients, incident_id)
+        return next((a for a in active(state) if a.replaces_unit_id == "VOL-02-E1"), None)
+
+    eventually(replaced, timeout=60, what="the decline re-dispatched after the restart")
+    state = incident(clients, incident_id)
+    assert [a.state for a in state.assignments if a.unit_id == "VOL-02-E1"] == ["DECLINED"]
+    assert sum(a.replaces_unit_id == "VOL-02-E1" for a in state.assignments) == 1
+
+
 def test_a_dispatch_while_the_units_service_is_down_is_kept_and_completed(
     stack: Stack, clients: Clients
 ) -> None:
