@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -30,10 +31,23 @@ log = structlog.get_logger(__name__)
 CLIENT_TIMEOUTS = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 600}
 
 
+# Below Linux's ephemeral range (32768-60999): a port the kernel hands out for a free bind
+# is also what it gives outgoing connections, so between choosing it and the server
+# binding it, a client's socket could take it (seen in CI: "address already in use").
+_LISTEN_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port free to listen on, outside the ephemeral range."""
+    for _ in range(200):
+        port = random.choice(_LISTEN_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port to listen on between 20000 and 32767")
 
 
 def wait_for_port(host: str, port: int, timeout: float) -> None:

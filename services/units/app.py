@@ -32,16 +32,28 @@ from services.common.geo import Point
 from services.common.jurisdiction import JurisdictionError, Role, parse_jurisdiction
 from services.units.alerts import AlertHub
 from services.units.board import UnitBoard, UnitFilter
-from services.units.domain import ACKNOWLEDGED, DECLINED, TIMED_OUT, WAITING, Unit, stream_id
+from services.units.domain import (
+    ACKNOWLEDGED,
+    DECLINED,
+    TIMED_OUT,
+    WAITING,
+    WITHDRAWN,
+    Unit,
+    stream_id,
+)
 from services.units.roster import plan_roster, profiles_from
 
 log = structlog.get_logger(__name__)
-ALERT_EVENTS = frozenset({"UnitAlerted", "AlertAcknowledged", "AlertDeclined", "AlertTimedOut"})
+# Events that change what a team's app shows (a release withdraws an unanswered alert).
+ALERT_EVENTS = frozenset(
+    {"UnitAlerted", "AlertAcknowledged", "AlertDeclined", "AlertTimedOut", "UnitReleased"}
+)
 _ALERT_STATE = {
     WAITING: units_pb2.Alert.WAITING,
     ACKNOWLEDGED: units_pb2.Alert.ACKNOWLEDGED,
     DECLINED: units_pb2.Alert.DECLINED,
     TIMED_OUT: units_pb2.Alert.TIMED_OUT,
+    WITHDRAWN: units_pb2.Alert.WITHDRAWN,
 }
 
 
@@ -234,7 +246,7 @@ class UnitsApp:
         assert result is not None, "a unit's decision refuses or records"
         self._log(result)
         unit = self.board.get(unit_id)
-        if any(e.event_type in ALERT_EVENTS for e in result.events):
+        if unit.alert is not None and any(e.event_type in ALERT_EVENTS for e in result.events):
             self.hub.publish(alert_message(unit))
         return unit
 

@@ -88,6 +88,7 @@ def check_profile(profile: common_pb2.UnitProfile) -> common_pb2.UnitProfile:
 
 
 WAITING, ACKNOWLEDGED, DECLINED, TIMED_OUT = "WAITING", "ACKNOWLEDGED", "DECLINED", "TIMED_OUT"
+WITHDRAWN = "WITHDRAWN"  # released (incident closed, say) before the team answered
 
 
 @dataclass
@@ -294,6 +295,9 @@ class Unit(Aggregate):
                 self.status, self.incident_id = S.Value("RESERVED"), incident_id
             case events_pb2.UnitReleased():
                 self.status, self.incident_id = S.Value("AVAILABLE"), ""
+                if self.alert is not None and self.alert.state == WAITING:
+                    # No answer is wanted any more, and no time-out may fire on it later.
+                    self.alert.state = WITHDRAWN
             case events_pb2.UnitStatusChanged(to_status=to):
                 self.status = to
                 if to in (S.Value("AVAILABLE"), S.Value("OUT_OF_SERVICE")):

@@ -234,3 +234,13 @@ def test_bad_acknowledgements_are_refused(
 def test_declining_needs_a_reason() -> None:
     with pytest.raises(InvalidArgument, match="give a reason"):
         alerted().decline("a-1", " ")
+
+
+def test_a_release_withdraws_an_unanswered_alert_so_no_time_out_fires_later() -> None:
+    unit = alerted()
+    released = run(unit, unit.release("", "incident closed"))
+    assert released.status == S.Value("AVAILABLE") and released.alert.state == "WITHDRAWN"
+    with pytest.raises(FailedPrecondition, match="WITHDRAWN; it can no longer be answered"):
+        released.acknowledge("a-1", 5, 60, "")
+    with pytest.raises(FailedPrecondition, match="WITHDRAWN"):
+        released.time_out("a-1", T0 + 999 * 1_000_000)
