@@ -15,7 +15,7 @@ from kafka import KafkaConsumer
 
 from services.common.broker import CLIENT_TIMEOUTS
 from services.common.envelope import EventEnvelope, UndecodableEvent, decode
-from services.common.errors import DomainError
+from services.common.errors import Conflict, DomainError, Unavailable
 from services.common.relay import publish_epoch
 
 log = structlog.get_logger(__name__)
@@ -100,6 +100,8 @@ class TopicListener:
             return
         try:
             self.handle(envelope)
+        except (Conflict, Unavailable):
+            raise  # passing (a concurrent write, a peer down): not committed, comes again
         except DomainError as exc:
             # The rules refuse to act on it (the state moved on meanwhile): nothing to do.
             log.warning("event not acted on", topic=self.topic, event_type=envelope.event_type,

@@ -10,7 +10,7 @@ from services.common.listener import TopicListener
 from services.common.runtime import ServiceRuntime
 from services.dispatch.api import ACCESS, mount
 from services.dispatch.app import UNIT_OUTCOMES, DispatchApp
-from services.dispatch.filling import NeedFiller
+from services.dispatch.filling import STRAY_AFTER, NeedFiller
 from services.dispatch.units_client import UnitsClient
 
 DEMO_SERVICE_TOKEN = "demo-svc-dispatch"  # the demo city's; a real jurisdiction has its own
@@ -21,7 +21,8 @@ def main() -> None:
     units = UnitsClient(runtime.settings.peer_address("units"))
     app = DispatchApp(runtime.store, units, bounds=runtime.jurisdiction.jurisdiction.bounds)
     token = os.environ.get("UC_SERVICE_TOKEN") or DEMO_SERVICE_TOKEN
-    filler = NeedFiller(app, f"Bearer {token}")
+    stray_after = float(os.environ.get("UC_STRAY_AFTER_SECONDS") or STRAY_AFTER)
+    filler = NeedFiller(app, f"Bearer {token}", stray_after=stray_after)
     app.on_needs = filler.wake
     listener = TopicListener(
         runtime.settings.kafka_bootstrap, TOPICS["units"], "uc-dispatch-unit-outcomes",

@@ -13,7 +13,7 @@ from google.protobuf.message import Message
 from emergency.v1 import dispatch_pb2
 from services.common.board import StreamBoard
 from services.common.commands import append_decision, fingerprint, require_request_id
-from services.common.envelope import Actor, EventEnvelope, actor_ref, new_event
+from services.common.envelope import Actor, EventEnvelope, actor_ref, micros, new_event
 from services.common.errors import (
     DomainError,
     FailedPrecondition,
@@ -23,7 +23,7 @@ from services.common.errors import (
 )
 from services.common.eventstore import EventStore, now_us
 from services.common.geo import Point
-from services.common.jurisdiction import Bounds
+from services.common.jurisdiction import CAPABILITIES, Bounds
 from services.common.streams import typed
 from services.dispatch.domain import Call, Incident, Outcome, stream_id
 from services.dispatch.duplicates import LikelyDuplicate, OpenIncident, find_duplicates
@@ -114,6 +114,10 @@ class DispatchApp:
             return self.get_incident(request.incident_id), pending
         incident = self.get_incident(request.incident_id)
         incident.check_can_dispatch(request.unit_id)
+        if request.slot and request.slot not in CAPABILITIES:
+            raise InvalidArgument(
+                f"unknown slot {request.slot!r}; a slot is a capability: {sorted(CAPABILITIES)}"
+            )
         assert self.units is not None, "dispatching needs the units service"
         try:
             self.units.reserve(request.unit_id, incident.incident_id, f"{request_id}:reserve",
@@ -207,12 +211,32 @@ class DispatchApp:
         incident_id = envelope.correlation_id
         if self.board.find(incident_id) is None:
             return  # not an incident of ours (or not one at all)
+        if not self._about_current_dispatch(envelope, incident_id, payload.unit_id):
+            return  # about an earlier dispatch of the unit (a topic read again, say)
         reason = getattr(payload, "reason", "")
         self.command(
             (f"units-event:{envelope.event_id}", "unit-outcome"), incident_id,
             lambda i: i.unit_answered(payload.unit_id, UNIT_OUTCOMES[kind], reason),
             SYSTEM_ACTOR,
         )  # fmt: skip
+
+    def _about_current_dispatch(
+        self, envelope: EventEnvelope, incident_id: str, unit_id: str
+    ) -> bool:
+        """Whether a units event concerns the unit's latest dispatch to the incident: an
+        answer must be to that dispatch's alert (its id is the dispatch event's id), a
+        release must come after it."""
+        latest = next(
+            (e for e in reversed(self.store.read_stream(stream_id(incident_id)))
+             if e.event_type == "UnitDispatched" and typed(e).unit_id == unit_id),
+            None,
+        )  # fmt: skip
+        if latest is None:
+            return False
+        kind = envelope.WhichOneof("payload")
+        if kind == "unit_released":
+            return micros(envelope.occurred_at) >= latest.occurred_at
+        return getattr(envelope, kind).alert_id == latest.event_id
 
     # --- the command pattern ---------------------------------------------------------------
 

@@ -246,6 +246,15 @@ class Incident(Aggregate):
             raise InvalidArgument("name the capability needed (engine, aerial, ...)")
         if not 1 <= count <= MAX_UNITS_PER_REQUEST:
             raise InvalidArgument(f"count {count} is outside 1..{MAX_UNITS_PER_REQUEST}")
+        if unit_id and unit_id in self.active_units():
+            raise FailedPrecondition(
+                f"unit {unit_id} is already dispatched to incident {self.incident_id}"
+            )
+        if unit_id and any(n.unit_id == unit_id for n in self.needs.values()):
+            raise FailedPrecondition(
+                f"unit {unit_id} is already asked for on incident {self.incident_id} "
+                "(pending): dispatch completes it as soon as the units service answers"
+            )
         return [self._need(self.needs_requested + 1, slot, count, reason, unit_id, replaces)]
 
     def _need(

@@ -14,11 +14,14 @@ so a pass cut short by a crash is simply done again.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 
 import structlog
 
 from services.common.errors import DomainError, FailedPrecondition, NotFound, Unavailable
+from services.common.eventstore import now_us
 from services.dispatch.app import SYSTEM_ACTOR, DispatchApp
 from services.dispatch.domain import Incident, Need
 from services.dispatch.recommend import (
@@ -30,17 +33,24 @@ from services.dispatch.recommend import (
 )
 
 log = structlog.get_logger(__name__)
+STRAY_AFTER = 30.0  # seconds a reservation may go without its dispatch record (default)
 
 
 class NeedFiller:
-    def __init__(self, app: DispatchApp, authorization: str, every: float = 2.0) -> None:
-        """``authorization``: the dispatch service's own ``Bearer <token>``."""
+    def __init__(
+        self, app: DispatchApp, authorization: str, every: float = 2.0,
+        stray_after: float = STRAY_AFTER,
+    ) -> None:  # fmt: skip
+        """``authorization``: the dispatch service's own ``Bearer <token>``;
+        ``stray_after``: seconds a reservation may go without its dispatch record."""
+        self.stray_after = stray_after
         self.app = app
         self.authorization = authorization
         self.every = every
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._pass = threading.Lock()
+        self._next_stray_check = 0.0
         self._thread = threading.Thread(target=self._run, name="need-filler", daemon=True)
 
     def start(self) -> NeedFiller:
@@ -69,6 +79,10 @@ class NeedFiller:
     def fill_all(self) -> None:
         """One pass over every incident with work for the filler."""
         with self._pass:
+            try:
+                self._release_strays()
+            except Unavailable as exc:
+                log.warning("units service unavailable; strays checked later", error=str(exc))
             work = self.app.incidents_with_work()
             if not work:
                 return
@@ -86,6 +100,8 @@ class NeedFiller:
                     log.warning("units service unavailable; the filler tries again later",
                                 error=str(exc))  # fmt: skip
                     return
+                except Exception:  # this incident's trouble must not stall the others
+                    log.exception("need filler failed on an incident; trying again later")
                 finally:
                     structlog.contextvars.unbind_contextvars("correlation_id")
 
@@ -103,7 +119,7 @@ class NeedFiller:
         need = incident.needs.get(need_id)
         if need is None or not incident.active:
             return
-        if need.unit_id and need.unit_id not in incident.dispatched:
+        if need.unit_id and need.unit_id not in incident.active_units():
             try:
                 self._send(
                     incident, need, need.unit_id, need.slot, f"{need.reason}: the unit asked for"
@@ -186,6 +202,28 @@ class NeedFiller:
             lambda i: i.units_unavailable(need.need_id, missing, reason),
             SYSTEM_ACTOR,
         )  # fmt: skip
+
+    def _release_strays(self) -> None:
+        """Give back units held RESERVED for one of our incidents with no assignment
+        behind them, once they have been so for ``stray_after`` seconds: a reservation
+        whose record never came (the process died in between, or the units service's
+        answer was lost in a time-out). The need it was for is filled again as usual."""
+        if time.monotonic() < self._next_stray_check:
+            return
+        self._next_stray_check = time.monotonic() + self.stray_after
+        assert self.app.units is not None
+        for unit_id, incident_id in self.app.units.reservations(self.authorization):
+            incident = self.app.board.find(incident_id)
+            if incident is None or unit_id in incident.active_units():
+                continue
+            held = self.app.units.reserved_by(unit_id, self.authorization)
+            if held is None or now_us() - held[1] < self.stray_after * 1_000_000:
+                continue
+            log.warning("releasing a reservation never dispatched", unit_id=unit_id,
+                        correlation_id=incident_id)  # fmt: skip
+            with contextlib.suppress(FailedPrecondition, NotFound):  # moved on meanwhile
+                self.app.units.release(unit_id, incident_id, f"stray:{held[0]}",
+                                       self.authorization, "never dispatched")  # fmt: skip
 
     # --- releasing -------------------------------------------------------------------------
 

@@ -82,6 +82,32 @@ class UnitsClient:
             for u in reply.units
         ]  # fmt: skip
 
+    def reservations(self, authorization: str) -> list[tuple[str, str]]:
+        """(unit id, incident id) of every unit held RESERVED (not yet alerted)."""
+        try:
+            reply = self.stub.ListUnits(
+                units_pb2.ListUnitsRequest(statuses=[common_pb2.RESERVED]),
+                timeout=self.timeout, metadata=[("authorization", authorization)],
+            )  # fmt: skip
+        except grpc.RpcError as exc:
+            raise _domain_error(exc) from None
+        return [(u.profile.unit_id, u.incident_id) for u in reply.units]
+
+    def reserved_by(self, unit_id: str, authorization: str) -> tuple[str, int] | None:
+        """The id and the time (µs) of the event that reserved the unit, if it is held."""
+        try:
+            reply = self.stub.GetUnit(
+                units_pb2.GetUnitRequest(unit_id=unit_id, history=10),
+                timeout=self.timeout, metadata=[("authorization", authorization)],
+            )  # fmt: skip
+        except grpc.RpcError as exc:
+            raise _domain_error(exc) from None
+        if reply.unit.status != common_pb2.RESERVED:
+            return None
+        event = next((e for e in reversed(reply.history)
+                      if e.WhichOneof("payload") == "unit_reserved"), None)  # fmt: skip
+        return None if event is None else (event.event_id, event.recorded_at.ToMicroseconds())
+
     def close(self) -> None:
         self.channel.close()
 

@@ -14,32 +14,42 @@ from __future__ import annotations
 import contextlib
 import time
 
-import structlog
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 from services.common.config import TOPICS
 from services.common.envelope import EventEnvelope, UndecodableEvent, decode
+from services.common.errors import NotFound, Unavailable
 
-log = structlog.get_logger(__name__)
 IDLE_MS = 400  # nothing more for this long, past the end offsets: the read is complete
 
 
 def read_incident(
     bootstrap: str, incident_id: str, timeout: float = 60.0, topics: tuple[str, ...] = ()
 ) -> list[EventEnvelope]:
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        group_id=None,
-        fetch_max_wait_ms=50,
-        request_timeout_ms=15000,
-    )
+    try:
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            group_id=None,
+            fetch_max_wait_ms=50,
+            request_timeout_ms=15000,
+        )
+    except KafkaError as exc:
+        raise Unavailable(
+            f"the broker at {bootstrap} cannot be reached ({exc.__class__.__name__}): "
+            "read the incident from the store instead"
+        ) from None
     try:
         partitions = [
             TopicPartition(topic, p)
             for topic in topics or tuple(TOPICS.values())
             for p in sorted(consumer.partitions_for_topic(topic) or ())
         ]
+        if not partitions:
+            raise NotFound(
+                f"the broker at {bootstrap} has none of the topics {list(TOPICS.values())}"
+            )
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         ends = consumer.end_offsets(partitions)
@@ -55,7 +65,10 @@ def read_incident(
                             found.append(envelope)
             if not batches and all(consumer.position(tp) >= ends[tp] for tp in partitions):
                 return found
-        raise TimeoutError(f"reading incident {incident_id} from Kafka took over {timeout}s")
+        raise Unavailable(
+            f"reading incident {incident_id} from Kafka took over {timeout:g} s: the broker is "
+            "slow or the topics are very long; read it from the store instead"
+        )
     finally:
         with contextlib.suppress(Exception):
             consumer.close(autocommit=False)

@@ -18,6 +18,7 @@ from services.common.errors import (
     AlreadyExists,
     Conflict,
     DomainError,
+    FailedPrecondition,
     InvalidArgument,
     PermissionDenied,
 )
@@ -149,7 +150,15 @@ class UnitsApp:
                 )
             return unit.reserve(request.incident_id)
 
-        return self._command(ids(request), request.unit_id, decide, who, request.incident_id)
+        unit = self._command(ids(request), request.unit_id, decide, who, request.incident_id)
+        if unit.incident_id != request.incident_id:
+            # A retry of a reservation that was released since: it no longer holds.
+            raise FailedPrecondition(
+                f"unit {unit.unit_id} is no longer reserved for incident {request.incident_id} "
+                f"(now {common_pb2.UnitStatus.Name(unit.status)}): the reservation made with "
+                "this request id was released; reserve it again with a new request id"
+            )
+        return unit
 
     def release(self, request: units_pb2.ReleaseUnitRequest, who: Principal) -> Unit:
         return self._command(

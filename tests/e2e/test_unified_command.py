@@ -16,7 +16,14 @@ from emergency.v1 import common_pb2, dispatch_pb2, units_pb2
 from services.common.config import DEMO_JURISDICTION
 from services.dispatch.runcards import load_run_cards
 from services.stack import Stack
-from tests.e2e.conftest import ADMIN, CALL_TAKER, Clients, eventually, share_one_stack_per_module
+from tests.e2e.conftest import (
+    ADMIN,
+    CALL_TAKER,
+    Clients,
+    eventually,
+    running_stack,
+    share_one_stack_per_module,
+)
 
 pytestmark = pytest.mark.e2e
 stack, clients = share_one_stack_per_module()
@@ -372,7 +379,7 @@ def test_a_decline_while_dispatch_is_down_is_re_dispatched_when_it_is_back(
 def test_a_dispatch_while_the_units_service_is_down_is_kept_and_completed(
     stack: Stack, clients: Clients
 ) -> None:
-    """Last in the module: it stops and restarts the units service."""
+    """It stops and restarts the units service."""
     where = common_pb2.GeoPoint(latitude=28.2280, longitude=112.9390)
     incident_id = take_call(clients, "residential_fire", where)
     stack.stop_service("units")
@@ -381,6 +388,10 @@ def test_a_dispatch_while_the_units_service_is_down_is_kept_and_completed(
         assert reply.pending and "units service" in reply.message
         (need,) = incident(clients, incident_id).open_needs
         assert need.unit_id == "PRO-02-E1" and need.slot == "engine"
+        with pytest.raises(grpc.RpcError) as again:  # a second click: no second need
+            dispatch(clients, incident_id, "PRO-02-E1", "engine")
+        assert again.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "already asked for" in again.value.details()
     finally:
         stack.start_service("units")
         stack.wait_healthy(["units"])
@@ -388,3 +399,48 @@ def test_a_dispatch_while_the_units_service_is_down_is_kept_and_completed(
                timeout=60, what="the pending dispatch completed")  # fmt: skip
     assert not incident(clients, incident_id).open_needs
     assert unit_status(clients, "PRO-02-E1") != S.Value("AVAILABLE")
+
+
+def test_a_retried_reservation_that_was_released_since_does_not_hold(clients: Clients) -> None:
+    where = common_pb2.GeoPoint(latitude=28.17, longitude=112.93)
+    incident_id = take_call(clients, "vehicle_fire", where)
+    reserve = units_pb2.ReserveUnitRequest(request_id=rid(), unit_id="GOV-04-E1",
+                                           incident_id=incident_id)  # fmt: skip
+    clients.units.ReserveUnit(reserve, metadata=CALL_TAKER)
+    release = units_pb2.ReleaseUnitRequest(request_id=rid(), unit_id="GOV-04-E1",
+                                           incident_id=incident_id)  # fmt: skip
+    clients.units.ReleaseUnit(release, metadata=CALL_TAKER)
+    with pytest.raises(grpc.RpcError) as info:
+        clients.units.ReserveUnit(reserve, metadata=CALL_TAKER)  # the same request again
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "no longer reserved" in info.value.details()
+    assert unit_status(clients, "GOV-04-E1") == S.Value("AVAILABLE")
+
+
+def test_an_unknown_slot_is_refused_before_anything_is_reserved(clients: Clients) -> None:
+    where = common_pb2.GeoPoint(latitude=28.17, longitude=112.94)
+    incident_id = take_call(clients, "vehicle_fire", where)
+    with pytest.raises(grpc.RpcError) as info:
+        dispatch(clients, incident_id, "GOV-05-E1", "submarine")
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "unknown slot 'submarine'" in info.value.details()
+    assert unit_status(clients, "GOV-05-E1") == S.Value("AVAILABLE")
+
+
+def test_a_reservation_never_dispatched_is_given_back(tmp_path: Path) -> None:
+    """A unit reserved for an incident with no dispatch recorded (dispatch died between
+    the two, or the reply was lost in a time-out) is released after a while."""
+    with running_stack(tmp_path / "var", {"UC_STRAY_AFTER_SECONDS": "1"}) as own:
+        own_clients = Clients(own)
+        try:
+            incident_id = take_call(own_clients, "vehicle_fire", TOWNSHIP_TOWER)
+            own_clients.units.ReserveUnit(
+                units_pb2.ReserveUnitRequest(request_id=rid(), unit_id="GOV-02-E1",
+                                             incident_id=incident_id),
+                metadata=CALL_TAKER,
+            )  # fmt: skip
+            assert unit_status(own_clients, "GOV-02-E1") == S.Value("RESERVED")
+            eventually(lambda: unit_status(own_clients, "GOV-02-E1") == S.Value("AVAILABLE"),
+                       timeout=30, what="the stray reservation released")  # fmt: skip
+        finally:
+            own_clients.close()
