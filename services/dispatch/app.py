@@ -4,6 +4,8 @@ request id; on a concurrent change it decides again on the fresh state)."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Callable
 
@@ -34,6 +36,7 @@ from services.dispatch.units_client import UnitsClient
 
 log = structlog.get_logger(__name__)
 Decision = Callable[[Incident], list[Message]]
+POOL_TTL = 1.0  # seconds a recommendation's list of free units may be reused
 SYSTEM_ACTOR = actor_ref(Actor.SYSTEM, "dispatch")  # decisions dispatch makes on its own
 # What the units service tells dispatch about a unit on an incident.
 UNIT_OUTCOMES = {
@@ -63,6 +66,9 @@ class DispatchApp:
         self.board: StreamBoard[Incident] = StreamBoard(store, "incident-", Incident)
         # Called after a command leaves work for the need filler (needs, releases owed).
         self.on_needs: Callable[[], None] = lambda: None
+        self._pool: CandidatePool | None = None  # see _candidates
+        self._pool_at = 0.0
+        self._pool_lock = threading.Lock()
 
     def receive_call(
         self, request: dispatch_pb2.ReceiveCallRequest, actor: str
@@ -122,6 +128,7 @@ class DispatchApp:
         try:
             self.units.reserve(request.unit_id, incident.incident_id, f"{request_id}:reserve",
                                authorization)  # fmt: skip
+            self.taken(request.unit_id)
         except Unavailable as exc:
             log.warning("units service unavailable; dispatch kept as pending",
                         unit_id=request.unit_id, error=str(exc))  # fmt: skip
@@ -314,11 +321,7 @@ class DispatchApp:
         level = request.alarm_level or incident.alarm_level or 1
         if not 1 <= level <= 5:
             raise InvalidArgument(f"alarm_level {level} is outside 1..5")
-        assert self.units is not None, "recommending needs the units service"
-        pool = CandidatePool(
-            self.units.available(authorization),
-            first_intervention_only=self.run_cards.first_intervention.only_tiers,
-        )
+        pool = self._candidates(authorization)
         result = recommend(
             self.run_cards.slots(incident.incident_type, level), pool,
             (incident.location.latitude, incident.location.longitude), self.travel,
@@ -342,6 +345,27 @@ class DispatchApp:
         found = self.board.select(lambda i: i.status in wanted)
         found.sort(key=lambda i: i.opened_at_us, reverse=True)
         return found[: limit or 100]
+
+    def _candidates(self, authorization: str) -> CandidatePool:
+        """The units free to send, asked of the units service at most once a second: a
+        recommendation per call would otherwise cost a whole ListUnits. A unit this
+        service reserves meanwhile is taken out at once (``taken``); one freed meanwhile
+        is offered from the next refresh on. The reservation itself stays the check."""
+        assert self.units is not None, "recommending needs the units service"
+        with self._pool_lock:
+            if self._pool is None or time.monotonic() - self._pool_at > POOL_TTL:
+                self._pool = CandidatePool(
+                    self.units.available(authorization),
+                    first_intervention_only=self.run_cards.first_intervention.only_tiers,
+                )
+                self._pool_at = time.monotonic()
+            return self._pool
+
+    def taken(self, unit_id: str) -> None:
+        """This service reserved the unit: recommendations stop offering it."""
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.exclude(unit_id)
 
     def incidents_with_work(self) -> list[Incident]:
         """Active incidents with open needs, and ended ones owing releases: the filler's."""

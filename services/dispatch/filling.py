@@ -183,6 +183,7 @@ class NeedFiller:
         assert self.app.units is not None
         request_id = f"fill:{incident.incident_id}:{need.need_id}:{unit_id}"
         self.app.units.reserve(unit_id, incident.incident_id, request_id, self.authorization)
+        self.app.taken(unit_id)
         try:
             self.app.command(
                 (request_id, "fill"), incident.incident_id,
