@@ -32,6 +32,10 @@ class Unavailable(DomainError):
     """A dependency cannot be reached right now: retry later with the same request id."""
 
 
+class ResourceExhausted(DomainError):
+    """A limit on concurrent work is reached: wait for some to finish, then retry."""
+
+
 class Unauthenticated(DomainError):
     """No credentials, or credentials nobody holds."""
 

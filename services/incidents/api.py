@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -12,7 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from emergency.v1 import common_pb2, incidents_pb2, incidents_pb2_grpc
 from services.common.auth import current_principal
 from services.common.envelope import EventEnvelope, micros
-from services.common.errors import InvalidArgument, NotFound
+from services.common.errors import InvalidArgument, NotFound, ResourceExhausted
 from services.common.grpc_server import GrpcServer
 from services.common.jurisdiction import Role
 from services.incidents.log import IncidentLogReader, IncidentQuery
@@ -32,6 +33,9 @@ ACCESS = {
 STATUSES = frozenset({"OPEN", "UNDER_CONTROL", "CLOSED", "CANCELLED"})
 MAX_SEARCH = 1000
 PACING_SLICE = 0.1  # seconds: how often a paced replay checks that its client is still there
+# A paced replay holds one of the server's threads for the incident's length (scaled):
+# past this many at once, more are refused rather than starving every other call.
+MAX_PACED_REPLAYS = 8
 ReadKafka = Callable[[str], list[EventEnvelope]]
 
 
@@ -48,6 +52,7 @@ class IncidentsServicer(incidents_pb2_grpc.IncidentsServiceServicer):
         self.reader = reader
         self.notes = notes
         self.read_kafka = read_kafka
+        self._paced = threading.BoundedSemaphore(MAX_PACED_REPLAYS)
 
     def _entries(self, incident_id: str, source: int) -> list[EventEnvelope]:
         """The incident's events in the canonical order, from the store or from Kafka."""
@@ -126,6 +131,23 @@ class IncidentsServicer(incidents_pb2_grpc.IncidentsServiceServicer):
         if start is not None and end is not None and end < start:
             raise InvalidArgument("to is before from: the time range ends before it starts")
         entries = self._entries(request.incident_id, request.source)
+        if request.as_fast_as_possible:
+            yield from self._replay(request, entries, context, start, end)
+            return
+        if not self._paced.acquire(blocking=False):
+            raise ResourceExhausted(
+                f"{MAX_PACED_REPLAYS} paced replays are running: wait for one to end, or "
+                "replay as fast as possible"
+            )
+        try:
+            yield from self._replay(request, entries, context, start, end)
+        finally:
+            self._paced.release()
+
+    def _replay(
+        self, request: incidents_pb2.ReplayIncidentRequest, entries: list[EventEnvelope],
+        context: grpc.ServicerContext, start: int | None, end: int | None,
+    ) -> Iterator[incidents_pb2.ReplayFrame]:  # fmt: skip
         structlog.contextvars.bind_contextvars(correlation_id=request.incident_id)
         log.info("replay started", events=len(entries), speed=request.speed,
                  fast=request.as_fast_as_possible, source=request.source)  # fmt: skip

@@ -21,6 +21,7 @@ from kafka import KafkaProducer
 
 from emergency.v1 import common_pb2, dispatch_pb2, incidents_pb2, units_pb2
 from services.common.config import TOPICS
+from services.incidents.api import MAX_PACED_REPLAYS
 from services.stack import Stack
 from tests.e2e.conftest import CALL_TAKER, Clients, eventually, share_one_stack_per_module
 
@@ -178,6 +179,43 @@ def test_a_replay_cancelled_midway_stops_the_server(stack: Stack, clients: Clien
     eventually(lambda: "replay cancelled by the client" in log_file.read_text(),
                timeout=10, what="the server noticing the cancellation")  # fmt: skip
     assert state_at(clients, played["id"]).status == "CLOSED"  # and it still serves
+
+
+def test_paced_replays_are_capped_and_the_cap_frees_up(clients: Clients, played) -> None:  # type: ignore[no-untyped-def]
+    def slow():  # type: ignore[no-untyped-def]
+        call = clients.incidents.ReplayIncident(
+            incidents_pb2.ReplayIncidentRequest(incident_id=played["id"], speed=0.001),
+            metadata=CALL_TAKER,
+        )
+        next(call)  # running: the next frame is minutes away
+        return call
+
+    running = [slow() for _ in range(MAX_PACED_REPLAYS)]
+    try:
+        with pytest.raises(grpc.RpcError) as info:
+            slow()
+        assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "as fast as possible" in info.value.details()
+        fast = clients.incidents.ReplayIncident(
+            incidents_pb2.ReplayIncidentRequest(incident_id=played["id"],
+                                                as_fast_as_possible=True),
+            metadata=CALL_TAKER, timeout=30,
+        )  # fmt: skip
+        assert len(list(fast)) > 10  # as fast as possible is never refused
+    finally:
+        for call in running:
+            call.cancel()
+
+    def room_again() -> bool:
+        try:
+            slow().cancel()
+            return True
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+                raise
+            return False
+
+    eventually(room_again, timeout=10, what="a paced replay allowed again")
 
 
 def test_searching_the_record(clients: Clients, played) -> None:  # type: ignore[no-untyped-def]
