@@ -58,7 +58,8 @@ def new_event(
     )
 
 
-def _timestamp(micros: int) -> Timestamp:
+def timestamp(micros: int) -> Timestamp:
+    """A protobuf Timestamp from µs since the epoch (``micros`` is the way back)."""
     return Timestamp(seconds=micros // 1_000_000, nanos=(micros % 1_000_000) * 1000)
 
 
@@ -68,8 +69,8 @@ def to_envelope(event: RecordedEvent, source: str) -> EventEnvelope:
         stream_id=event.stream_id,
         stream_version=event.stream_version,
         event_type=event.event_type,
-        occurred_at=_timestamp(event.occurred_at),
-        recorded_at=_timestamp(event.recorded_at),
+        occurred_at=timestamp(event.occurred_at),
+        recorded_at=timestamp(event.recorded_at),
         correlation_id=event.correlation_id,
         causation_id=event.causation_id,
         actor=parse_actor(event.actor),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc
 from services.common.auth import current_authorization, current_principal
+from services.common.envelope import timestamp
 from services.common.grpc_server import GrpcServer
 from services.common.jurisdiction import Role
 from services.dispatch.app import DispatchApp
@@ -54,14 +54,8 @@ def incident_message(incident: Incident) -> dispatch_pb2.Incident:
             )
             for n in incident.needs.values()
         ],
-        opened_at=_timestamp(incident.opened_at_us),
+        opened_at=timestamp(incident.opened_at_us),
     )  # fmt: skip
-
-
-def _timestamp(micros: int) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromMicroseconds(micros)
-    return stamp
 
 
 class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):

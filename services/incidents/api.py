@@ -12,7 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from emergency.v1 import common_pb2, incidents_pb2, incidents_pb2_grpc
 from services.common.auth import current_principal
-from services.common.envelope import EventEnvelope, micros
+from services.common.envelope import EventEnvelope, micros, timestamp
 from services.common.errors import InvalidArgument, NotFound, ResourceExhausted
 from services.common.grpc_server import GrpcServer
 from services.common.jurisdiction import Role
@@ -40,11 +40,8 @@ ReadKafka = Callable[[str], list[EventEnvelope]]
 
 
 def _timestamp(us: int) -> Timestamp | None:
-    if not us:
-        return None
-    stamp = Timestamp()
-    stamp.FromMicroseconds(us)
-    return stamp
+    """Unset (None) for 0: not reached."""
+    return timestamp(us) if us else None
 
 
 class IncidentsServicer(incidents_pb2_grpc.IncidentsServiceServicer):

@@ -102,6 +102,16 @@ def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
 
 
+def rid() -> str:
+    """A fresh request id."""
+    return str(uuid.uuid4())
+
+
+def team(station_id: str) -> list[tuple[str, str]]:
+    """A station's demo team token, as call metadata."""
+    return [("authorization", f"Bearer demo-{station_id.lower()}")]
+
+
 CALL_TAKER = [("authorization", "Bearer demo-ct-01")]
 ADMIN = [("authorization", "Bearer demo-admin-01")]
 

@@ -5,7 +5,6 @@ WatchAlerts; the team answers over gRPC."""
 from __future__ import annotations
 
 import threading
-import uuid
 from pathlib import Path
 
 import grpc
@@ -14,7 +13,15 @@ import pytest
 from emergency.v1 import common_pb2, dispatch_pb2, units_pb2
 from services.common.config import DEMO_JURISDICTION
 from services.stack import Stack
-from tests.e2e.conftest import ADMIN, CALL_TAKER, Clients, eventually, share_one_stack_per_module
+from tests.e2e.conftest import (
+    ADMIN,
+    CALL_TAKER,
+    Clients,
+    eventually,
+    rid,
+    share_one_stack_per_module,
+    team,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -23,14 +30,6 @@ stack, clients = share_one_stack_per_module()
 
 S = common_pb2.UnitStatus
 Alert = units_pb2.Alert
-
-
-def team(station_id: str) -> list[tuple[str, str]]:
-    return [("authorization", f"Bearer demo-{station_id.lower()}")]
-
-
-def rid() -> str:
-    return str(uuid.uuid4())
 
 
 class AlertWatch:

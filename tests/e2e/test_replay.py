@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from html.parser import HTMLParser
 
 import grpc
@@ -23,7 +22,13 @@ from emergency.v1 import common_pb2, dispatch_pb2, incidents_pb2, units_pb2
 from services.common.config import TOPICS
 from services.incidents.api import MAX_PACED_REPLAYS
 from services.stack import Stack
-from tests.e2e.conftest import CALL_TAKER, Clients, eventually, share_one_stack_per_module
+from tests.e2e.conftest import (
+    CALL_TAKER,
+    Clients,
+    eventually,
+    rid,
+    share_one_stack_per_module,
+)
 
 pytestmark = pytest.mark.e2e
 stack, clients = share_one_stack_per_module()
@@ -31,10 +36,6 @@ stack, clients = share_one_stack_per_module()
 COMMANDER = [("authorization", "Bearer demo-cmd-01")]
 WHERE = common_pb2.GeoPoint(latitude=28.1950, longitude=112.9780)  # downtown
 UNIT = "PRO-01-E1"  # a staffed engine: acknowledged on alert
-
-
-def rid() -> str:
-    return str(uuid.uuid4())
 
 
 def stamp(us: int) -> Timestamp:

@@ -5,7 +5,6 @@ over; time-outs, false alarms, racing call takers and an unreachable units servi
 from __future__ import annotations
 
 import threading
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -21,8 +20,10 @@ from tests.e2e.conftest import (
     CALL_TAKER,
     Clients,
     eventually,
+    rid,
     running_stack,
     share_one_stack_per_module,
+    team,
 )
 
 pytestmark = pytest.mark.e2e
@@ -32,14 +33,6 @@ COMMANDER = [("authorization", "Bearer demo-cmd-01")]
 # A township tower beside Shuangjiang's volunteer team: the recommendation mixes tiers.
 TOWNSHIP_TOWER = common_pb2.GeoPoint(latitude=28.2170, longitude=112.4615)
 S = common_pb2.UnitStatus
-
-
-def rid() -> str:
-    return str(uuid.uuid4())
-
-
-def team(station_id: str) -> list[tuple[str, str]]:
-    return [("authorization", f"Bearer demo-{station_id.lower()}")]
 
 
 def take_call(clients: Clients, kind: str, where: common_pb2.GeoPoint, **extra: object) -> str:

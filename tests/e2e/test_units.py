@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from pathlib import Path
 
 import grpc
@@ -12,7 +11,14 @@ import pytest
 from emergency.v1 import common_pb2, units_pb2
 from services.common.config import DEMO_JURISDICTION
 from services.stack import Stack
-from tests.e2e.conftest import ADMIN, CALL_TAKER, Clients, eventually, share_one_stack_per_module
+from tests.e2e.conftest import (
+    ADMIN,
+    CALL_TAKER,
+    Clients,
+    eventually,
+    rid,
+    share_one_stack_per_module,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -22,10 +28,6 @@ stack, clients = share_one_stack_per_module()
 S = common_pb2.UnitStatus
 TEAM_VOL_03 = [("authorization", "Bearer demo-vol-03")]
 COMMANDER = [("authorization", "Bearer demo-cmd-01")]
-
-
-def rid() -> str:
-    return str(uuid.uuid4())
 
 
 def code_of(call) -> grpc.StatusCode:  # type: ignore[no-untyped-def]
