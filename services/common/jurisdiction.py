@@ -5,6 +5,7 @@ Format (YAML; see ``config/jurisdiction/demo-city.yaml`` for a whole city)::
 
     jurisdiction:
       name: Xiangjiang City
+      time_zone: Asia/Shanghai   # IANA name: every time shown to a person is in this zone
       bounds: {south: 27.8, west: 112.5, north: 28.6, east: 113.4}
     tiers:                       # defaults for every station of the tier
       VOLUNTEER: {turnout_seconds: 300, ack_deadline_seconds: 120, auto_acknowledge: false}
@@ -37,9 +38,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 CAPABILITIES = frozenset({
     "engine", "aerial", "rescue", "hazmat", "water_tanker", "foam", "command", "drone",
@@ -103,6 +105,18 @@ class Bounds(_Strict):
         return self.south <= latitude <= self.north and self.west <= longitude <= self.east
 
 
+def _known_time_zone(name: str) -> str:
+    """An IANA time zone name (``Asia/Shanghai``): the zone people read times in. Stored
+    and wire times stay instants; only what is shown to a person uses it."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r}: give an IANA name such as Asia/Shanghai"
+        ) from None
+    return name
+
+
 class Credential(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=64)]
     token_sha256: Annotated[str, Field(pattern=_SHA256)]
@@ -163,6 +177,7 @@ class StationSpec(_Strict):
 class Jurisdiction(_Strict):
     class Meta(_Strict):
         name: Annotated[str, Field(min_length=1)]
+        time_zone: Annotated[str, AfterValidator(_known_time_zone)]
         bounds: Bounds
 
     jurisdiction: Meta

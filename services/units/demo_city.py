@@ -26,6 +26,7 @@ from services.common.jurisdiction import DEFAULT_TIERS, Tier, token_hash
 
 SEED = 119
 CITY_NAME = "Xiangjiang City"
+TIME_ZONE = "Asia/Shanghai"  # the city's zone (China Standard Time, UTC+8, no daylight saving)
 BOUNDS = {"south": 27.8, "west": 111.9, "north": 28.7, "east": 114.3}
 KM_PER_DEGREE_LATITUDE = 111.2
 
@@ -568,7 +569,7 @@ def tier_policies() -> dict[str, dict[str, Any]]:
 def build_jurisdiction(seed: int = SEED) -> dict[str, Any]:
     """The whole file as plain data, in the order it is written."""
     return {
-        "jurisdiction": {"name": CITY_NAME, "bounds": BOUNDS},
+        "jurisdiction": {"name": CITY_NAME, "time_zone": TIME_ZONE, "bounds": BOUNDS},
         "tiers": tier_policies(),
         "operators": operators(),
         "stations": [s for group in stations_by_tier(seed).values() for s in group],

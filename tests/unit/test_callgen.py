@@ -51,7 +51,7 @@ def where(call: GeneratedCall) -> tuple[float, float]:
 def jurisdiction(stations: list[tuple[str, str, tuple[float, float], float]],
                  bounds: dict[str, float]) -> Jurisdiction:  # fmt: skip
     return Jurisdiction.model_validate({
-        "jurisdiction": {"name": "Test", "bounds": bounds},
+        "jurisdiction": {"name": "Test", "time_zone": "Asia/Shanghai", "bounds": bounds},
         "stations": [
             {"id": sid, "name": sid, "tier": tier, "location": list(loc), "area_radius_km": r,
              "units": [{"id": f"{sid}-E1", "name": "Engine", "capabilities": ["engine"]}]}

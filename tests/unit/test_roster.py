@@ -14,6 +14,7 @@ from services.units.roster import plan_roster, profiles_from
 FILE = f"""
 jurisdiction:
   name: Test City
+  time_zone: Asia/Shanghai
   bounds: {{south: 27.8, west: 112.5, north: 28.6, east: 113.4}}
 tiers:
   VOLUNTEER: {{turnout_seconds: 240, ack_deadline_seconds: 90, auto_acknowledge: false}}
@@ -91,13 +92,15 @@ def test_a_unit_on_an_incident_is_kept_when_the_file_drops_it() -> None:
     [
         (
             ("tier: VOLUNTEER\n", "tier: VOLUNTER\n"),
-            "city.yaml:19: stations[1].tier: Input should be",
+            "city.yaml:20: stations[1].tier: Input should be",
         ),
         (("[28.25, 112.60]", "[29.25, 112.60]"), "stations[1] (VOL-01): location"),
         (("min_responders: 4", "min_responders: 40"), "more than staffing 12"),
         (("name: Light engine", "name: Light engine, wheels: 4"), "wheels: Extra inputs"),
         (("id: PRO-01-L1", "id: PRO-01-E1"), "unit id 'PRO-01-E1' is used twice"),
         (("bounds: {", "bounds: {{"), "not valid YAML"),
+        (("time_zone: Asia/Shanghai", "time_zone: China/Beijing"), "unknown time zone"),
+        (("  time_zone: Asia/Shanghai\n", ""), "jurisdiction.time_zone: Field required"),
     ],
 )
 def test_a_bad_file_is_refused_naming_the_line_and_the_field(
