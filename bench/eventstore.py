@@ -36,7 +36,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from services.common.database import create_store_engine
-from services.common.eventstore import EventStore, NewEvent
+from services.common.eventstore import CommandKey, EventStore, NewEvent
 
 if TYPE_CHECKING:
     from eventsourcing.postgres import PostgresApplicationRecorder
@@ -136,8 +136,7 @@ class OurStore:
             f"unit-{command.stream}",
             command.expected_version,
             events,
-            request_id=request_id,
-            fingerprint=FINGERPRINT,
+            CommandKey("client:SYSTEM:bench", request_id, "Bench", FINGERPRINT),
         )
 
     def read_all(self) -> int:

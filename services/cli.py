@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 import grpc
@@ -25,6 +26,7 @@ from emergency.v1 import (
     units_pb2_grpc,
 )
 from services.common.config import DEFAULT_PARTITIONS, DEFAULT_PORTS, jurisdiction_file
+from services.common.grpc_client import open_channel
 from services.common.jurisdiction import load_jurisdiction
 from services.common.logging import configure_logging
 from services.dispatch.callgen import CallGenerator, CallMix, summary
@@ -35,6 +37,24 @@ from services.incidents.report import build_report, render_html
 def _address(service: str) -> str:
     port = os.environ.get(f"UC_{service.upper()}_PORT", DEFAULT_PORTS[service])
     return f"{os.environ.get(f'UC_{service.upper()}_HOST', '127.0.0.1')}:{port}"
+
+
+_ZONE: dict[str, ZoneInfo] = {}
+
+
+def _zone(auth: list[tuple[str, str]]) -> ZoneInfo:
+    """The jurisdiction's time zone (asked of the units service once per command): every
+    time is shown in it, whatever this machine's own zone is."""
+    if "zone" not in _ZONE:
+        info = _ask("units", "GetJurisdiction", units_pb2.GetJurisdictionRequest(), auth)
+        _ZONE["zone"] = ZoneInfo(info.time_zone)
+    return _ZONE["zone"]
+
+
+def _local(stamp: Timestamp, auth: list[tuple[str, str]], timespec: str = "seconds") -> str:
+    """An instant in the jurisdiction's zone, 24-hour, with its offset:
+    ``2026-12-01 08:31:41+08:00``."""
+    return stamp.ToDatetime(tzinfo=UTC).astimezone(_zone(auth)).isoformat(" ", timespec)
 
 
 def _fail(error: grpc.RpcError) -> None:
@@ -166,7 +186,7 @@ def incident_log(auth: list[tuple[str, str]], incident_id: str) -> None:
         auth,
     )
     for entry in reply.entries:
-        when = entry.occurred_at.ToDatetime().isoformat(timespec="milliseconds")
+        when = _local(entry.occurred_at, auth, "milliseconds")
         payload = MessageToDict(getattr(entry, entry.WhichOneof("payload")))
         click.echo(
             f"{when}  {entry.source:<9} {entry.event_type:<18} "
@@ -182,8 +202,8 @@ _source_option = click.option(
 
 
 def _instant(text: str, incident_id: str, auth: list[tuple[str, str]]) -> Timestamp:
-    """An ISO 8601 time (UTC unless it says otherwise), or +SECONDS / +MM:SS after the
-    incident's first event."""
+    """An ISO 8601 time (in the jurisdiction's zone unless it gives an offset), or
+    +SECONDS / +MM:SS after the incident's first event."""
     stamp = Timestamp()
     if text.startswith("+"):
         minutes, _, seconds = text[1:].rpartition(":")
@@ -199,16 +219,16 @@ def _instant(text: str, incident_id: str, auth: list[tuple[str, str]]) -> Timest
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise click.BadParameter(f"{text!r}: use ISO 8601 (2026-11-23T10:15:00Z)") from None
-    stamp.FromDatetime(when if when.tzinfo else when.replace(tzinfo=UTC))
+        raise click.BadParameter(f"{text!r}: use ISO 8601 (2026-11-23T10:15:00+08:00)") from None
+    stamp.FromDatetime(when if when.tzinfo else when.replace(tzinfo=_zone(auth)))
     return stamp
 
 
-def _print_state(state: incidents_pb2.IncidentState) -> None:
-    at = state.as_of.ToDatetime().isoformat(timespec="seconds") if state.HasField("as_of") else ""
+def _print_state(state: incidents_pb2.IncidentState, auth: list[tuple[str, str]]) -> None:
+    at = f"  as of {_local(state.as_of, auth)}" if state.HasField("as_of") else ""
     click.echo(
         f"{state.incident_id}  {state.incident_type or '-'}  {state.status}  alarm level "
-        f"{state.alarm_level}  as of {at}Z  ({state.events_applied} events)"
+        f"{state.alarm_level}{at}  ({state.events_applied} events)"
     )
     click.echo(f"  command: {state.commander_name or state.commander_id or 'nobody'}   "
                f"calls: {state.calls}")  # fmt: skip
@@ -233,7 +253,7 @@ def incident_state(
                                                     source=_SOURCES[source])  # fmt: skip
     if at_text:
         request.at.CopyFrom(_instant(at_text, incident_id, auth))
-    _print_state(_ask("incidents", "GetIncidentState", request, auth))
+    _print_state(_ask("incidents", "GetIncidentState", request, auth), auth)
 
 
 @main.command(name="replay")
@@ -258,7 +278,7 @@ def replay(
         getattr(request, "from").CopyFrom(_instant(from_text, incident_id, auth))
     if to_text:
         request.to.CopyFrom(_instant(to_text, incident_id, auth))
-    with grpc.insecure_channel(_address("incidents")) as channel:
+    with open_channel(_address("incidents")) as channel:
         stub = incidents_pb2_grpc.IncidentsServiceStub(channel)
         try:
             for frame in stub.ReplayIncident(request, metadata=auth):
@@ -293,8 +313,10 @@ def report(
     figures = build_report(entries)
     html_path = html_path or Path(f"report-{incident_id}.html")
     json_path = json_path or Path(f"report-{incident_id}.json")
-    html_path.write_text(render_html(figures), encoding="utf-8")
-    json_path.write_text(json.dumps(figures.to_dict(), indent=2), encoding="utf-8")
+    zone = _zone(auth)
+    html_path.write_text(render_html(figures, zone), encoding="utf-8")
+    as_json = {"time_zone": zone.key, **figures.to_dict()}  # instants stay UTC ("...Z")
+    json_path.write_text(json.dumps(as_json, indent=2), encoding="utf-8")
     click.echo(f"{html_path}\n{json_path}")
 
 
@@ -334,14 +356,14 @@ def history(
         request.opened_to.CopyFrom(_instant(until, "", auth))
     found = _ask("incidents", "SearchIncidents", request, auth).incidents
     for i in found:
-        opened = i.opened_at.ToDatetime().isoformat(timespec="seconds")
-        click.echo(f"{i.incident_id}  {opened}Z  {i.status:<13} L{i.alarm_level} "
+        opened = _local(i.opened_at, auth)
+        click.echo(f"{i.incident_id}  {opened}  {i.status:<13} L{i.alarm_level} "
                    f"{i.incident_type:<20} {i.events:>4} events  {i.address}")  # fmt: skip
     click.echo(f"{len(found)} incident(s)", err=True)
 
 
 def _units() -> tuple[grpc.Channel, units_pb2_grpc.UnitsServiceStub]:
-    channel = grpc.insecure_channel(_address("units"))
+    channel = open_channel(_address("units"))
     return channel, units_pb2_grpc.UnitsServiceStub(channel)
 
 
@@ -354,7 +376,7 @@ _STUBS = {
 
 def _ask(service: str, method: str, request: Any, auth: list[tuple[str, str]]) -> Any:
     """One call to a service; a refusal ends the command with the service's message."""
-    with grpc.insecure_channel(_address(service)) as channel:
+    with open_channel(_address(service)) as channel:
         try:
             return getattr(_STUBS[service](channel), method)(request, metadata=auth, timeout=10)
         except grpc.RpcError as error:
@@ -575,10 +597,29 @@ def take_command(
 @click.pass_obj
 @click.argument("incident_id")
 @click.option("--note", default="")
-def under_control(auth: list[tuple[str, str]], incident_id: str, note: str) -> None:
-    """Mark the incident under control."""
+@click.option("--keep-requests", is_flag=True,
+              help="Keep the open requests for units (by default they end).")  # fmt: skip
+def under_control(
+    auth: list[tuple[str, str]], incident_id: str, note: str, keep_requests: bool
+) -> None:
+    """Mark the incident under control; open requests for units end unless kept."""
     _command("MarkUnderControl", dispatch_pb2.IncidentNoteRequest(
-        request_id=str(uuid.uuid4()), incident_id=incident_id, note=note), auth)  # fmt: skip
+        request_id=str(uuid.uuid4()), incident_id=incident_id, note=note,
+        keep_requests=keep_requests), auth)  # fmt: skip
+
+
+@main.command(name="withdraw")
+@click.pass_obj
+@click.argument("incident_id")
+@click.argument("need_id")
+@click.option("--reason", default="", help="Why it is no longer wanted.")
+def withdraw_request(
+    auth: list[tuple[str, str]], incident_id: str, need_id: str, reason: str
+) -> None:
+    """Withdraw an open request for units (its id, n3, is in `uc incident`)."""
+    _command("CancelUnitsRequest", dispatch_pb2.CancelUnitsRequestRequest(
+        request_id=str(uuid.uuid4()), incident_id=incident_id, need_id=need_id,
+        reason=reason), auth)  # fmt: skip
 
 
 @main.command(name="close")
@@ -650,8 +691,8 @@ def generate(
     click.echo(f"{summary(calls)}", err=True)
     pacing = Pacing(speed=speed, close_after=hold, dispatch=not no_dispatch, crews=not no_crews)
     with (
-        grpc.insecure_channel(_address("dispatch")) as channel,
-        grpc.insecure_channel(_address("units")) as units_channel,
+        open_channel(_address("dispatch")) as channel,
+        open_channel(_address("units")) as units_channel,
     ):
         scenario = Scenario(channel, units_channel, auth[0][1], pacing, click.echo, seed)
         result = scenario.play(calls)

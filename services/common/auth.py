@@ -130,10 +130,12 @@ class AuthInterceptor(grpc.ServerInterceptor):
 
             def stream(request: Any, context: grpc.ServicerContext) -> Any:
                 token = _current.set(check())
+                forwarded = _authorization.set(authorization)
                 try:
                     yield from inner_stream(request, context)
                 finally:
                     _current.reset(token)
+                    _authorization.reset(forwarded)
 
             return grpc.unary_stream_rpc_method_handler(
                 stream, handler.request_deserializer, handler.response_serializer

@@ -7,7 +7,12 @@ orchestrators work with no custom code), and one interceptor that
   id) and the method into structlog's context, so every line logged during the call
   carries them, and logs the call with its status and duration;
 - turns the domain's errors into gRPC status codes with their message, so servicers
-  raise ``NotFound(...)`` instead of repeating status handling in every method.
+  raise ``NotFound(...)`` instead of repeating status handling in every method;
+- answers a request that does not decode (truncated bytes, a string that is not UTF-8)
+  with INVALID_ARGUMENT, instead of gRPC's own INTERNAL and error-level traceback.
+
+Inside authentication, every request is checked against the limits of ``limits.py``
+before the servicer sees it.
 
 SIGTERM or SIGINT marks the server NOT_SERVING, lets calls in flight finish within a grace
 period, then stops.
@@ -20,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -28,6 +34,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.common import errors
+from services.common.limits import check_request
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +70,7 @@ class CallContextInterceptor(grpc.ServerInterceptor):
         method = handler_call_details.method
         metadata = dict(handler_call_details.invocation_metadata or ())
         correlation_id = str(metadata.get(CORRELATION_HEADER, ""))
+        decode = _tolerant(handler.request_deserializer)
 
         def context_vars() -> dict[str, str]:
             bound = {"service": self.service, "grpc_method": method}
@@ -75,7 +83,65 @@ class CallContextInterceptor(grpc.ServerInterceptor):
 
             def unary(request: Any, context: grpc.ServicerContext) -> Any:
                 with structlog.contextvars.bound_contextvars(**context_vars()):
-                    return _observe(method, context, lambda: inner(request, context))
+                    return _observe(method, context, lambda: inner(_decoded(request), context))
+
+            return grpc.unary_unary_rpc_method_handler(unary, decode, handler.response_serializer)
+        if handler.unary_stream:
+            inner_stream = handler.unary_stream
+
+            def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                with structlog.contextvars.bound_contextvars(**context_vars()):
+                    yield from _observe(
+                        method, context, lambda: inner_stream(_decoded(request), context)
+                    )
+
+            return grpc.unary_stream_rpc_method_handler(stream, decode, handler.response_serializer)
+        return handler
+
+
+@dataclass(frozen=True, slots=True)
+class _Undecodable:
+    """Stands in for a request whose bytes did not decode, so the call can be refused
+    with a status of ours instead of failing inside gRPC."""
+
+    reason: str
+
+
+def _tolerant(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserialize is None:
+        return None
+
+    def decode(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception as exc:  # DecodeError, or a string that is not UTF-8
+            return _Undecodable(str(exc) or type(exc).__name__)
+
+    return decode
+
+
+def _decoded(request: Any) -> Any:
+    if isinstance(request, _Undecodable):
+        raise errors.InvalidArgument(
+            f"the request could not be decoded ({request.reason}): send a valid protobuf "
+            "message of the method's request type, with UTF-8 strings"
+        )
+    return request
+
+
+class RequestLimitsInterceptor(grpc.ServerInterceptor):
+    """Checks every request against ``limits.py`` before its servicer sees it."""
+
+    def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+        handler = continuation(handler_call_details)
+        if handler is None or handler_call_details.method.startswith(_UNCHECKED_PREFIXES):
+            return handler
+        if handler.unary_unary:
+            inner = handler.unary_unary
+
+            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+                check_request(request)
+                return inner(request, context)
 
             return grpc.unary_unary_rpc_method_handler(
                 unary, handler.request_deserializer, handler.response_serializer
@@ -84,13 +150,16 @@ class CallContextInterceptor(grpc.ServerInterceptor):
             inner_stream = handler.unary_stream
 
             def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-                with structlog.contextvars.bound_contextvars(**context_vars()):
-                    yield from _observe(method, context, lambda: inner_stream(request, context))
+                check_request(request)
+                yield from inner_stream(request, context)
 
             return grpc.unary_stream_rpc_method_handler(
                 stream, handler.request_deserializer, handler.response_serializer
             )
         return handler
+
+
+_UNCHECKED_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
 
 
 def _observe(method: str, context: grpc.ServicerContext, call: Callable[[], Any]) -> Any:
@@ -157,8 +226,13 @@ class GrpcServer:
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=service),
             # The call-context interceptor is outermost: it logs and maps the errors of
-            # everything inside it, authentication included.
-            interceptors=[CallContextInterceptor(service), *interceptors],
+            # everything inside it, authentication included; limits are checked last,
+            # for callers known to be allowed.
+            interceptors=[
+                CallContextInterceptor(service),
+                *interceptors,
+                RequestLimitsInterceptor(),
+            ],
             options=[("grpc.so_reuseport", 0)],
         )
         self.health = health.HealthServicer()

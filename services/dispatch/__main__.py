@@ -9,7 +9,7 @@ from services.common.config import TOPICS
 from services.common.listener import TopicListener
 from services.common.runtime import ServiceRuntime
 from services.dispatch.api import ACCESS, mount
-from services.dispatch.app import UNIT_OUTCOMES, DispatchApp
+from services.dispatch.app import DispatchApp, wants_unit_event
 from services.dispatch.filling import STRAY_AFTER, NeedFiller
 from services.dispatch.units_client import UnitsClient
 
@@ -26,7 +26,7 @@ def main() -> None:
     app.on_needs = filler.wake
     listener = TopicListener(
         runtime.settings.kafka_bootstrap, TOPICS["units"], "uc-dispatch-unit-outcomes",
-        app.on_unit_event, wants=lambda e: e.WhichOneof("payload") in UNIT_OUTCOMES,
+        app.on_unit_event, wants=wants_unit_event,
     )  # fmt: skip
 
     def stop() -> None:

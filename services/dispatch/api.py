@@ -19,7 +19,7 @@ ACCESS = {
         "ReceiveCall", "GetIncident", "DispatchUnit", "FindDuplicates", "RecommendUnits",
         "ListIncidents", "RaiseAlarmLevel", "RequestUnits", "AssumeCommand",
         "TransferCommand", "MarkUnderControl", "CloseIncident", "CancelIncident",
-        "ClassifyIncident",
+        "ClassifyIncident", "CancelUnitsRequest",
     )
 }  # fmt: skip
 
@@ -118,6 +118,9 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
 
     def ClassifyIncident(self, request, context):  # type: ignore[no-untyped-def]
         return incident_message(self.app.classify(request, current_principal().actor))
+
+    def CancelUnitsRequest(self, request, context):  # type: ignore[no-untyped-def]
+        return incident_message(self.app.cancel_units_request(request, current_principal().actor))
 
     def FindDuplicates(self, request, context):  # type: ignore[no-untyped-def]
         return dispatch_pb2.FindDuplicatesResponse(duplicates=[

@@ -12,9 +12,14 @@ from collections.abc import Callable
 import structlog
 from google.protobuf.message import Message
 
-from emergency.v1 import dispatch_pb2
+from emergency.v1 import common_pb2, dispatch_pb2
 from services.common.board import StreamBoard
-from services.common.commands import append_decision, fingerprint, require_request_id
+from services.common.commands import (
+    append_decision,
+    client_key,
+    derived_request_id,
+    system_key,
+)
 from services.common.envelope import Actor, EventEnvelope, actor_ref, micros, new_event
 from services.common.errors import (
     DomainError,
@@ -23,7 +28,7 @@ from services.common.errors import (
     NotFound,
     Unavailable,
 )
-from services.common.eventstore import EventStore, now_us
+from services.common.eventstore import CommandKey, EventStore, now_us
 from services.common.geo import Point
 from services.common.jurisdiction import CAPABILITIES, Bounds
 from services.common.streams import typed
@@ -43,7 +48,18 @@ UNIT_OUTCOMES = {
     "alert_declined": Outcome.DECLINED,
     "alert_timed_out": Outcome.TIMED_OUT,
     "unit_released": Outcome.RELEASED,
+    "unit_status_changed": Outcome.RETURNED,  # only a move to RETURNING: see wants_unit_event
 }
+_RETURNING = common_pb2.UnitStatus.Value("RETURNING")
+
+
+def wants_unit_event(envelope: EventEnvelope) -> bool:
+    """The units events dispatch acts on: a unit off one of its incidents (declined,
+    timed out, released, or its crew returning by itself)."""
+    kind = envelope.WhichOneof("payload")
+    if kind == "unit_status_changed":
+        return envelope.unit_status_changed.to_status == _RETURNING
+    return kind in UNIT_OUTCOMES
 
 
 WAKES_FILLER = frozenset({"UnitsRequested", "IncidentClosed", "IncidentCancelled"})
@@ -74,9 +90,8 @@ class DispatchApp:
         self, request: dispatch_pb2.ReceiveCallRequest, actor: str
     ) -> tuple[Incident, str]:
         """Open an incident from a call; returns it and the call's id."""
-        request_id = require_request_id(request.request_id)
-        request_print = fingerprint(request)
-        seen = self.store.find_request(request_id, request_print)
+        key = client_key(request, "ReceiveCall", actor)
+        seen = self.store.find_request(key)
         if seen is None:
             location = self._checked_location(request)
             call = Call(
@@ -93,9 +108,10 @@ class DispatchApp:
                 events = Incident.open_from_call(incident_id, call, now_us())
             seen = self.store.append(
                 stream_id(incident_id), expected,
-                [new_event(e, correlation_id=incident_id, causation_id=request_id, actor=actor)
+                [new_event(e, correlation_id=incident_id, causation_id=key.request_id,
+                           actor=actor)
                  for e in events],
-                request_id=request_id, fingerprint=request_print,
+                key,
             )  # fmt: skip
         incident_id = seen.events[0].correlation_id
         call_id = typed(seen.events[0]).call_id  # the command's CallReceived
@@ -111,9 +127,9 @@ class DispatchApp:
         with the same request id repeats neither. When the units service cannot be
         reached, the dispatch is recorded as a need for that unit instead, and the need
         filler completes it: returns the incident and whether the dispatch is pending."""
-        request_id = require_request_id(request.request_id)
-        request_print = fingerprint(request)
-        seen = self.store.find_request(request_id, request_print)
+        key = client_key(request, "DispatchUnit", actor)
+        request_id = key.request_id
+        seen = self.store.find_request(key)
         structlog.contextvars.bind_contextvars(correlation_id=request.incident_id)
         if seen is not None:
             pending = any(e.event_type == "UnitsRequested" for e in seen.events)
@@ -126,14 +142,16 @@ class DispatchApp:
             )
         assert self.units is not None, "dispatching needs the units service"
         try:
-            self.units.reserve(request.unit_id, incident.incident_id, f"{request_id}:reserve",
-                               authorization)  # fmt: skip
+            self.units.reserve(
+                request.unit_id, incident.incident_id,
+                derived_request_id(request_id, "reserve"), authorization,
+            )  # fmt: skip
             self.taken(request.unit_id)
         except Unavailable as exc:
             log.warning("units service unavailable; dispatch kept as pending",
                         unit_id=request.unit_id, error=str(exc))  # fmt: skip
             incident = self.command(
-                (request_id, request_print), request.incident_id,
+                key, request.incident_id,
                 lambda i: i.request_units(request.slot, 1, request.reason or "dispatch",
                                           unit_id=request.unit_id),
                 actor,
@@ -144,12 +162,14 @@ class DispatchApp:
         # leave the unit reserved with no dispatch recorded.
         try:
             incident = self.command(
-                (request_id, request_print), request.incident_id,
+                key, request.incident_id,
                 lambda i: i.dispatch(request.unit_id, request.reason, request.slot), actor,
             )  # fmt: skip
         except DomainError:  # the incident moved on (closed, say): give the unit back
-            self.units.release(request.unit_id, request.incident_id, f"{request_id}:undo",
-                               authorization, "dispatch refused after reservation")  # fmt: skip
+            self.units.release(
+                request.unit_id, request.incident_id, derived_request_id(request_id, "undo"),
+                authorization, "dispatch refused after reservation",
+            )  # fmt: skip
             raise
         log.info("unit dispatched", unit_id=request.unit_id, slot=request.slot)
         return incident, False
@@ -163,11 +183,11 @@ class DispatchApp:
             slots = self.run_cards.slots(incident.incident_type, request.alarm_level)
             return incident.raise_alarm(request.alarm_level, request.reason, slots)
 
-        return self._client_command(request, decide, actor)
+        return self._client_command(request, "RaiseAlarmLevel", decide, actor)
 
     def request_units(self, request: dispatch_pb2.RequestUnitsRequest, actor: str) -> Incident:
         return self._client_command(
-            request,
+            request, "RequestUnits",
             lambda i: i.request_units(request.capability, request.count or 1,
                                       request.reason or f"requested by {actor}"),
             actor,
@@ -177,6 +197,7 @@ class DispatchApp:
         commander = request.commander_id or actor
         return self._client_command(
             request,
+            "AssumeCommand",
             lambda i: i.assume_command(commander, request.commander_name, request.unit_id),
             actor,
         )
@@ -186,33 +207,55 @@ class DispatchApp:
     ) -> Incident:
         to = request.to_commander_id or actor
         return self._client_command(
-            request,
+            request, "TransferCommand",
             lambda i: i.transfer_command(to, request.to_commander_name, request.unit_id,
                                          request.reason),
             actor,
         )  # fmt: skip
 
     def mark_under_control(self, request: dispatch_pb2.IncidentNoteRequest, actor: str) -> Incident:
-        return self._client_command(request, lambda i: i.mark_under_control(request.note), actor)
+        return self._client_command(
+            request, "MarkUnderControl",
+            lambda i: i.mark_under_control(request.note, request.keep_requests), actor,
+        )  # fmt: skip
+
+    def cancel_units_request(
+        self, request: dispatch_pb2.CancelUnitsRequestRequest, actor: str
+    ) -> Incident:
+        return self._client_command(
+            request, "CancelUnitsRequest",
+            lambda i: i.cancel_request(request.need_id, request.reason), actor,
+        )  # fmt: skip
 
     def close(self, request: dispatch_pb2.IncidentNoteRequest, actor: str) -> Incident:
-        return self._client_command(request, lambda i: i.close(request.note), actor)
+        return self._client_command(
+            request, "CloseIncident", lambda i: i.close(request.note), actor
+        )
 
     def cancel(self, request: dispatch_pb2.CancelIncidentRequest, actor: str) -> Incident:
         return self._client_command(
-            request, lambda i: i.cancel(request.reason or "OTHER", request.note), actor
+            request,
+            "CancelIncident",
+            lambda i: i.cancel(request.reason or "OTHER", request.note),
+            actor,
         )
 
     def classify(self, request: dispatch_pb2.ClassifyIncidentRequest, actor: str) -> Incident:
         return self._client_command(
-            request, lambda i: i.classify(request.incident_type, request.note), actor
+            request,
+            "ClassifyIncident",
+            lambda i: i.classify(request.incident_type, request.note),
+            actor,
         )
 
     # --- what the units service reports --------------------------------------------------
 
     def on_unit_event(self, envelope: EventEnvelope) -> None:
-        """A unit on one of our incidents declined, timed out or was released: take it
-        off the incident and, for a decline or time-out, ask for a replacement."""
+        """A unit on one of our incidents declined, timed out, was released or is
+        returning: take it off the incident and, for a decline or time-out, ask for a
+        replacement (a unit returning by itself leaves nothing to replace)."""
+        if not wants_unit_event(envelope):
+            return
         kind = envelope.WhichOneof("payload")
         payload = getattr(envelope, kind)
         incident_id = envelope.correlation_id
@@ -220,9 +263,11 @@ class DispatchApp:
             return  # not an incident of ours (or not one at all)
         if not self._about_current_dispatch(envelope, incident_id, payload.unit_id):
             return  # about an earlier dispatch of the unit (a topic read again, say)
-        reason = getattr(payload, "reason", "")
+        reason = getattr(payload, "reason", "") or (
+            "the crew reported returning" if kind == "unit_status_changed" else ""
+        )
         self.command(
-            (f"units-event:{envelope.event_id}", "unit-outcome"), incident_id,
+            system_key(f"units-event:{envelope.event_id}", "RecordUnitOutcome"), incident_id,
             lambda i: i.unit_answered(payload.unit_id, UNIT_OUTCOMES[kind], reason),
             SYSTEM_ACTOR,
         )  # fmt: skip
@@ -241,31 +286,30 @@ class DispatchApp:
         if latest is None:
             return False
         kind = envelope.WhichOneof("payload")
-        if kind == "unit_released":
+        if kind in ("unit_released", "unit_status_changed"):
             return micros(envelope.occurred_at) >= latest.occurred_at
         return getattr(envelope, kind).alert_id == latest.event_id
 
     # --- the command pattern ---------------------------------------------------------------
 
-    def _client_command(self, request: Message, decide: Decision, actor: str) -> Incident:
-        ids = (require_request_id(request.request_id), fingerprint(request))  # type: ignore[attr-defined]
-        return self.command(ids, request.incident_id, decide, actor)  # type: ignore[attr-defined]
-
-    def command(
-        self, ids: tuple[str, str], incident_id: str, decide: Decision, actor: str
+    def _client_command(
+        self, request: Message, operation: str, decide: Decision, actor: str
     ) -> Incident:
-        """Load, decide, append; the same request id again returns the state without
-        deciding again. Wakes the need filler when the events leave it work."""
-        request_id, request_print = ids
+        key = client_key(request, operation, actor)
+        return self.command(key, request.incident_id, decide, actor)  # type: ignore[attr-defined]
+
+    def command(self, key: CommandKey, incident_id: str, decide: Decision, actor: str) -> Incident:
+        """Load, decide, append; the same key again returns the state without deciding
+        again. Wakes the need filler when the events leave it work."""
         structlog.contextvars.bind_contextvars(correlation_id=incident_id)
-        if self.store.find_request(request_id, request_print) is not None:
+        if self.store.find_request(key) is not None:
             return self.get_incident(incident_id)
         result = append_decision(
             self.store, stream_id(incident_id), lambda: self.get_incident(incident_id), decide,
             lambda _, events: [new_event(e, correlation_id=incident_id,
-                                         causation_id=request_id, actor=actor)
+                                         causation_id=key.request_id, actor=actor)
                                for e in events],
-            ids,
+            key,
         )  # fmt: skip
         if result is None:
             return self.get_incident(incident_id)

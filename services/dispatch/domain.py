@@ -278,9 +278,9 @@ class Incident(Aggregate):
         ]  # fmt: skip
 
     def unit_answered(self, unit_id: str, outcome: int, reason: str) -> list[Message]:
-        """The unit's team declined or did not answer in time, or the unit was released
-        by someone: it is off the incident. A decline or a time-out on an active incident
-        asks for a replacement in the same slot."""
+        """The unit's team declined or did not answer in time, the unit was released by
+        someone, or its crew reported it returning: it is off the incident. A decline or
+        a time-out on an active incident asks for a replacement in the same slot."""
         assignment = self.assignments.get(unit_id)
         if assignment is None or assignment.state != "ACTIVE":
             return []
@@ -370,13 +370,39 @@ class Incident(Aggregate):
             )
         ]  # fmt: skip
 
-    def mark_under_control(self, note: str) -> list[Message]:
+    def mark_under_control(self, note: str, keep_requests: bool = False) -> list[Message]:
+        """Under control: the open requests for units end with it (a tanker asked for
+        hours ago is not wanted now), unless the commander keeps them."""
         if self.status != "OPEN":
             raise FailedPrecondition(
                 f"incident {self.incident_id} is {self.status}: only an OPEN incident can "
                 "be marked under control"
             )
-        return [events_pb2.IncidentUnderControl(incident_id=self.incident_id, note=note.strip())]
+        events: list[Message] = [
+            events_pb2.IncidentUnderControl(incident_id=self.incident_id, note=note.strip())
+        ]
+        if not keep_requests:
+            events += [self._request_cancelled(n, "incident under control")
+                       for n in self.needs.values()]  # fmt: skip
+        return events
+
+    def cancel_request(self, need_id: str, reason: str) -> list[Message]:
+        """Withdraw an open request for units: nothing more is sent for it."""
+        self._require_active("cancel its requests")
+        need = self.needs.get(need_id.strip())
+        if need is None:
+            open_ids = ", ".join(self.needs) or "none"
+            raise FailedPrecondition(
+                f"incident {self.incident_id} has no open request {need_id!r} (open: "
+                f"{open_ids}): it was filled or ended already"
+            )
+        return [self._request_cancelled(need, reason.strip() or "cancelled")]
+
+    def _request_cancelled(self, need: Need, reason: str) -> events_pb2.UnitsRequestCancelled:
+        return events_pb2.UnitsRequestCancelled(
+            incident_id=self.incident_id, need_id=need.need_id, slot=need.slot,
+            remaining=need.remaining, reason=reason,
+        )  # fmt: skip
 
     def close(self, note: str) -> list[Message]:
         self._require_active("close it")
@@ -441,6 +467,8 @@ class Incident(Aggregate):
             case events_pb2.UnitsUnavailable():
                 if event.need_id in self.needs:
                     self.needs[event.need_id].unavailable_reason = event.reason
+            case events_pb2.UnitsRequestCancelled():
+                self.needs.pop(event.need_id, None)
             case events_pb2.AssignmentEnded():
                 assignment = self.assignments[event.unit_id]
                 assignment.state = Outcome.Name(event.outcome)

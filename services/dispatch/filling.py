@@ -20,6 +20,7 @@ import time
 
 import structlog
 
+from services.common.commands import derived_request_id, system_key
 from services.common.errors import DomainError, FailedPrecondition, NotFound, Unavailable
 from services.common.eventstore import now_us
 from services.dispatch.app import SYSTEM_ACTOR, DispatchApp
@@ -181,41 +182,48 @@ class NeedFiller:
         """Reserve the unit, then record it as filling the need; if the need is gone by
         then (filled by hand, incident closed), give the unit back."""
         assert self.app.units is not None
-        request_id = f"fill:{incident.incident_id}:{need.need_id}:{unit_id}"
+        request_id = derived_request_id("fill", incident.incident_id, need.need_id, unit_id)
         self.app.units.reserve(unit_id, incident.incident_id, request_id, self.authorization)
         self.app.taken(unit_id)
         try:
             self.app.command(
-                (request_id, "fill"), incident.incident_id,
+                system_key(request_id, "FillNeed"), incident.incident_id,
                 lambda i: i.fill(need.need_id, unit_id, slot, reason), SYSTEM_ACTOR,
             )  # fmt: skip
         except DomainError as exc:
             log.info("need gone after reservation; releasing", unit_id=unit_id, reason=str(exc))
-            self.app.units.release(unit_id, incident.incident_id, f"{request_id}:undo",
-                                   self.authorization, "not needed after all")  # fmt: skip
+            self.app.units.release(
+                unit_id, incident.incident_id, derived_request_id(request_id, "undo"),
+                self.authorization, "not needed after all",
+            )  # fmt: skip
             return
         log.info("need filled", need_id=need.need_id, unit_id=unit_id, slot=slot)
 
     def _unavailable(self, incident: Incident, need: Need, missing: int, reason: str) -> None:
         self.app.command(
-            (f"unavailable:{incident.incident_id}:{need.need_id}:{incident.version}", "short"),
+            system_key(f"unavailable:{incident.incident_id}:{need.need_id}:{incident.version}",
+                       "RecordUnavailable"),
             incident.incident_id,
             lambda i: i.units_unavailable(need.need_id, missing, reason),
             SYSTEM_ACTOR,
         )  # fmt: skip
 
     def _release_strays(self) -> None:
-        """Give back units held RESERVED for one of our incidents with no assignment
-        behind them, once they have been so for ``stray_after`` seconds: a reservation
+        """Give back orphaned reservations: units held RESERVED with no assignment behind
+        them, for one of our incidents or for an incident dispatch does not know, once
+        they have been so for ``stray_after`` seconds. The first kind is a reservation
         whose record never came (the process died in between, or the units service's
-        answer was lost in a time-out). The need it was for is filled again as usual."""
+        answer was lost in a time-out), and the need it was for is filled again as usual;
+        the second, a client reserving for an incident that does not exist."""
         if time.monotonic() < self._next_stray_check:
             return
         self._next_stray_check = time.monotonic() + self.stray_after
         assert self.app.units is not None
         for unit_id, incident_id in self.app.units.reservations(self.authorization):
             incident = self.app.board.find(incident_id)
-            if incident is None or unit_id in incident.active_units():
+            # A reservation for an incident dispatch never opened is an orphan too: the
+            # units service cannot tell a real incident id from a made-up one.
+            if incident is not None and unit_id in incident.active_units():
                 continue
             held = self.app.units.reserved_by(unit_id, self.authorization)
             if held is None or now_us() - held[1] < self.stray_after * 1_000_000:
@@ -223,7 +231,7 @@ class NeedFiller:
             log.warning("releasing a reservation never dispatched", unit_id=unit_id,
                         correlation_id=incident_id)  # fmt: skip
             with contextlib.suppress(FailedPrecondition, NotFound):  # moved on meanwhile
-                self.app.units.release(unit_id, incident_id, f"stray:{held[0]}",
+                self.app.units.release(unit_id, incident_id, derived_request_id("stray", held[0]),
                                        self.authorization, "never dispatched")  # fmt: skip
 
     # --- releasing -------------------------------------------------------------------------
@@ -233,11 +241,12 @@ class NeedFiller:
         why = f"incident {incident.status.lower()}"
         try:
             self.app.units.release(unit_id, incident.incident_id,
-                                   f"release:{incident.incident_id}:{unit_id}",
+                                   derived_request_id("release", incident.incident_id, unit_id),
                                    self.authorization, why)  # fmt: skip
         except (FailedPrecondition, NotFound) as exc:  # off the incident already
             log.info("unit was no longer on the incident", unit_id=unit_id, reason=str(exc))
         self.app.command(
-            (f"released:{incident.incident_id}:{unit_id}", "released"), incident.incident_id,
+            system_key(f"released:{incident.incident_id}:{unit_id}", "RecordRelease"),
+            incident.incident_id,
             lambda i: i.released(unit_id, why), SYSTEM_ACTOR,
         )  # fmt: skip

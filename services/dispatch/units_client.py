@@ -6,30 +6,13 @@ from __future__ import annotations
 import grpc
 
 from emergency.v1 import common_pb2, units_pb2, units_pb2_grpc
-from services.common import errors
+from services.common.grpc_client import as_domain_error, open_channel
 from services.dispatch.recommend import Candidate
-
-_ERRORS = {
-    grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgument,
-    grpc.StatusCode.NOT_FOUND: errors.NotFound,
-    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
-    grpc.StatusCode.ABORTED: errors.Conflict,
-    grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDenied,
-    grpc.StatusCode.UNAUTHENTICATED: errors.Unauthenticated,
-    grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExists,
-}
-# Worth a retry with the same request id; anything else unknown is not.
-_TRANSIENT = {
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.RESOURCE_EXHAUSTED,
-    grpc.StatusCode.CANCELLED,
-}
 
 
 class UnitsClient:
     def __init__(self, address: str, timeout: float = 5.0) -> None:
-        self.channel = grpc.insecure_channel(address)
+        self.channel = open_channel(address, retry=False)  # a pending dispatch instead
         self.stub = units_pb2_grpc.UnitsServiceStub(self.channel)
         self.timeout = timeout
 
@@ -43,7 +26,7 @@ class UnitsClient:
                 metadata=[("authorization", authorization)],
             )
         except grpc.RpcError as exc:
-            raise _domain_error(exc) from None
+            raise as_domain_error(exc, "units") from None
 
     def release(
         self, unit_id: str, incident_id: str, request_id: str, authorization: str, reason: str
@@ -58,7 +41,7 @@ class UnitsClient:
                 metadata=[("authorization", authorization)],
             )  # fmt: skip
         except grpc.RpcError as exc:
-            raise _domain_error(exc) from None
+            raise as_domain_error(exc, "units") from None
 
     def available(self, authorization: str) -> list[Candidate]:
         """Every unit free to send (available, or returning and so already on the road)."""
@@ -69,7 +52,7 @@ class UnitsClient:
                 metadata=[("authorization", authorization)],
             )
         except grpc.RpcError as exc:
-            raise _domain_error(exc) from None
+            raise as_domain_error(exc, "units") from None
         return [
             Candidate(
                 unit_id=u.profile.unit_id, station_name=u.profile.station_name,
@@ -90,7 +73,7 @@ class UnitsClient:
                 timeout=self.timeout, metadata=[("authorization", authorization)],
             )  # fmt: skip
         except grpc.RpcError as exc:
-            raise _domain_error(exc) from None
+            raise as_domain_error(exc, "units") from None
         return [(u.profile.unit_id, u.incident_id) for u in reply.units]
 
     def reserved_by(self, unit_id: str, authorization: str) -> tuple[str, int] | None:
@@ -101,7 +84,7 @@ class UnitsClient:
                 timeout=self.timeout, metadata=[("authorization", authorization)],
             )  # fmt: skip
         except grpc.RpcError as exc:
-            raise _domain_error(exc) from None
+            raise as_domain_error(exc, "units") from None
         if reply.unit.status != common_pb2.RESERVED:
             return None
         event = next((e for e in reversed(reply.history)
@@ -110,17 +93,3 @@ class UnitsClient:
 
     def close(self) -> None:
         self.channel.close()
-
-
-def _domain_error(exc: grpc.RpcError) -> errors.DomainError:
-    kind = _ERRORS.get(exc.code())  # type: ignore[attr-defined]
-    if kind is None and exc.code() not in _TRANSIENT:  # type: ignore[attr-defined]
-        return errors.DomainError(
-            f"the units service failed ({exc.code().name}); see its log"  # type: ignore[attr-defined]
-        )
-    if kind is None:
-        return errors.Unavailable(
-            f"the units service did not answer ({exc.code().name}): nothing was recorded; "  # type: ignore[attr-defined]
-            "retry with the same request id"
-        )
-    return kind(exc.details())  # type: ignore[attr-defined]

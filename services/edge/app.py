@@ -13,6 +13,10 @@ Team endpoints::
 
 POSTs need an ``Idempotency-Key`` header (or ``request_id`` in the body): a retry with the
 same key returns the first answer and changes nothing.
+
+Every error, the edge's own included (an unknown path, a wrong method, a body that is not
+JSON, an Authorization header that is not ASCII or too long), is a problem document.
+Field limits are the services' own (``services/common/limits.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
 from typing import Annotated, Any
 
 import grpc
@@ -29,11 +34,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from google.protobuf.json_format import MessageToDict
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emergency.v1 import units_pb2, units_pb2_grpc
+from services.common.grpc_client import open_channel
+from services.common.limits import field_constraints
 
 HTTP_STATUS = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
     grpc.StatusCode.UNAUTHENTICATED: 401,
     grpc.StatusCode.PERMISSION_DENIED: 403,
     grpc.StatusCode.NOT_FOUND: 404,
@@ -45,18 +54,29 @@ HTTP_STATUS = {
 }
 
 
+# Past this the gRPC services could not take the token as metadata (8 KiB in all).
+MAX_AUTHORIZATION_CHARS = 4096
+
+
+def limited(name: str, **more: Any) -> Any:
+    """A pydantic ``Field`` with the limits the services apply to ``name``."""
+    return Field(**{**field_constraints(name), **more})
+
+
 class Acknowledgement(BaseModel):
-    unit_id: Annotated[str, Field(min_length=1)]
-    responders: Annotated[int, Field(ge=1, le=1000, description="people coming with this answer")]
-    eta_seconds: Annotated[int, Field(ge=0, le=86400)] = 0
-    note: Annotated[str, Field(max_length=500)] = ""
-    request_id: str = ""
+    unit_id: Annotated[str, limited("unit_id", min_length=1)]
+    responders: Annotated[
+        int, limited("responders", ge=1, description="people coming with this answer")
+    ]
+    eta_seconds: Annotated[int, limited("eta_seconds")] = 0
+    note: Annotated[str, limited("note")] = ""
+    request_id: Annotated[str, limited("request_id")] = ""
 
 
 class Decline(BaseModel):
-    unit_id: Annotated[str, Field(min_length=1)]
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
-    request_id: str = ""
+    unit_id: Annotated[str, limited("unit_id", min_length=1)]
+    reason: Annotated[str, limited("reason", min_length=1)]
+    request_id: Annotated[str, limited("request_id")] = ""
 
 
 def problem(status: int, title: str, detail: str) -> JSONResponse:
@@ -72,8 +92,10 @@ def as_json(message: Any) -> dict[str, Any]:
 
 
 def create_app(units_address: str) -> FastAPI:
-    app = FastAPI(title="Unified Command HTTP edge", version="1")
-    channel = grpc.insecure_channel(units_address)
+    # No /docs or /redoc: their pages load scripts from a CDN, and the edge serves nothing
+    # from elsewhere. The OpenAPI document stays at /openapi.json.
+    app = FastAPI(title="Unified Command HTTP edge", version="1", docs_url=None, redoc_url=None)
+    channel = open_channel(units_address)
     units = units_pb2_grpc.UnitsServiceStub(channel)
 
     @app.exception_handler(grpc.RpcError)
@@ -83,7 +105,15 @@ def create_app(units_address: str) -> FastAPI:
 
     @app.exception_handler(BadRequest)
     async def bad_input(_request: Request, exc: BadRequest) -> JSONResponse:
-        return problem(400, "INVALID_ARGUMENT", str(exc))
+        return problem(exc.status, exc.title, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = HTTPStatus(exc.status_code).phrase
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        response = problem(exc.status_code, title, detail)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -155,7 +185,12 @@ def create_app(units_address: str) -> FastAPI:
 
 
 class BadRequest(ValueError):
-    """The edge's own checks of a request."""
+    """The edge's own checks of a request: a problem with its status and title."""
+
+    def __init__(self, detail: str, status: int = 400, title: str = "INVALID_ARGUMENT") -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
 
 
 def _request_id(header: str, body: str) -> str:
@@ -169,6 +204,18 @@ def _request_id(header: str, body: str) -> str:
 
 
 def _auth(authorization: str) -> list[tuple[str, str]]:
+    """The header as gRPC metadata; refused here when gRPC could not carry it (a
+    character outside printable ASCII, or too long), instead of failing inside gRPC."""
+    if len(authorization) > MAX_AUTHORIZATION_CHARS:
+        raise BadRequest(
+            f"the Authorization header is {len(authorization)} characters long; at most "
+            f"{MAX_AUTHORIZATION_CHARS}", 431, "REQUEST_HEADER_FIELDS_TOO_LARGE",
+        )  # fmt: skip
+    if not all(" " <= char <= "~" for char in authorization):
+        raise BadRequest(
+            "the Authorization header must be 'Bearer <token>' in printable ASCII",
+            401, "UNAUTHENTICATED",
+        )  # fmt: skip
     return [("authorization", authorization)] if authorization else []
 
 

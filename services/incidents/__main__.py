@@ -7,7 +7,6 @@ threads and is stopped when the worker stops.
 from __future__ import annotations
 
 import contextlib
-from functools import partial
 
 import faust
 import structlog
@@ -26,6 +25,7 @@ from services.incidents.api import ACCESS, IncidentsServicer, mount
 from services.incidents.kafka_source import read_incident
 from services.incidents.log import IncidentLogProjection, IncidentLogReader
 from services.incidents.notes import Notes
+from services.incidents.opened import DispatchIncidents
 from services.incidents.stream_app import create_stream_app, rewind_everything_soon
 
 log = structlog.get_logger(__name__)
@@ -55,9 +55,18 @@ def main() -> None:
         "incidents", settings.grpc_host, settings.grpc_port,
         interceptors=[AuthInterceptor(book, ACCESS)],
     )  # fmt: skip
-    notes = Notes(store, reader.exists)
+    dispatch = DispatchIncidents(settings.peer_address("dispatch"))
+    notes = Notes(store, reader.exists, dispatch.opened)
     mount(
-        server, IncidentsServicer(reader, notes, partial(read_incident, settings.kafka_bootstrap))
+        server,
+        IncidentsServicer(
+            reader,
+            notes,
+            lambda incident_id, opened_at_us: read_incident(
+                settings.kafka_bootstrap, incident_id, opened_at_us=opened_at_us
+            ),
+            dispatch.opened,
+        ),
     )
     server.start()
 
@@ -74,6 +83,7 @@ def main() -> None:
             worker.execute_from_commandline()
     finally:
         server.stop()
+        dispatch.close()
         relay.stop()
         store.close()
         log.info(

@@ -13,7 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from emergency.v1 import common_pb2, incidents_pb2, incidents_pb2_grpc
 from services.common.auth import current_principal
 from services.common.envelope import EventEnvelope, micros, timestamp
-from services.common.errors import InvalidArgument, NotFound, ResourceExhausted
+from services.common.errors import InvalidArgument, NotFound, ResourceExhausted, Unavailable
 from services.common.grpc_server import GrpcServer
 from services.common.jurisdiction import Role
 from services.incidents.log import IncidentLogReader, IncidentQuery
@@ -36,7 +36,7 @@ PACING_SLICE = 0.1  # seconds: how often a paced replay checks that its client i
 # A paced replay holds one of the server's threads for the incident's length (scaled):
 # past this many at once, more are refused rather than starving every other call.
 MAX_PACED_REPLAYS = 8
-ReadKafka = Callable[[str], list[EventEnvelope]]
+ReadKafka = Callable[[str, int | None], list[EventEnvelope]]  # incident id, opened at µs
 
 
 def _timestamp(us: int) -> Timestamp | None:
@@ -45,10 +45,14 @@ def _timestamp(us: int) -> Timestamp | None:
 
 
 class IncidentsServicer(incidents_pb2_grpc.IncidentsServiceServicer):
-    def __init__(self, reader: IncidentLogReader, notes: Notes, read_kafka: ReadKafka) -> None:
+    def __init__(
+        self, reader: IncidentLogReader, notes: Notes, read_kafka: ReadKafka,
+        opened_by_dispatch: Callable[[str], bool],
+    ) -> None:  # fmt: skip
         self.reader = reader
         self.notes = notes
         self.read_kafka = read_kafka
+        self.opened_by_dispatch = opened_by_dispatch
         self._paced = threading.BoundedSemaphore(MAX_PACED_REPLAYS)
 
     def _entries(self, incident_id: str, source: int) -> list[EventEnvelope]:
@@ -56,14 +60,18 @@ class IncidentsServicer(incidents_pb2_grpc.IncidentsServiceServicer):
         if not incident_id.strip():
             raise InvalidArgument("incident_id is required")
         if source == incidents_pb2.KAFKA:
-            entries = ordered(self.read_kafka(incident_id))
+            entries = ordered(self.read_kafka(incident_id, self.reader.opened_at(incident_id)))
         else:
             entries = ordered(self.reader.entries(incident_id))
         if not entries:
-            raise NotFound(
-                f"no incident {incident_id!r} in the incident log (yet): events reach the "
-                "log a few milliseconds after they are stored"
-            )
+            if self.opened_by_dispatch(incident_id):
+                # Read-your-writes: the incident exists, the log has not caught up. A
+                # retryable status, which our clients retry by themselves.
+                raise Unavailable(
+                    f"incident {incident_id!r} is open and its log is catching up: retry "
+                    "in a moment"
+                )
+            raise NotFound(f"no incident {incident_id!r}: dispatch never opened one")
         return entries
 
     def GetIncidentLog(self, request, context):  # type: ignore[no-untyped-def]

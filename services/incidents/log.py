@@ -174,6 +174,14 @@ class IncidentLogReader:
                 conn.execute(select(summaries_table.c.incident_id).where(key)).first() is not None
             )
 
+    def opened_at(self, incident_id: str) -> int | None:
+        """When the incident was opened (µs), if the board knows it."""
+        t = summaries_table.c
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(t.opened_at).where(t.incident_id == incident_id)
+            ).scalar_one_or_none()
+
     def search(self, query: IncidentQuery) -> list[dict[str, object]]:
         """Rows of the board, newest first."""
         t = summaries_table.c

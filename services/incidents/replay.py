@@ -371,6 +371,7 @@ _HANDLERS: dict[str, Callable[[IncidentView, Message, int], None]] = {
     "unit_dispatched": IncidentView._unit_dispatched,
     "units_requested": IncidentView._units_requested,
     "units_unavailable": IncidentView._units_unavailable,
+    "units_request_cancelled": IncidentView._noop,
     "assignment_ended": IncidentView._assignment_ended,
     "alarm_level_raised": IncidentView._alarm_level_raised,
     "command_assumed": IncidentView._command_assumed,
@@ -552,6 +553,9 @@ _SUMMARIES: dict[str, Callable[[Message], str]] = {
     "units_requested": _s_requested,
     "units_unavailable": lambda e: _with(
         f"no {e.slot or 'unit'} free ({e.missing} missing)", e.reason
+    ),
+    "units_request_cancelled": lambda e: _with(
+        f"request {e.need_id} for {e.remaining} x {e.slot or 'unit'} withdrawn", e.reason
     ),
     "assignment_ended": lambda e: _with(
         f"{e.unit_id} off the incident ({_OUTCOMES.get(e.outcome, e.outcome)})", e.reason

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, is_dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cache
 from pathlib import Path
 
@@ -462,8 +462,20 @@ class Chart:
     legend: tuple[LegendItem, ...]
 
 
-def _clock(us: int) -> str:
-    return (EPOCH + timedelta(microseconds=us)).strftime("%H:%M:%S") if us else "-"
+def _moment(us: int, zone: tzinfo) -> datetime:
+    return (EPOCH + timedelta(microseconds=us)).astimezone(zone)
+
+
+def _clock(us: int, zone: tzinfo) -> str:
+    """24-hour time of day in ``zone``."""
+    return _moment(us, zone).strftime("%H:%M:%S") if us else "-"
+
+
+def zone_label(zone: tzinfo, us: int) -> str:
+    """``Asia/Shanghai (UTC+08:00)``: the zone's name and its offset at that instant."""
+    offset = _moment(us, zone).strftime("%z")
+    name = getattr(zone, "key", None) or _moment(us, zone).tzname() or "UTC"
+    return f"{name} (UTC{offset[:3]}:{offset[3:]})"
 
 
 def _duration(seconds: float | None) -> str:
@@ -488,7 +500,7 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _markers(
-    report: Report, x_of: Callable[[int], float], width: int
+    report: Report, x_of: Callable[[int], float], width: int, zone: tzinfo
 ) -> tuple[tuple[Marker, ...], int]:
     """Alarm raises and command changes, their labels spread over as many lanes as it
     takes for none to overlap; and how many lanes that is."""
@@ -510,7 +522,7 @@ def _markers(
         if lane == len(lane_ends):
             lane_ends.append(0.0)
         lane_ends[lane] = start + text_w
-        title = f"{_clock(at)} UTC: {label}" + (f" - {why}" if why else "")
+        title = f"{_clock(at, zone)}: {label}" + (f" - {why}" if why else "")
         label_y = LANE_PX * (lane + 1)
         markers.append(Marker(x, kind, label, label_x, label_y, anchor, title))
     return tuple(markers), len(lane_ends)
@@ -528,9 +540,10 @@ def _legend(y: float, width: int) -> tuple[tuple[LegendItem, ...], float]:
     return tuple(items), y + 18
 
 
-def timeline_chart(report: Report, width: int = 1200) -> Chart:
+def timeline_chart(report: Report, width: int = 1200, zone: tzinfo = UTC) -> Chart:
     """Rows, bars, ticks, markers and legend of the report's timeline, in SVG user units
-    (px): one row per unit, a bar per phase, time in minutes from the first call."""
+    (px): one row per unit, a bar per phase, time in minutes from the first call; times
+    of day in hover titles are in ``zone``."""
     left, right, row_h, bar_h = 230.0, width - 20.0, 26.0, 14.0
     t0 = report.first_call_us
     ends = [report.as_of_us, report.ended_us] + [
@@ -542,7 +555,7 @@ def timeline_chart(report: Report, width: int = 1200) -> Chart:
     def x_of(us: int) -> float:
         return round(left + max(us - t0, 0) * scale, 1)
 
-    markers, lanes = _markers(report, x_of, width)
+    markers, lanes = _markers(report, x_of, width, zone)
     top = LANE_PX * lanes + 10.0
 
     rows = []
@@ -558,7 +571,7 @@ def timeline_chart(report: Report, width: int = 1200) -> Chart:
             x = x_of(at)
             title = (
                 f"{unit.unit_id} {PHASE_NAMES[phase]}: {_duration((until - at) / 1e6)} "
-                f"({_clock(at)}-{_clock(until)} UTC)"
+                f"({_clock(at, zone)}-{_clock(until, zone)})"
             )
             width_px = max(round(x_of(until) - x, 1), 1.5)  # an instant stays visible
             bars.append(Bar(x, width_px, phase, PHASE_COLOURS[phase], title))
@@ -588,8 +601,9 @@ MARKS = {"met": "✔ met", "missed": "✘ missed", "not reached": "… not reach
          "not applicable": "– not applicable"}  # fmt: skip
 
 
-def _when(us: int) -> str:
-    return (EPOCH + timedelta(microseconds=us)).strftime("%Y-%m-%d %H:%M:%S UTC") if us else "-"
+def _when(us: int, zone: tzinfo) -> str:
+    """Date and 24-hour time in ``zone``, with its offset."""
+    return _moment(us, zone).strftime("%Y-%m-%d %H:%M:%S %z") if us else "-"
 
 
 @cache
@@ -605,8 +619,12 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_html(report: Report) -> str:
+def render_html(report: Report, zone: tzinfo = UTC) -> str:
     """One self-contained HTML page: header, standards, key times, escalations and
-    re-dispatches, notes and the timeline chart."""
+    re-dispatches, notes and the timeline chart; every time of day in ``zone`` (the
+    jurisdiction's, e.g. ``ZoneInfo("Asia/Shanghai")``), which the page names."""
     template = _environment().get_template("report.html.j2")
-    return template.render(report=report, chart=timeline_chart(report))
+    return template.render(
+        report=report, chart=timeline_chart(report, zone=zone), zone=zone,
+        zone_label=zone_label(zone, report.first_call_us or report.as_of_us),
+    )  # fmt: skip

@@ -1,15 +1,16 @@
 """``python -m services.units``: the units service. On start it brings the registry in
 line with the jurisdiction file (``UC_JURISDICTION_FILE``; idempotent), then listens for
-dispatches to alert teams, and times out unanswered alerts."""
+dispatches to alert teams, and times each unanswered alert out at its deadline."""
 
 import uuid
 
 from emergency.v1 import units_pb2
 from services.common.auth import SYSTEM
+from services.common.commands import system_key
 from services.common.config import TOPICS
 from services.common.listener import TopicListener
 from services.common.runtime import ServiceRuntime
-from services.units.alerts import DeadlineWatch
+from services.units.alerts import AlertDeadlines
 from services.units.api import ACCESS, mount
 from services.units.app import UnitsApp
 
@@ -23,18 +24,23 @@ def main() -> None:
     path = runtime.settings.jurisdiction_file
     app.load_jurisdiction(
         units_pb2.LoadJurisdictionRequest(
-            request_id=f"startup-{uuid.uuid4()}", yaml=path.read_text(encoding="utf-8"),
-            file_name=path.name,
+            yaml=path.read_text(encoding="utf-8"), file_name=path.name
         ),
         SYSTEM,
-    )  # fmt: skip
+        system_key(f"startup-{uuid.uuid4()}", "LoadJurisdiction"),
+    )
+    # Told of new alerts before it reads the old ones, so none falls between the two.
+    deadlines = AlertDeadlines(app.time_out_alert)
+    app.on_alerted = deadlines.add
+    for due in app.waiting_deadlines():  # alerts left waiting when the service last stopped
+        deadlines.add(*due)
+    deadlines.start()
     # Each UnitDispatched becomes an alert to the unit's team, once: the alert's request id
     # is the dispatch event's id, so a redelivered event alerts nobody twice.
     listener = TopicListener(
         runtime.settings.kafka_bootstrap, TOPICS["dispatch"], "uc-units-alerts",
         app.alert_for_dispatch, wants=lambda e: e.WhichOneof("payload") == "unit_dispatched",
     ).start()  # fmt: skip
-    deadlines = DeadlineWatch(app.sweep_deadlines).start()
 
     def stop() -> None:
         listener.stop()

@@ -2,11 +2,12 @@
 
 - :class:`AlertHub` fans alert changes out to the ``WatchAlerts`` streams open for a
   team (in this process).
-- :class:`DeadlineWatch` times out alerts whose deadline has passed unanswered.
+- :class:`AlertDeadlines` times out alerts whose deadline has passed unanswered.
 """
 
 from __future__ import annotations
 
+import heapq
 import queue
 import threading
 from collections import defaultdict
@@ -15,6 +16,7 @@ from collections.abc import Callable
 import structlog
 
 from emergency.v1 import units_pb2
+from services.common.eventstore import now_us
 
 log = structlog.get_logger(__name__)
 
@@ -45,26 +47,64 @@ class AlertHub:
             return len(self._subscribers.get(team_id, ()))
 
 
-class DeadlineWatch:
-    """Checks twice a second for alerts past their deadline."""
+class AlertDeadlines:
+    """Times each unanswered alert out at its deadline, once.
 
-    def __init__(self, sweep: Callable[[], int], every: float = 0.5) -> None:
-        self.sweep = sweep
-        self.every = every
-        self._stopping = threading.Event()
+    A queue ordered by due time, fed with every alert the service records (and, at
+    start, every alert still waiting in the store), served by one thread that sleeps
+    until the earliest is due: the time-out fires at the deadline, not at the next tick
+    of a periodic scan. ``time_out(unit_id, alert_id)`` records it; it is idempotent and
+    returns False when the alert was answered or withdrawn meanwhile. One that fails
+    (the database away) is tried again a second later.
+    """
+
+    RETRY_AFTER_US = 1_000_000
+
+    def __init__(self, time_out: Callable[[str, str], bool]) -> None:
+        self.time_out = time_out
+        self._due: list[tuple[int, str, str]] = []  # (deadline µs, unit id, alert id)
+        self._changed = threading.Condition()
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="alert-deadlines", daemon=True)
 
-    def start(self) -> DeadlineWatch:
+    def start(self) -> AlertDeadlines:
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._stopping.set()
+        with self._changed:
+            self._stopping = True
+            self._changed.notify()
         self._thread.join(5)
 
+    def add(self, deadline_us: int, unit_id: str, alert_id: str) -> None:
+        with self._changed:
+            heapq.heappush(self._due, (deadline_us, unit_id, alert_id))
+            if self._due[0][2] == alert_id:  # the new earliest: wake up sooner
+                self._changed.notify()
+
+    def pending(self) -> int:
+        with self._changed:
+            return len(self._due)
+
     def _run(self) -> None:
-        while not self._stopping.wait(self.every):
+        while True:
+            with self._changed:
+                while not self._stopping:
+                    wait = (self._due[0][0] - now_us()) / 1e6 if self._due else None
+                    if wait is not None and wait <= 0:
+                        break
+                    self._changed.wait(wait)
+                if self._stopping:
+                    return
+                deadline, unit_id, alert_id = heapq.heappop(self._due)
             try:
-                self.sweep()
+                fired = self.time_out(unit_id, alert_id)
             except Exception:
-                log.exception("alert deadline sweep failed; trying again")
+                log.exception("alert time-out failed; trying again", alert_id=alert_id)
+                self.add(now_us() + self.RETRY_AFTER_US, unit_id, alert_id)
+                continue
+            if fired:
+                late_ms = (now_us() - deadline) / 1000
+                log.info("alert timed out", alert_id=alert_id, unit_id=unit_id,
+                         ms_after_deadline=round(late_ms, 1))  # fmt: skip

@@ -7,7 +7,7 @@ import queue
 from emergency.v1 import common_pb2, units_pb2, units_pb2_grpc
 from services.common.auth import Principal, current_principal
 from services.common.envelope import to_envelope
-from services.common.errors import InvalidArgument, PermissionDenied
+from services.common.errors import InvalidArgument, PermissionDenied, Unavailable
 from services.common.grpc_server import GrpcServer
 from services.common.jurisdiction import Role
 from services.units.app import UnitsApp, alert_message
@@ -29,6 +29,7 @@ ACCESS = {
     "ListAlerts": {Role.ADMIN, Role.TEAM},
     "AcknowledgeAlert": STAFF | {Role.TEAM},
     "DeclineAlert": STAFF | {Role.TEAM},
+    "GetJurisdiction": STAFF | {Role.TEAM, Role.SERVICE},
 }
 
 
@@ -99,6 +100,7 @@ class UnitsServicer(units_pb2_grpc.UnitsServiceServicer):
     def WatchAlerts(self, request, context):  # type: ignore[no-untyped-def]
         who = current_principal()
         team_id = watched_team(request.team_id, who)
+        self.app.require_team(team_id)
         inbox = self.app.hub.subscribe(team_id)
         sent: set[tuple[str, int, int]] = set()
         try:
@@ -119,6 +121,7 @@ class UnitsServicer(units_pb2_grpc.UnitsServiceServicer):
 
     def ListAlerts(self, request, context):  # type: ignore[no-untyped-def]
         team_id = watched_team(request.team_id, current_principal())
+        self.app.require_team(team_id)
         return units_pb2.ListAlertsResponse(alerts=self.app.waiting_alerts(team_id))
 
     def AcknowledgeAlert(self, request, context):  # type: ignore[no-untyped-def]
@@ -126,6 +129,16 @@ class UnitsServicer(units_pb2_grpc.UnitsServiceServicer):
 
     def DeclineAlert(self, request, context):  # type: ignore[no-untyped-def]
         return alert_message(self.app.decline(request, current_principal()))
+
+    def GetJurisdiction(self, request, context):  # type: ignore[no-untyped-def]
+        meta = self.app.jurisdiction
+        if meta is None:
+            raise Unavailable("the jurisdiction file is not loaded yet: retry in a moment")
+        b = meta.bounds
+        return units_pb2.JurisdictionInfo(
+            name=meta.name, time_zone=meta.time_zone, south=b.south, west=b.west,
+            north=b.north, east=b.east,
+        )  # fmt: skip
 
 
 def watched_team(asked: str, who: Principal) -> str:

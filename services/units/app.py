@@ -12,25 +12,31 @@ from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, units_pb2
 from services.common.auth import SYSTEM, Principal
-from services.common.commands import append_decision, fingerprint, require_request_id
+from services.common.commands import append_decision, client_key, system_key
 from services.common.envelope import EventEnvelope, new_event
 from services.common.errors import (
     AlreadyExists,
     Conflict,
-    DomainError,
     FailedPrecondition,
     InvalidArgument,
+    NotFound,
     PermissionDenied,
 )
 from services.common.eventstore import (
     AppendResult,
+    CommandKey,
     ConcurrencyConflict,
     EventStore,
     StreamAppend,
     now_us,
 )
 from services.common.geo import Point
-from services.common.jurisdiction import JurisdictionError, Role, parse_jurisdiction
+from services.common.jurisdiction import (
+    Jurisdiction,
+    JurisdictionError,
+    Role,
+    parse_jurisdiction,
+)
 from services.units.alerts import AlertHub
 from services.units.board import UnitBoard, UnitFilter
 from services.units.domain import (
@@ -45,10 +51,6 @@ from services.units.domain import (
 from services.units.roster import plan_roster, profiles_from
 
 log = structlog.get_logger(__name__)
-# Events that change what a team's app shows (a release withdraws an unanswered alert).
-ALERT_EVENTS = frozenset(
-    {"UnitAlerted", "AlertAcknowledged", "AlertDeclined", "AlertTimedOut", "UnitReleased"}
-)
 _ALERT_STATE = {
     WAITING: units_pb2.Alert.WAITING,
     ACKNOWLEDGED: units_pb2.Alert.ACKNOWLEDGED,
@@ -56,11 +58,6 @@ _ALERT_STATE = {
     TIMED_OUT: units_pb2.Alert.TIMED_OUT,
     WITHDRAWN: units_pb2.Alert.WITHDRAWN,
 }
-
-
-def ids(request: Message) -> tuple[str, str]:
-    """A client command's request id (required) and fingerprint."""
-    return require_request_id(request.request_id), fingerprint(request)  # type: ignore[attr-defined]
 
 
 def alert_message(unit: Unit) -> units_pb2.Alert:
@@ -80,35 +77,44 @@ def alert_message(unit: Unit) -> units_pb2.Alert:
 Decision = Callable[[Unit], list[Message]]
 
 
+def _alert_view(unit: Unit) -> tuple[str, str, int] | None:
+    """What a team's app shows of the unit's latest alert."""
+    alert = unit.alert
+    return None if alert is None else (alert.alert_id, alert.state, alert.responders_total)
+
+
 class UnitsApp:
     def __init__(self, store: EventStore) -> None:
         self.store = store
         self.board = UnitBoard(store)
         self.hub = AlertHub()
+        self.jurisdiction: Jurisdiction.Meta | None = None  # name, zone, bounds: last loaded
+        # Told of each alert recorded with a deadline: the deadline queue's ``add``.
+        self.on_alerted: Callable[[int, str, str], None] = lambda deadline, unit, alert: None
 
     # --- commands ------------------------------------------------------------------
 
     def register_unit(self, request: units_pb2.RegisterUnitRequest, who: Principal) -> Unit:
-        request_id = require_request_id(request.request_id)
-        request_print = fingerprint(request)
-        if self.store.find_request(request_id, request_print) is None:
+        key = client_key(request, "RegisterUnit", who.actor)
+        if self.store.find_request(key) is None:
             events = Unit.register(request.profile)
             unit_id = request.profile.unit_id.strip()
             try:
                 self.store.append(
-                    stream_id(unit_id), 0, self._stamp(events, request_id, who),
-                    request_id=request_id, fingerprint=request_print,
-                )  # fmt: skip
+                    stream_id(unit_id), 0, self._stamp(events, key.request_id, who), key
+                )
             except ConcurrencyConflict:
                 raise AlreadyExists(f"unit {unit_id!r} is registered already") from None
         return self.board.get(request.profile.unit_id.strip())
 
     def load_jurisdiction(
-        self, request: units_pb2.LoadJurisdictionRequest, who: Principal
-    ) -> units_pb2.LoadJurisdictionResponse:
-        """Bring the registry in line with a jurisdiction file, in one transaction."""
-        request_id = require_request_id(request.request_id)
-        seen = self.store.find_request(request_id, fingerprint(request))
+        self, request: units_pb2.LoadJurisdictionRequest, who: Principal,
+        key: CommandKey | None = None,
+    ) -> units_pb2.LoadJurisdictionResponse:  # fmt: skip
+        """Bring the registry in line with a jurisdiction file, in one transaction.
+        ``key``: the service's own, when it loads its file at start."""
+        key = key or client_key(request, "LoadJurisdiction", who.actor)
+        seen = self.store.find_request(key)
         if seen is not None:  # a retry: answer with what the first call applied
             applied: dict[str, list[str]] = {}
             for event in seen.events:
@@ -122,15 +128,18 @@ class UnitsApp:
             jurisdiction = parse_jurisdiction(request.yaml, request.file_name or "jurisdiction")
         except JurisdictionError as exc:
             raise InvalidArgument(str(exc)) from None
+        self.jurisdiction = jurisdiction.jurisdiction
         changes = plan_roster(self.board.all(), profiles_from(jurisdiction))
         if changes.events:
             self.store.append_batch(
                 [
-                    StreamAppend(stream_id(unit_id), version, self._stamp(events, request_id, who))
+                    StreamAppend(
+                        stream_id(unit_id), version, self._stamp(events, key.request_id, who)
+                    )
                     for unit_id, (version, events) in changes.events.items()
                 ],
-                request_id=request_id, fingerprint=fingerprint(request),
-            )  # fmt: skip
+                key,
+            )
         log.info("jurisdiction loaded", name=jurisdiction.jurisdiction.name,
                  registered=len(changes.registered), updated=len(changes.updated),
                  retired=len(changes.retired), unchanged=changes.unchanged,
@@ -150,7 +159,10 @@ class UnitsApp:
                 )
             return unit.reserve(request.incident_id)
 
-        unit = self._command(ids(request), request.unit_id, decide, who, request.incident_id)
+        unit = self._command(
+            client_key(request, "ReserveUnit", who.actor), request.unit_id, decide, who,
+            request.incident_id,
+        )  # fmt: skip
         if unit.incident_id != request.incident_id:
             # A retry of a reservation that was released since: it no longer holds.
             raise FailedPrecondition(
@@ -162,7 +174,7 @@ class UnitsApp:
 
     def release(self, request: units_pb2.ReleaseUnitRequest, who: Principal) -> Unit:
         return self._command(
-            ids(request), request.unit_id,
+            client_key(request, "ReleaseUnit", who.actor), request.unit_id,
             lambda unit: unit.release(request.incident_id, request.reason or "released"),
             who, request.incident_id,
         )  # fmt: skip
@@ -170,8 +182,9 @@ class UnitsApp:
     def change_status(self, request: units_pb2.ChangeStatusRequest, who: Principal) -> Unit:
         self._require_own_unit(request.unit_id, who)
         return self._command(
-            ids(request), request.unit_id, lambda unit: unit.change_status(request.status), who
-        )
+            client_key(request, "ChangeStatus", who.actor), request.unit_id,
+            lambda unit: unit.change_status(request.status), who,
+        )  # fmt: skip
 
     def report_location(self, request: units_pb2.ReportLocationRequest, who: Principal) -> Unit:
         self._require_own_unit(request.unit_id, who)
@@ -180,8 +193,9 @@ class UnitsApp:
         where = Point.checked(request.location.latitude, request.location.longitude,
                               f"unit {request.unit_id} location")  # fmt: skip
         return self._command(
-            ids(request), request.unit_id, lambda unit: unit.report_location(where), who
-        )
+            client_key(request, "ReportLocation", who.actor), request.unit_id,
+            lambda unit: unit.report_location(where), who,
+        )  # fmt: skip
 
     # --- alerts --------------------------------------------------------------------
 
@@ -190,44 +204,56 @@ class UnitsApp:
         dispatched = envelope.unit_dispatched
         who = Principal(Role.ADMIN, f"dispatch:{envelope.actor.id or 'system'}")
         self._command(
-            (f"alert:{envelope.event_id}", "unit-dispatched"), dispatched.unit_id,
+            system_key(f"alert:{envelope.event_id}", "AlertTeam"), dispatched.unit_id,
             lambda unit: unit.alert_team(envelope.event_id, dispatched, now_us()),
             who, dispatched.incident_id,
         )  # fmt: skip
 
     def acknowledge(self, request: units_pb2.AcknowledgeAlertRequest, who: Principal) -> Unit:
+        received = now_us()  # the answer is judged against the deadline as it arrives
         self._require_own_unit(request.unit_id, who)
         return self._command(
-            ids(request), request.unit_id,
+            client_key(request, "AcknowledgeAlert", who.actor), request.unit_id,
             lambda unit: unit.acknowledge(request.alert_id, request.responders,
-                                          request.eta_seconds, request.note),
+                                          request.eta_seconds, request.note, received),
             who,
         )  # fmt: skip
 
     def decline(self, request: units_pb2.DeclineAlertRequest, who: Principal) -> Unit:
+        received = now_us()
         self._require_own_unit(request.unit_id, who)
         return self._command(
-            ids(request), request.unit_id,
-            lambda unit: unit.decline(request.alert_id, request.reason), who,
+            client_key(request, "DeclineAlert", who.actor), request.unit_id,
+            lambda unit: unit.decline(request.alert_id, request.reason, received), who,
         )  # fmt: skip
 
-    def sweep_deadlines(self) -> int:
-        """Time out every alert past its deadline; returns how many."""
-        now = now_us()
-        due = self.board.find(
-            lambda unit: unit.alert is not None and unit.alert.state == WAITING
-            and 0 < unit.alert.deadline_us <= now
+    def time_out_alert(self, unit_id: str, alert_id: str) -> bool:
+        """Time the alert out (its deadline has passed); False when it was answered or
+        withdrawn meanwhile, or is not the unit's current alert any more."""
+        unit = self.board.get(unit_id)
+        if unit.alert is None or unit.alert.alert_id != alert_id or unit.alert.state != WAITING:
+            return False
+        self._command(
+            system_key(f"timeout:{alert_id}", "TimeOutAlert"), unit_id,
+            lambda u: u.time_out(alert_id, now_us()), SYSTEM,
         )  # fmt: skip
-        for unit in due:
-            alert_id = unit.alert.alert_id  # type: ignore[union-attr]
-            try:
-                self._command(
-                    (f"timeout:{alert_id}", "alert-deadline"), unit.unit_id,
-                    lambda u, a=alert_id: u.time_out(a, now), SYSTEM,
-                )  # fmt: skip
-            except DomainError as exc:  # answered meanwhile
-                log.info("alert not timed out", alert_id=alert_id, reason=str(exc))
-        return len(due)
+        return True
+
+    def waiting_deadlines(self) -> list[tuple[int, str, str]]:
+        """(deadline µs, unit id, alert id) of every alert waiting for an answer."""
+        return self.board.find(
+            lambda unit: unit.alert is not None and unit.alert.state == WAITING
+            and unit.alert.deadline_us > 0,
+            lambda unit: (unit.alert.deadline_us, unit.unit_id, unit.alert.alert_id),
+        )  # fmt: skip
+
+    def require_team(self, team_id: str) -> None:
+        """NotFound unless ``team_id`` is a station of the jurisdiction (a team is one)."""
+        if not self.board.find(UnitFilter(station_id=team_id), lambda unit: unit.unit_id):
+            raise NotFound(
+                f"no team {team_id!r}: a team is a station of the jurisdiction (VOL-03, "
+                "say); list the units to see them"
+            )
 
     def waiting_alerts(self, team_id: str) -> list[units_pb2.Alert]:
         """Alerts of the team not yet answered: what a (re)connecting app must see."""
@@ -237,26 +263,35 @@ class UnitsApp:
         ]  # fmt: skip
 
     def _command(
-        self, ids: tuple[str, str], unit_id: str, decide: Decision, who: Principal,
+        self, key: CommandKey, unit_id: str, decide: Decision, who: Principal,
         incident_id: str = "",
     ) -> Unit:  # fmt: skip
-        """Load the unit, decide, append (``append_decision``); the same request id again
-        returns the unit without deciding again. ``ids``: request id and fingerprint."""
-        request_id, request_print = ids
-        seen = self.store.find_request(request_id, request_print)
+        """Load the unit, decide, append (``append_decision``); the same key again
+        returns the unit without deciding again."""
+        seen = self.store.find_request(key)
         if seen is not None:
             return self.board.get(unit_id)
+        alert_before: list[tuple[str, str, int] | None] = [None]
+
+        def deciding(unit: Unit) -> list[Message]:
+            alert_before[0] = _alert_view(unit)
+            return decide(unit)
+
         result = append_decision(
-            self.store, stream_id(unit_id), lambda: self.board.get(unit_id), decide,
-            lambda unit, events: self._stamp(events, request_id, who,
+            self.store, stream_id(unit_id), lambda: self.board.get(unit_id), deciding,
+            lambda unit, events: self._stamp(events, key.request_id, who,
                                              incident_id or unit.incident_id),
-            ids,
+            key,
         )  # fmt: skip
         assert result is not None, "a unit's decision refuses or records"
         self._log(result)
         unit = self.board.get(unit_id)
-        if unit.alert is not None and any(e.event_type in ALERT_EVENTS for e in result.events):
+        # Team apps hear of a change to what they see: not, say, of a release after the
+        # alert was answered, which changes nothing for them.
+        if unit.alert is not None and _alert_view(unit) != alert_before[0]:
             self.hub.publish(alert_message(unit))
+            if unit.alert.state == WAITING and unit.alert.deadline_us:
+                self.on_alerted(unit.alert.deadline_us, unit.unit_id, unit.alert.alert_id)
         return unit
 
     @staticmethod

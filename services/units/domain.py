@@ -107,6 +107,18 @@ class AlertState:
         return self.alert.deadline.ToMicroseconds() if self.alert.HasField("deadline") else 0
 
 
+def _check_in_time(alert: AlertState, at_us: int) -> None:
+    """An answer is judged when it arrives: after the deadline it is late, whether or not
+    the time-out has been recorded yet (it fires at the deadline)."""
+    deadline = alert.deadline_us
+    if deadline and at_us > deadline:
+        raise FailedPrecondition(
+            f"alert {alert.alert_id} was answered {(at_us - deadline) / 1e6:.1f} s after its "
+            f"deadline: it came late, the alert has timed out and the slot is sent to "
+            "another unit"
+        )
+
+
 @dataclass
 class Unit(Aggregate):
     profile: common_pb2.UnitProfile = field(default_factory=common_pb2.UnitProfile)
@@ -235,9 +247,13 @@ class Unit(Aggregate):
         return [alerted]
 
     def acknowledge(
-        self, alert_id: str, responders: int, eta_seconds: int, note: str
+        self, alert_id: str, responders: int, eta_seconds: int, note: str, at_us: int
     ) -> list[Message]:
+        """``at_us``: when the answer arrived; while the alert waits, one that arrives
+        after its deadline is refused (the slot is being re-dispatched)."""
         alert = self._open_alert(alert_id, accept_acknowledged=True)
+        if alert.state == WAITING:
+            _check_in_time(alert, at_us)
         if responders < 1:
             raise InvalidArgument(
                 f"responders must be 1 or more (people coming with this acknowledgement), "
@@ -250,8 +266,8 @@ class Unit(Aggregate):
             complete=total >= alert.alert.responders_needed,
         )]  # fmt: skip
 
-    def decline(self, alert_id: str, reason: str) -> list[Message]:
-        self._open_alert(alert_id)
+    def decline(self, alert_id: str, reason: str, at_us: int) -> list[Message]:
+        _check_in_time(self._open_alert(alert_id), at_us)
         if not reason.strip():
             raise InvalidArgument("give a reason for declining: the call taker sees it")
         return [events_pb2.AlertDeclined(unit_id=self.unit_id, alert_id=alert_id,

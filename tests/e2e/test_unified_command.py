@@ -303,7 +303,7 @@ REQUESTS = {
     ("method", "fields", "code", "fragment"),
     [
         ("RaiseAlarmLevel", {"alarm_level": 1}, "INVALID_ARGUMENT", "not above the current level"),
-        ("RaiseAlarmLevel", {"alarm_level": 9}, "INVALID_ARGUMENT", "outside 1..5"),
+        ("RaiseAlarmLevel", {"alarm_level": 9}, "INVALID_ARGUMENT", "9 is outside 0..5"),
         ("RequestUnits", {"capability": "submarine"}, "INVALID_ARGUMENT", "unknown capability"),
         ("RequestUnits", {"capability": "engine", "count": 50}, "INVALID_ARGUMENT", "count 50"),
         ("CancelIncident", {"reason": "BORED"}, "INVALID_ARGUMENT", "FALSE_ALARM"),

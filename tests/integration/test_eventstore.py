@@ -8,6 +8,7 @@ import pytest
 
 from services.common.errors import InvalidArgument
 from services.common.eventstore import (
+    CommandKey,
     ConcurrencyConflict,
     EventStore,
     NewEvent,
@@ -84,24 +85,71 @@ def test_bad_appends_fail_clearly_and_write_nothing(
     assert store.max_position() == 0
 
 
-def test_retried_request_returns_first_result_and_writes_nothing(store: EventStore) -> None:
-    first = store.append("a", 0, [ev(), ev()], request_id="req-1", fingerprint="f")
+def key(request_id: str = "req-1", operation: str = "Close", fingerprint: str = "f",
+        scope: str = "client:CALL_TAKER:ct-01") -> CommandKey:  # fmt: skip
+    return CommandKey(scope, request_id, operation, fingerprint)
 
-    retry = store.append("a", 0, [ev(), ev()], request_id="req-1", fingerprint="f")
+
+def test_retried_request_returns_first_result_and_writes_nothing(store: EventStore) -> None:
+    first = store.append("a", 0, [ev(), ev()], key())
+
+    retry = store.append("a", 0, [ev(), ev()], key())
 
     assert retry.replayed and not first.replayed
     assert retry.events == first.events
     assert store.max_position() == 2
-    assert store.find_request("req-1", "f") == retry
-    assert store.find_request("req-2", "f") is None
+    assert store.find_request(key()) == retry
+    assert store.find_request(key("req-2")) is None
 
 
-def test_request_id_reused_for_another_command_is_refused(store: EventStore) -> None:
-    store.append("a", 0, [ev()], request_id="req-1", fingerprint="f1")
+def test_request_id_reused_for_other_content_is_refused(store: EventStore) -> None:
+    store.append("a", 0, [ev()], key(fingerprint="f1"))
 
-    with pytest.raises(RequestIdReused, match="req-1"):
-        store.append("b", 0, [ev()], request_id="req-1", fingerprint="f2")
+    with pytest.raises(RequestIdReused, match="'req-1' was already used for a Close with other"):
+        store.append("b", 0, [ev()], key(fingerprint="f2"))
     assert store.max_position() == 1
+
+
+def test_request_id_reused_for_another_operation_is_refused_naming_the_first(
+    store: EventStore,
+) -> None:
+    store.append("a", 0, [ev()], key(operation="MarkUnderControl"))
+
+    with pytest.raises(RequestIdReused, match="already used for MarkUnderControl, not Close"):
+        store.append("a", 1, [ev()], key(operation="Close"))
+    with pytest.raises(RequestIdReused, match="MarkUnderControl"):
+        store.find_request(key(operation="Close"))
+    assert store.max_position() == 1
+
+
+def test_request_ids_are_scoped_by_caller_so_nobody_takes_another_s(store: EventStore) -> None:
+    """A team cannot squat an id the system (or another caller) will use: scopes apart."""
+    squatter = store.append(
+        "unit-x", 0, [ev()], key("timeout:a1", "ReportLocation", scope="client:TEAM:VOL-03:phone")
+    )
+    system = store.append("unit-x", 1, [ev()], key("timeout:a1", "TimeOutAlert", scope="system"))
+
+    assert not squatter.replayed and not system.replayed
+    assert store.max_position() == 2
+
+
+@pytest.mark.parametrize(
+    ("event", "column"),
+    [
+        (ev(correlation_id="c" * 65), "correlation_id is 65 characters"),
+        (ev(actor="a" * 201), "actor is 201 characters"),
+    ],
+)
+def test_values_longer_than_their_column_are_refused_before_the_database(
+    store: EventStore, event: NewEvent, column: str
+) -> None:
+    with pytest.raises(InvalidArgument, match=column):
+        store.append("a", 0, [event])
+    with pytest.raises(InvalidArgument, match="stream_id is 201 characters"):
+        store.append("s" * 201, 0, [ev()])
+    with pytest.raises(InvalidArgument, match="request_id is 251 characters"):
+        store.append("a", 0, [ev()], key("r" * 251))
+    assert store.max_position() == 0
 
 
 def test_unknown_stream_says_so(store: EventStore) -> None:

@@ -666,8 +666,85 @@ def test_the_events_rebuild_the_incident_decided_step_by_step() -> None:
     rebuilt = Incident.from_events(history)
 
     assert rebuilt == incident
-    assert rebuilt.version == len(history) == 19
+    assert rebuilt.version == len(history) == 21  # under control withdrew n2 and n3
     assert (rebuilt.status, rebuilt.alarm_level, rebuilt.commander_id) == ("CLOSED", 2, "li")
     assert rebuilt.opened_at_us == 1_700_000_000_000_000
     assert rebuilt.needs == {} and rebuilt.needs_requested == 3
     assert rebuilt.releases_owed() == ["E3", "E4"]
+
+
+# --- requests for units end (issue 9: a tanker asked for hours ago is not sent later) -----
+
+
+def withdrawn(need_id: str, slot: str, remaining: int, reason: str):  # type: ignore[no-untyped-def]
+    return events_pb2.UnitsRequestCancelled(
+        incident_id=ID, need_id=need_id, slot=slot, remaining=remaining, reason=reason
+    )
+
+
+def test_under_control_ends_the_open_requests() -> None:
+    incident = given(requested("n1", "water_tanker", 2), requested("n2", "aerial"))
+
+    events = incident.mark_under_control("knocked down")
+
+    assert events[1:] == [
+        withdrawn("n1", "water_tanker", 2, "incident under control"),
+        withdrawn("n2", "aerial", 1, "incident under control"),
+    ]
+    assert then(incident, events).needs == {}
+
+
+def test_the_commander_may_keep_the_requests_when_under_control() -> None:
+    incident = given(requested("n1", "water_tanker", 2))
+
+    events = incident.mark_under_control("knocked down", keep_requests=True)
+
+    assert [type(e).__name__ for e in events] == ["IncidentUnderControl"]
+    assert list(then(incident, events).needs) == ["n1"]
+
+
+def test_a_request_is_withdrawn_by_its_id_and_nothing_more_is_sent_for_it() -> None:
+    incident = given(requested("n1", "water_tanker", 2), dispatched("T1", need_id="n1"))
+
+    events = incident.cancel_request("n1", " tanker no longer needed ")
+
+    assert events == [withdrawn("n1", "water_tanker", 1, "tanker no longer needed")]
+    after = then(incident, events)
+    assert after.needs == {} and after.active_units() == ["T1"]
+    with pytest.raises(FailedPrecondition, match="has no open need 'n1'"):
+        after.fill("n1", "T2", "", "too late")
+    with pytest.raises(FailedPrecondition, match=r"has no open request 'n1' \(open: none\)"):
+        after.cancel_request("n1", "twice")
+
+
+@pytest.mark.parametrize("history", [[], [requested("n1", "engine"), closed()]])
+def test_only_an_open_request_of_an_active_incident_is_withdrawn(history: list[Message]) -> None:
+    with pytest.raises(FailedPrecondition):
+        given(*history).cancel_request("n1", "")
+
+
+# --- a unit that goes home by itself (issue 9) --------------------------------------------
+
+
+def test_a_unit_returning_by_itself_leaves_the_incident_and_is_not_replaced() -> None:
+    incident = given(dispatched("E1", "engine"))
+
+    events = incident.unit_answered("E1", Outcome.RETURNED, "the crew reported returning")
+
+    assert events == [ended("E1", Outcome.RETURNED, "the crew reported returning")]
+    after = then(incident, events)
+    assert after.active_units() == [] and after.needs == {}
+    assert after.assignments["E1"].state == "RETURNED"
+
+
+def test_a_raised_alarm_does_not_count_a_unit_that_went_home() -> None:
+    incident = given(
+        dispatched("E1", "engine"), dispatched("E2", "engine"),
+        ended("E2", Outcome.RETURNED, "returning"),
+    )  # fmt: skip
+
+    events = incident.raise_alarm(2, "", {"engine": 3})
+
+    assert events[1] == requested(
+        "n1", "engine", 2, reason="alarm level 2: engine 1 of 3 sent or asked for"
+    )

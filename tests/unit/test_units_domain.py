@@ -182,9 +182,9 @@ def test_a_volunteer_team_is_alerted_with_a_deadline() -> None:
 
 
 def test_a_volunteer_team_counts_as_acknowledged_only_with_enough_responders() -> None:
-    unit = run(alerted(), alerted().acknowledge("a-1", 2, 300, "two of us"))
+    unit = run(alerted(), alerted().acknowledge("a-1", 2, 300, "two of us", T0))
     assert (unit.status, unit.alert.responders_total) == (S.Value("ALERTED"), 2)
-    (event,) = unit.acknowledge("a-1", 2, 240, "two more")
+    (event,) = unit.acknowledge("a-1", 2, 240, "two more", T0 + 1)
     assert event.complete and event.responders_total == 4
     assert run(unit, [event]).status == S.Value("ACKNOWLEDGED")
 
@@ -206,17 +206,17 @@ def test_only_a_unit_reserved_for_the_incident_is_alerted() -> None:
 
 
 def test_a_decline_or_a_missed_deadline_frees_the_unit_and_closes_the_alert() -> None:
-    declined = run(alerted(), alerted().decline("a-1", "crew at harvest"))
+    declined = run(alerted(), alerted().decline("a-1", "crew at harvest", T0))
     assert (declined.status, declined.incident_id) == (S.Value("AVAILABLE"), "")
     with pytest.raises(FailedPrecondition, match="DECLINED; it can no longer be answered"):
-        declined.acknowledge("a-1", 3, 60, "")
+        declined.acknowledge("a-1", 3, 60, "", T0)
 
     with pytest.raises(FailedPrecondition, match="has not reached its deadline"):
         alerted().time_out("a-1", T0 + 119 * 1_000_000)
     timed_out = run(alerted(), alerted().time_out("a-1", T0 + 120 * 1_000_000))
     assert timed_out.status == S.Value("AVAILABLE")
     with pytest.raises(FailedPrecondition, match="TIMED OUT"):
-        timed_out.acknowledge("a-1", 4, 60, "")
+        timed_out.acknowledge("a-1", 4, 60, "", T0)
 
 
 @pytest.mark.parametrize(
@@ -228,12 +228,12 @@ def test_bad_acknowledgements_are_refused(
     alert_id: str, responders: int, error: type, message: str
 ) -> None:
     with pytest.raises(error, match=message):
-        alerted().acknowledge(alert_id, responders, 60, "")
+        alerted().acknowledge(alert_id, responders, 60, "", T0)
 
 
 def test_declining_needs_a_reason() -> None:
     with pytest.raises(InvalidArgument, match="give a reason"):
-        alerted().decline("a-1", " ")
+        alerted().decline("a-1", " ", T0)
 
 
 def test_a_release_withdraws_an_unanswered_alert_so_no_time_out_fires_later() -> None:
@@ -241,6 +241,28 @@ def test_a_release_withdraws_an_unanswered_alert_so_no_time_out_fires_later() ->
     released = run(unit, unit.release("", "incident closed"))
     assert released.status == S.Value("AVAILABLE") and released.alert.state == "WITHDRAWN"
     with pytest.raises(FailedPrecondition, match="WITHDRAWN; it can no longer be answered"):
-        released.acknowledge("a-1", 5, 60, "")
+        released.acknowledge("a-1", 5, 60, "", T0)
     with pytest.raises(FailedPrecondition, match="WITHDRAWN"):
         released.time_out("a-1", T0 + 999 * 1_000_000)
+
+
+DEADLINE = T0 + 120 * 1_000_000
+
+
+@pytest.mark.parametrize("late_ms", [1, 50, 150, 300, 450, 1000])
+def test_an_answer_after_the_deadline_is_refused_as_late_even_before_the_time_out(
+    late_ms: int,
+) -> None:
+    """Whether the time-out has been recorded yet must not decide it (issue 9, item 8)."""
+    at = DEADLINE + late_ms * 1000
+    with pytest.raises(FailedPrecondition, match="came late"):
+        alerted().acknowledge("a-1", 4, 60, "", at)
+    with pytest.raises(FailedPrecondition, match="came late"):
+        alerted().decline("a-1", "crew at harvest", at)
+
+
+def test_an_answer_at_the_deadline_counts_and_responders_may_join_an_acknowledged_alert() -> None:
+    unit = run(alerted(), alerted().acknowledge("a-1", 4, 60, "", DEADLINE))
+    assert unit.status == S.Value("ACKNOWLEDGED")
+    (more,) = unit.acknowledge("a-1", 2, 60, "two more", DEADLINE + 60_000_000)
+    assert more.responders_total == 6

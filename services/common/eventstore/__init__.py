@@ -1,7 +1,9 @@
 """The event store: see ``store.py``. Backends: ``sqlite.py``, ``postgres.py``."""
 
 from services.common.eventstore.model import (
+    SYSTEM_SCOPE,
     AppendResult,
+    CommandKey,
     ConcurrencyConflict,
     NewEvent,
     RecordedEvent,
@@ -14,7 +16,9 @@ from services.common.eventstore.store import DEFAULT_MAX_PAYLOAD_BYTES, EventSto
 
 __all__ = [
     "DEFAULT_MAX_PAYLOAD_BYTES",
+    "SYSTEM_SCOPE",
     "AppendResult",
+    "CommandKey",
     "ConcurrencyConflict",
     "EventStore",
     "NewEvent",

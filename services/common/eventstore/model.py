@@ -65,7 +65,30 @@ class AppendResult:
 
 
 @dataclass(frozen=True, slots=True)
+class CommandKey:
+    """The idempotency key of a command: who asked (``scope``), under which id, for what.
+
+    - ``scope`` keeps request ids apart: ``client:<actor>`` for a client's command (so no
+      caller can take another's id, least of all one the system derives for itself), and
+      ``system`` for what a service decides on its own (a time-out, an alert for a
+      dispatch). No client can write in the ``system`` scope.
+    - ``operation`` names the command (``ReserveUnit``, ``TimeOutAlert``): an id reused for
+      another operation is refused, never answered with the first one's result.
+    - ``fingerprint`` identifies the request's content (see ``commands.fingerprint``).
+    """
+
+    scope: str
+    request_id: str
+    operation: str
+    fingerprint: str = ""
+
+
+SYSTEM_SCOPE = "system"
+
+
+@dataclass(frozen=True, slots=True)
 class SeenRequest:
+    operation: str
     fingerprint: str
     first_position: int
     last_position: int
@@ -89,12 +112,18 @@ class StreamNotFound(NotFound):
 
 
 class RequestIdReused(AlreadyExists):
-    def __init__(self, request_id: str) -> None:
-        super().__init__(
-            f"request id {request_id!r} was already used for a different command; "
-            "use a new request id for a new command"
+    def __init__(self, key: CommandKey, first_operation: str) -> None:
+        what = (
+            f"a {first_operation} with other content"
+            if first_operation == key.operation
+            else f"{first_operation}, not {key.operation}"
         )
-        self.request_id = request_id
+        super().__init__(
+            f"request id {key.request_id!r} was already used for {what}; use a new request "
+            "id for a new command, and the same one only to retry the same command"
+        )
+        self.request_id = key.request_id
+        self.first_operation = first_operation
 
 
 def record(
@@ -129,6 +158,7 @@ def record(
     return rows
 
 
-def check_replay(seen: SeenRequest, fingerprint: str, request_id: str) -> None:
-    if seen.fingerprint != fingerprint:
-        raise RequestIdReused(request_id)
+def check_replay(seen: SeenRequest, key: CommandKey) -> None:
+    """A request seen before may only be the same command again."""
+    if seen.operation != key.operation or seen.fingerprint != key.fingerprint:
+        raise RequestIdReused(key, seen.operation)

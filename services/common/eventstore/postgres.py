@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from services.common.errors import Conflict
 from services.common.eventstore.model import (
     AppendResult,
+    CommandKey,
     RecordedEvent,
     SeenRequest,
     StreamAppend,
@@ -38,25 +39,24 @@ class PostgresBackend:
     def close(self) -> None:
         pass
 
-    def append(
-        self, appends: Sequence[StreamAppend], request_id: str | None, fingerprint: str
-    ) -> AppendResult:
+    def append(self, appends: Sequence[StreamAppend], key: CommandKey | None) -> AppendResult:
         raw = self.engine.raw_connection()
         pg: psycopg.Connection = raw.driver_connection
         try:
             with pg.pipeline() as pipeline:
                 lock, request, top, versions = (pg.cursor() for _ in range(4))
                 lock.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
-                if request_id:
-                    request.execute(SQL.request, (request_id,))
+                if key is not None:
+                    request.execute(SQL.request, (key.scope, key.request_id))
                 top.execute(SQL.max_position)
                 streams = [a.stream_id for a in appends]
                 versions.execute(SQL.versions_of(len(streams)), streams)
                 pipeline.sync()
-                found = request.fetchone() if request_id else None
+                found = request.fetchone() if key is not None else None
                 if found is not None:
+                    assert key is not None
                     seen = SeenRequest(*found)
-                    check_replay(seen, fingerprint, request_id or "")
+                    check_replay(seen, key)
                     lock.execute(SQL.read_range, (seen.first_position, seen.last_position))
                     pipeline.sync()
                     events = tuple(map(RecordedEvent._make, lock.fetchall()))
@@ -64,17 +64,12 @@ class PostgresBackend:
                     return AppendResult(events, replayed=True)
                 rows = record(appends, top.fetchone()[0], dict(versions.fetchall()))
                 lock.executemany(SQL.insert_event, rows)
-                if request_id:
+                if key is not None:
                     lock.execute(
                         SQL.insert_request,
-                        (
-                            request_id,
-                            fingerprint,
-                            rows[0].position,
-                            rows[-1].position,
-                            rows[0].recorded_at,
-                        ),
-                    )
+                        (key.scope, key.request_id, key.operation, key.fingerprint,
+                         rows[0].position, rows[-1].position, rows[0].recorded_at),
+                    )  # fmt: skip
                 pg.commit()
             return AppendResult(tuple(rows), replayed=False)
         except psycopg.errors.UniqueViolation as exc:
@@ -91,8 +86,8 @@ class PostgresBackend:
         finally:
             raw.close()
 
-    def find_request(self, request_id: str) -> tuple[SeenRequest, list[RecordedEvent]] | None:
-        rows = self._autocommit_query(SQL.request, (request_id,))
+    def find_request(self, key: CommandKey) -> tuple[SeenRequest, list[RecordedEvent]] | None:
+        rows = self._autocommit_query(SQL.request, (key.scope, key.request_id))
         if not rows:
             return None
         seen = SeenRequest(*rows[0])

@@ -35,10 +35,13 @@ events_table = Table(
     UniqueConstraint("stream_id", "stream_version", name="uq_events_stream_version"),
 )
 
+# Idempotency keys (``model.CommandKey``): one row per command carried out.
 requests_table = Table(
     "command_requests",
     metadata,
-    Column("request_id", String(200), primary_key=True),
+    Column("scope", String(250), primary_key=True),
+    Column("request_id", String(250), primary_key=True),
+    Column("operation", String(100), nullable=False),
     Column("fingerprint", String(128), nullable=False),
     Column("first_position", BigInteger, nullable=False),
     Column("last_position", BigInteger, nullable=False),
@@ -66,21 +69,22 @@ class Statements:
         self.ph = ph
         self.max_position = "SELECT coalesce(max(position), 0) FROM events"
         self.request = (
-            "SELECT fingerprint, first_position, last_position FROM command_requests "
-            f"WHERE request_id = {ph}"
+            "SELECT operation, fingerprint, first_position, last_position "
+            f"FROM command_requests WHERE scope = {ph} AND request_id = {ph}"
         )
         # The common append in one statement: top position, the stream's version and any
         # earlier result of the request (NULLs when there is none).
         self.state_of_one_stream = (
             "SELECT (SELECT coalesce(max(position), 0) FROM events), "
             f"(SELECT max(stream_version) FROM events WHERE stream_id = {ph}), "
-            "r.fingerprint, r.first_position, r.last_position "
-            f"FROM (SELECT 1) AS one LEFT JOIN command_requests AS r ON r.request_id = {ph}"
+            "r.operation, r.fingerprint, r.first_position, r.last_position "
+            "FROM (SELECT 1) AS one LEFT JOIN command_requests AS r "
+            f"ON r.scope = {ph} AND r.request_id = {ph}"
         )
         self.insert_event = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join([ph] * 11)})"
         self.insert_request = (
-            "INSERT INTO command_requests (request_id, fingerprint, first_position, "
-            f"last_position, recorded_at) VALUES ({', '.join([ph] * 5)})"
+            "INSERT INTO command_requests (scope, request_id, operation, fingerprint, "
+            f"first_position, last_position, recorded_at) VALUES ({', '.join([ph] * 7)})"
         )
         self.read_after = (
             f"SELECT {EVENT_COLUMNS} FROM events WHERE position > {ph} ORDER BY position LIMIT {ph}"

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from services.common.eventstore.model import (
     AppendResult,
+    CommandKey,
     RecordedEvent,
     SeenRequest,
     StreamAppend,
@@ -39,9 +40,7 @@ class SQLiteBackend:
                 self._writer.close()
                 self._writer = None
 
-    def append(
-        self, appends: Sequence[StreamAppend], request_id: str | None, fingerprint: str
-    ) -> AppendResult:
+    def append(self, appends: Sequence[StreamAppend], key: CommandKey | None) -> AppendResult:
         with self._lock:
             if self._writer is None:
                 self._writer = self.engine.raw_connection()
@@ -49,7 +48,7 @@ class SQLiteBackend:
             cursor = db.cursor()
             cursor.execute("BEGIN IMMEDIATE")
             try:
-                result = self._append_in_transaction(cursor, appends, request_id, fingerprint)
+                result = self._append_in_transaction(cursor, appends, key)
                 cursor.execute("COMMIT")
                 return result
             except BaseException:
@@ -63,39 +62,41 @@ class SQLiteBackend:
     def _append_in_transaction(
         cursor: sqlite3.Cursor,
         appends: Sequence[StreamAppend],
-        request_id: str | None,
-        fingerprint: str,
+        key: CommandKey | None,
     ) -> AppendResult:
+        scope, request_id = (key.scope, key.request_id) if key else (None, None)
         if len(appends) == 1:
             top, version, *request = cursor.execute(
-                SQL.state_of_one_stream, (appends[0].stream_id, request_id)
+                SQL.state_of_one_stream, (appends[0].stream_id, scope, request_id)
             ).fetchone()
             versions = {appends[0].stream_id: version} if version else {}
             seen = SeenRequest(*request) if request[0] is not None else None
         else:
-            found = cursor.execute(SQL.request, (request_id,)).fetchone() if request_id else None
+            found = cursor.execute(SQL.request, (scope, request_id)).fetchone() if key else None
             seen = SeenRequest(*found) if found else None
             top = cursor.execute(SQL.max_position).fetchone()[0]
             streams = [a.stream_id for a in appends]
             versions = dict(cursor.execute(SQL.versions_of(len(streams)), streams).fetchall())
         if seen is not None:
-            check_replay(seen, fingerprint, request_id or "")
+            assert key is not None
+            check_replay(seen, key)
             cursor.execute(SQL.read_range, (seen.first_position, seen.last_position))
             return AppendResult(tuple(map(RecordedEvent._make, cursor.fetchall())), True)
         rows = record(appends, top, versions)
         cursor.executemany(SQL.insert_event, rows)
-        if request_id:
+        if key is not None:
             cursor.execute(
                 SQL.insert_request,
-                (request_id, fingerprint, rows[0].position, rows[-1].position, rows[0].recorded_at),
-            )
+                (key.scope, key.request_id, key.operation, key.fingerprint, rows[0].position,
+                 rows[-1].position, rows[0].recorded_at),
+            )  # fmt: skip
         return AppendResult(tuple(rows), replayed=False)
 
-    def find_request(self, request_id: str) -> tuple[SeenRequest, list[RecordedEvent]] | None:
+    def find_request(self, key: CommandKey) -> tuple[SeenRequest, list[RecordedEvent]] | None:
         raw = self.engine.raw_connection()
         try:
             cursor = raw.driver_connection.cursor()
-            found = cursor.execute(SQL.request, (request_id,)).fetchone()
+            found = cursor.execute(SQL.request, (key.scope, key.request_id)).fetchone()
             if found is None:
                 return None
             seen = SeenRequest(*found)

@@ -9,9 +9,10 @@
   gap-free and commit in order: a reader that has seen position N will never later find
   a new event below N. That makes the event table itself the transactional outbox: the
   relay publishes everything after its checkpoint (``relay.py``), and can republish from 0.
-- A command carries a client request id. Appending with one that was seen before
-  returns the first result and writes nothing; the same id with a different command
-  (another fingerprint) is refused.
+- A command carries an idempotency key (``CommandKey``: scope, request id, operation,
+  fingerprint). Appending with a key seen before returns the first result and writes
+  nothing; the same scope and request id with another operation or other content is
+  refused (``RequestIdReused``).
 
 The store knows nothing of protobuf or Kafka: payloads are bytes, times are integer
 microseconds since the Unix epoch (UTC). The hot paths (append, read everything after a
@@ -23,12 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Table, func, select
 
 from services.common.database import is_sqlite
 from services.common.errors import InvalidArgument
 from services.common.eventstore.model import (
     AppendResult,
+    CommandKey,
     NewEvent,
     RecordedEvent,
     StreamAppend,
@@ -36,7 +38,12 @@ from services.common.eventstore.model import (
     check_replay,
 )
 from services.common.eventstore.postgres import PostgresBackend
-from services.common.eventstore.schema import checkpoints_table, events_table, metadata
+from services.common.eventstore.schema import (
+    checkpoints_table,
+    events_table,
+    metadata,
+    requests_table,
+)
 from services.common.eventstore.sqlite import SQLiteBackend
 
 DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024
@@ -68,36 +75,38 @@ class EventStore:
         stream_id: str,
         expected_version: int,
         events: Sequence[NewEvent],
-        request_id: str | None = None,
-        fingerprint: str = "",
+        key: CommandKey | None = None,
     ) -> AppendResult:
-        return self.append_batch(
-            [StreamAppend(stream_id, expected_version, events)], request_id, fingerprint
-        )
+        return self.append_batch([StreamAppend(stream_id, expected_version, events)], key)
 
     def append_batch(
-        self,
-        appends: Sequence[StreamAppend],
-        request_id: str | None = None,
-        fingerprint: str = "",
+        self, appends: Sequence[StreamAppend], key: CommandKey | None = None
     ) -> AppendResult:
-        """Append one command's events to one or more streams, atomically."""
-        self._validate(appends, request_id)
-        result = self._backend.append(appends, request_id, fingerprint)
+        """Append one command's events to one or more streams, atomically. Raises
+        ``InvalidArgument`` (nothing written) for an append the store cannot hold,
+        ``ConcurrencyConflict`` for a stale expected version and ``RequestIdReused`` for
+        a key seen before with another operation or content."""
+        self._validate(appends, key)
+        result = self._backend.append(appends, key)
         if not result.replayed:
             for listener in self._listeners:
                 listener(result.events[-1].position)
         return result
 
-    def _validate(self, appends: Sequence[StreamAppend], request_id: str | None) -> None:
+    def _validate(self, appends: Sequence[StreamAppend], key: CommandKey | None) -> None:
         if not appends:
             raise InvalidArgument("nothing to append: give at least one stream")
-        if request_id is not None and not request_id.strip():
-            raise InvalidArgument("request id is blank: omit it or give a unique value")
+        if key is not None:
+            if not key.request_id.strip() or not key.scope or not key.operation:
+                raise InvalidArgument("request id is blank: omit it or give a unique value")
+            _fits(requests_table, "scope", key.scope)
+            _fits(requests_table, "request_id", key.request_id)
+            _fits(requests_table, "operation", key.operation)
         seen_streams: set[str] = set()
         for append in appends:
             if not append.stream_id:
                 raise InvalidArgument("stream id is empty")
+            _fits(events_table, "stream_id", append.stream_id)
             if append.stream_id in seen_streams:
                 raise InvalidArgument(f"stream {append.stream_id!r} appears twice in one append")
             seen_streams.add(append.stream_id)
@@ -111,6 +120,8 @@ class EventStore:
             for event in append.events:
                 if not event.event_type:
                     raise InvalidArgument(f"an event for stream {append.stream_id!r} has no type")
+                for column in _BOUNDED_EVENT_COLUMNS:
+                    _fits(events_table, column, getattr(event, column))
                 if len(event.payload) > self.max_payload_bytes:
                     raise InvalidArgument(
                         f"{event.event_type} payload for stream {append.stream_id!r} is "
@@ -120,13 +131,14 @@ class EventStore:
 
     # --- reading ---------------------------------------------------------------------
 
-    def find_request(self, request_id: str, fingerprint: str) -> AppendResult | None:
-        """The first result of a command already carried out under ``request_id``."""
-        found = self._backend.find_request(request_id)
+    def find_request(self, key: CommandKey) -> AppendResult | None:
+        """The first result of the command already carried out under ``key``; None if
+        there was none; ``RequestIdReused`` if the key's id served another command."""
+        found = self._backend.find_request(key)
         if found is None:
             return None
         seen, events = found
-        check_replay(seen, fingerprint, request_id)
+        check_replay(seen, key)
         return AppendResult(tuple(events), replayed=True)
 
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
@@ -213,3 +225,16 @@ class EventStore:
                 )
             ).all()
         return {row.name: row.position for row in rows}
+
+
+_BOUNDED_EVENT_COLUMNS = ("event_id", "event_type", "correlation_id", "causation_id", "actor")
+
+
+def _fits(table: Table, column: str, value: str) -> None:
+    """Refuse a value longer than its column before the database does (PostgreSQL would
+    fail the whole transaction with an error no client could act on)."""
+    length = table.c[column].type.length
+    if length is not None and len(value) > length:
+        raise InvalidArgument(
+            f"{column} is {len(value)} characters long; the store holds at most {length}"
+        )
