@@ -6,7 +6,6 @@ and a poison message on a topic."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
