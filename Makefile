@@ -25,9 +25,10 @@ proto: $(GENERATED)
 bench: $(GENERATED)
 	$(PY) -m bench
 
-lint: $(INSTALLED)
+lint: $(GENERATED)
 	$(PY) -m ruff check services bench tests
 	$(PY) -m ruff format --check services bench tests
+	$(PY) -m mypy
 
 fmt: $(INSTALLED)
 	$(PY) -m ruff format services bench tests
@@ -45,7 +46,10 @@ $(INSTALLED): pyproject.toml constraints.txt
 # Generated code is built here, never committed: `emergency/` is git-ignored.
 $(GENERATED): $(PROTOS) $(INSTALLED)
 	rm -rf emergency
-	$(PY) -m grpc_tools.protoc -Iprotos --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
+	$(PY) -m grpc_tools.protoc -Iprotos --python_out=. --grpc_python_out=. \
+	    --plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy --mypy_out=quiet:. \
+	    --plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc --mypy_grpc_out=quiet:. \
+	    $(PROTOS)
 	touch emergency/__init__.py emergency/v1/__init__.py
 	touch $@
 

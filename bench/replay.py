@@ -32,9 +32,9 @@ from services.common.database import create_store_engine
 from services.common.jurisdiction import load_jurisdiction
 from services.common.projection import ProjectionRunner
 from services.dispatch.callgen import CallGenerator, CallMix
-from services.incidents.log import IncidentLogProjection, IncidentLogReader
-from services.incidents.replay import fold
+from services.incidents.read_models import IncidentLogProjection, IncidentLogReader
 from services.incidents.report import build_report, render_html
+from services.incidents.view import fold
 
 log = logging.getLogger("bench.replay")
 E = events_pb2.EventEnvelope

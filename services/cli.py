@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import uuid
@@ -31,7 +30,6 @@ from services.common.jurisdiction import load_jurisdiction
 from services.common.logging import configure_logging
 from services.dispatch.callgen import CallGenerator, CallMix, summary
 from services.dispatch.scenario import Pacing, Scenario
-from services.incidents.report import build_report, render_html
 
 
 def _address(service: str) -> str:
@@ -308,15 +306,12 @@ def report(
     json_path: Path | None, source: str,
 ) -> None:  # fmt: skip
     """Write the after-action report: an HTML page with the timeline chart, and JSON."""
-    entries = _ask("incidents", "GetIncidentLog", incidents_pb2.GetIncidentLogRequest(
-        incident_id=incident_id, source=_SOURCES[source]), auth).entries  # fmt: skip
-    figures = build_report(entries)
+    reply = _ask("incidents", "GetReport", incidents_pb2.GetReportRequest(
+        incident_id=incident_id, source=_SOURCES[source]), auth)  # fmt: skip
     html_path = html_path or Path(f"report-{incident_id}.html")
     json_path = json_path or Path(f"report-{incident_id}.json")
-    zone = _zone(auth)
-    html_path.write_text(render_html(figures, zone), encoding="utf-8")
-    as_json = {"time_zone": zone.key, **figures.to_dict()}  # instants stay UTC ("...Z")
-    json_path.write_text(json.dumps(as_json, indent=2), encoding="utf-8")
+    html_path.write_text(reply.html, encoding="utf-8")
+    json_path.write_text(reply.json, encoding="utf-8")
     click.echo(f"{html_path}\n{json_path}")
 
 

@@ -40,6 +40,8 @@ class Principal:
 
 
 SYSTEM = Principal(Role.ADMIN, "system")
+# The people who work incidents: the roles every staff RPC admits.
+STAFF = frozenset({Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN})
 _current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
     "principal", default=None
 )

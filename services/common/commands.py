@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from dataclasses import astuple, is_dataclass
+from typing import Protocol, TypeVar
 
 from google.protobuf.message import Message
 
@@ -27,9 +28,21 @@ RETRIES_ON_CONFLICT = 5
 REQUEST_ID_CHARS = FIELDS["request_id"].max_chars  # type: ignore[union-attr]
 
 
-def fingerprint(request: Message) -> str:
-    """Identifies a command's content, so a reused request id with other content is caught."""
-    return hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
+class Command(Protocol):
+    """A client's command: a dataclass with the client's ``request_id`` among its fields
+    (or, until every service takes dataclasses, a protobuf request)."""
+
+    request_id: str
+
+
+def fingerprint(command: object) -> str:
+    """Identifies a command's content, so a reused request id with other content is
+    caught: the hash of the dataclass's fields (or of a message's bytes)."""
+    if isinstance(command, Message):
+        return hashlib.sha256(command.SerializeToString(deterministic=True)).hexdigest()
+    if is_dataclass(command) and not isinstance(command, type):
+        return hashlib.sha256(repr(astuple(command)).encode()).hexdigest()
+    raise TypeError(f"a command is a dataclass or a protobuf message, not {type(command)}")
 
 
 def require_request_id(request_id: str) -> str:
@@ -44,7 +57,7 @@ def require_request_id(request_id: str) -> str:
     return request_id
 
 
-def client_key(request: Message, operation: str, actor: str) -> CommandKey:
+def client_key(request: Command | Message, operation: str, actor: str) -> CommandKey:
     """The idempotency key of a client's command: its ``request_id`` in the caller's own
     scope (``actor``, e.g. ``TEAM:VOL-03:duty-phone``), for ``operation`` (the RPC's name),
     with the request's fingerprint."""

@@ -56,6 +56,28 @@ class ServiceRuntime:
             max_workers=workers,
         )
 
+    def start(
+        self, mount: Callable[[GrpcServer], None], access: Mapping[str, Iterable[Role]],
+        workers: int = 32,
+    ) -> GrpcServer:  # fmt: skip
+        """Start the outbox relay and the gRPC server with the servicers ``mount`` adds."""
+        self.relay.start()
+        server = self.server(access, workers)
+        mount(server)
+        return server.start()
+
+    def stop(self, server: GrpcServer, on_stop: Callable[[], None] | None = None) -> None:
+        """Stop serving (gracefully), then ``on_stop``, the relay and the store."""
+        server.stop()
+        self._shut_down(on_stop)
+
+    def _shut_down(self, on_stop: Callable[[], None] | None) -> None:
+        if on_stop is not None:
+            on_stop()
+        self.relay.stop()
+        self.store.close()
+        log.info("stopped")
+
     def run(
         self,
         mount: Callable[[GrpcServer], None],
@@ -63,16 +85,6 @@ class ServiceRuntime:
         on_stop: Callable[[], None] | None = None,
         workers: int = 32,
     ) -> None:
-        self.relay.start()
-        server = self.server(access, workers)
-        mount(server)
-        server.start()
-
-        def stop() -> None:
-            if on_stop is not None:
-                on_stop()
-            self.relay.stop()
-            self.store.close()
-            log.info("stopped")
-
-        server.wait_for_signal(stop)
+        """Serve until SIGTERM or SIGINT, then stop."""
+        server = self.start(mount, access, workers)
+        server.wait_for_signal(lambda: self._shut_down(on_stop))

@@ -5,14 +5,12 @@ from __future__ import annotations
 import grpc
 
 from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc
-from services.common.auth import current_authorization, current_principal
+from services.common.auth import STAFF, current_authorization, current_principal
 from services.common.envelope import timestamp
 from services.common.grpc_server import GrpcServer
-from services.common.jurisdiction import Role
 from services.dispatch.app import DispatchApp
 from services.dispatch.domain import Incident
 
-STAFF = {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN}
 ACCESS = {
     name: STAFF
     for name in (

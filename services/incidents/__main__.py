@@ -1,4 +1,5 @@
-"""``python -m services.incidents``: the incident log (a faust worker) and its gRPC API.
+"""``python -m services.incidents``: the incident log (a faust worker feeding the read
+models) and its gRPC API, started through the same bootstrap as every service.
 
 The faust worker owns the main thread and the signals; the gRPC server runs in its own
 threads and is stopped when the worker stops.
@@ -7,92 +8,63 @@ threads and is stopped when the worker stops.
 from __future__ import annotations
 
 import contextlib
+from zoneinfo import ZoneInfo
 
 import faust
 import structlog
 
-from services.common.auth import AuthInterceptor, CredentialBook
 from services.common.broker import ensure_topics
-from services.common.config import TOPICS, load_settings
-from services.common.database import create_store_engine
-from services.common.eventstore import EventStore
-from services.common.grpc_server import GrpcServer
-from services.common.jurisdiction import load_jurisdiction
-from services.common.logging import configure_logging
+from services.common.config import TOPICS
 from services.common.projection import ProjectionRunner
-from services.common.relay import OutboxRelay
+from services.common.runtime import ServiceRuntime
 from services.incidents.api import ACCESS, IncidentsServicer, mount
+from services.incidents.app import IncidentRecord
 from services.incidents.kafka_source import read_incident
-from services.incidents.log import IncidentLogProjection, IncidentLogReader
-from services.incidents.notes import Notes
 from services.incidents.opened import DispatchIncidents
+from services.incidents.read_models import IncidentLogProjection, IncidentLogReader
+from services.incidents.report import load_standards
 from services.incidents.stream_app import create_stream_app, rewind_everything_soon
 
 log = structlog.get_logger(__name__)
 
 
 def main() -> None:
-    configure_logging("incidents")
-    settings = load_settings("incidents")
-    engine = create_store_engine(settings.database_url)
-    store = EventStore(engine)  # the incidents service's own events (commander notes, ...)
-    store.create_schema()
+    runtime = ServiceRuntime.create("incidents")
+    settings = runtime.settings
+    engine = runtime.store.engine  # the read models live beside the service's own events
     reader = IncidentLogReader(engine)
     reader.create_schema()
     runner = ProjectionRunner(engine, IncidentLogProjection())
     runner.create_schema()
     ensure_topics(settings.kafka_bootstrap, TOPICS.values(), settings.topic_partitions)
 
-    relay = OutboxRelay(
-        store,
-        source="incidents",
-        topic=settings.topic,
-        bootstrap=settings.kafka_bootstrap,
-        partitions=settings.topic_partitions,
-    ).start()
-    book = CredentialBook.from_jurisdiction(load_jurisdiction(settings.jurisdiction_file))
-    server = GrpcServer(
-        "incidents", settings.grpc_host, settings.grpc_port,
-        interceptors=[AuthInterceptor(book, ACCESS)],
-    )  # fmt: skip
     dispatch = DispatchIncidents(settings.peer_address("dispatch"))
-    notes = Notes(store, reader.exists, dispatch.opened)
-    mount(
-        server,
-        IncidentsServicer(
-            reader,
-            notes,
-            lambda incident_id, opened_at_us: read_incident(
-                settings.kafka_bootstrap, incident_id, opened_at_us=opened_at_us
-            ),
-            dispatch.opened,
+    record = IncidentRecord(
+        runtime.store, reader,
+        lambda incident_id, opened_at_us: read_incident(
+            settings.kafka_bootstrap, incident_id, opened_at_us=opened_at_us
         ),
-    )
-    server.start()
+        dispatch.opened, load_standards(),
+    )  # fmt: skip
+    zone = ZoneInfo(runtime.jurisdiction.jurisdiction.time_zone)
+    server = runtime.start(lambda s: mount(s, IncidentsServicer(record, zone)), ACCESS)
 
-    app = create_stream_app(settings.kafka_bootstrap, settings.topic_partitions, runner)
+    stream_app = create_stream_app(settings.kafka_bootstrap, settings.topic_partitions, runner)
     worker = faust.Worker(
-        app, loglevel="WARNING", override_logging=False, redirect_stdouts=False, quiet=True
-    )
-    # This relay is the one that recreates the incidents topic after the broker lost
-    # everything: the surest sign that this worker's offsets mean nothing any more.
+        stream_app, loglevel="WARNING", override_logging=False, redirect_stdouts=False,
+        quiet=True,
+    )  # fmt: skip
+    # This service's relay is the one that recreates the incidents topic after the broker
+    # lost everything: the surest sign that this worker's offsets mean nothing any more.
     loop = worker.loop  # the worker's loop, taken here: the relay calls from its thread
-    relay.on_broker_reset = lambda: rewind_everything_soon(app, loop)
+    runtime.relay.on_broker_reset = lambda: rewind_everything_soon(stream_app, loop)
     try:
         with contextlib.suppress(SystemExit):
             worker.execute_from_commandline()
     finally:
-        server.stop()
-        dispatch.close()
-        relay.stop()
-        store.close()
-        log.info(
-            "stopped",
-            applied=runner.applied,
-            duplicates=runner.duplicates,
-            held_back=runner.held_back,
-            parked=runner.parked,
-        )
+        runtime.stop(server, on_stop=dispatch.close)
+        log.info("incident log counts", applied=runner.applied, duplicates=runner.duplicates,
+                 held_back=runner.held_back, parked=runner.parked)  # fmt: skip
 
 
 if __name__ == "__main__":

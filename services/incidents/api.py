@@ -1,220 +1,178 @@
-"""The incidents gRPC servicer: the log, the board, time travel and replay, notes."""
+"""The incidents gRPC servicer: translates messages to the application service's calls
+and its results (views, lines, frames, reports) to messages."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import grpc
-import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from emergency.v1 import common_pb2, incidents_pb2, incidents_pb2_grpc
-from services.common.auth import current_principal
-from services.common.envelope import EventEnvelope, micros, timestamp
-from services.common.errors import InvalidArgument, NotFound, ResourceExhausted, Unavailable
+from services.common.auth import STAFF, current_principal
+from services.common.envelope import micros
 from services.common.grpc_server import GrpcServer
 from services.common.jurisdiction import Role
-from services.incidents.log import IncidentLogReader, IncidentQuery
-from services.incidents.notes import Notes
-from services.incidents.replay import IncidentView, ordered, state_message, summary, timeline
+from services.incidents.app import IncidentRecord
+from services.incidents.domain import AddNote, ReplayPlan, Source
+from services.incidents.read_models import IncidentQuery, IncidentRow
+from services.incidents.report import render_html
+from services.incidents.view import TIERS, IncidentView
 
-log = structlog.get_logger(__name__)
-STAFF = {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN}
 ACCESS = {
     "GetIncidentLog": STAFF,
     "GetIncidentState": STAFF,
     "SearchIncidents": STAFF,
     "GetTimeline": STAFF,
     "ReplayIncident": STAFF,
+    "GetReport": STAFF,
     "AddNote": {Role.COMMANDER, Role.ADMIN},
 }
-STATUSES = frozenset({"OPEN", "UNDER_CONTROL", "CLOSED", "CANCELLED"})
-MAX_SEARCH = 1000
-PACING_SLICE = 0.1  # seconds: how often a paced replay checks that its client is still there
-# A paced replay holds one of the server's threads for the incident's length (scaled):
-# past this many at once, more are refused rather than starving every other call.
-MAX_PACED_REPLAYS = 8
-ReadKafka = Callable[[str, int | None], list[EventEnvelope]]  # incident id, opened at µs
+_SOURCES = {incidents_pb2.KAFKA: Source.KAFKA}  # anything else: the store
 
 
-def _timestamp(us: int) -> Timestamp | None:
-    """Unset (None) for 0: not reached."""
-    return timestamp(us) if us else None
+def source_of(value: int) -> Source:
+    return _SOURCES.get(value, Source.STORE)
 
 
 class IncidentsServicer(incidents_pb2_grpc.IncidentsServiceServicer):
-    def __init__(
-        self, reader: IncidentLogReader, notes: Notes, read_kafka: ReadKafka,
-        opened_by_dispatch: Callable[[str], bool],
-    ) -> None:  # fmt: skip
-        self.reader = reader
-        self.notes = notes
-        self.read_kafka = read_kafka
-        self.opened_by_dispatch = opened_by_dispatch
-        self._paced = threading.BoundedSemaphore(MAX_PACED_REPLAYS)
+    def __init__(self, record: IncidentRecord, zone: ZoneInfo) -> None:
+        """``zone``: the jurisdiction's, for the times a person reads."""
+        self.record = record
+        self.zone = zone
 
-    def _entries(self, incident_id: str, source: int) -> list[EventEnvelope]:
-        """The incident's events in the canonical order, from the store or from Kafka."""
-        if not incident_id.strip():
-            raise InvalidArgument("incident_id is required")
-        if source == incidents_pb2.KAFKA:
-            entries = ordered(self.read_kafka(incident_id, self.reader.opened_at(incident_id)))
-        else:
-            entries = ordered(self.reader.entries(incident_id))
-        if not entries:
-            if self.opened_by_dispatch(incident_id):
-                # Read-your-writes: the incident exists, the log has not caught up. A
-                # retryable status, which our clients retry by themselves.
-                raise Unavailable(
-                    f"incident {incident_id!r} is open and its log is catching up: retry "
-                    "in a moment"
-                )
-            raise NotFound(f"no incident {incident_id!r}: dispatch never opened one")
-        return entries
-
-    def GetIncidentLog(self, request, context):  # type: ignore[no-untyped-def]
-        entries = self._entries(request.incident_id, request.source)
+    def GetIncidentLog(
+        self, request: incidents_pb2.GetIncidentLogRequest, context: grpc.ServicerContext
+    ) -> incidents_pb2.IncidentLog:
+        entries = self.record.entries(request.incident_id, source_of(request.source))
         return incidents_pb2.IncidentLog(incident_id=request.incident_id, entries=entries)
 
-    def GetIncidentState(self, request, context):  # type: ignore[no-untyped-def]
-        entries = self._entries(request.incident_id, request.source)
-        view = IncidentView()
-        until = micros(request.at) if request.HasField("at") else None
-        for envelope in entries:
-            if until is not None and micros(envelope.occurred_at) > until:
-                break
-            view.apply(envelope)
+    def GetIncidentState(
+        self, request: incidents_pb2.GetIncidentStateRequest, context: grpc.ServicerContext
+    ) -> incidents_pb2.IncidentState:
+        at = micros(request.at) if request.HasField("at") else None
+        view = self.record.state(request.incident_id, at, source_of(request.source))
         state = state_message(view)
-        if until is not None:
+        if at is not None:
             state.as_of.CopyFrom(request.at)
         return state
 
-    def SearchIncidents(self, request, context):  # type: ignore[no-untyped-def]
-        unknown = set(request.statuses) - STATUSES
-        if unknown:
-            raise InvalidArgument(f"unknown status {sorted(unknown)}; use {sorted(STATUSES)}")
-        if request.limit > MAX_SEARCH:
-            raise InvalidArgument(f"limit {request.limit} is above {MAX_SEARCH}")
-        opened_from, opened_to = micros(request.opened_from), micros(request.opened_to)
-        if opened_from and opened_to and opened_to < opened_from:
-            raise InvalidArgument(
-                "opened_to is before opened_from: the range ends before it starts"
-            )
-        area = None
-        if request.HasField("area"):
-            a = request.area
-            if not (-90 <= a.south < a.north <= 90 and -180 <= a.west < a.east <= 180):
-                raise InvalidArgument(
-                    "area: give south < north within -90..90 and west < east within -180..180"
-                )
-            area = (a.south, a.west, a.north, a.east)
-        rows = self.reader.search(
+    def SearchIncidents(
+        self, request: incidents_pb2.SearchIncidentsRequest, context: grpc.ServicerContext
+    ) -> incidents_pb2.SearchIncidentsResponse:
+        a = request.area
+        rows = self.record.search(
             IncidentQuery(
                 statuses=tuple(request.statuses), incident_types=tuple(request.incident_types),
-                opened_from_us=opened_from, opened_to_us=opened_to, area=area,
+                opened_from_us=micros(request.opened_from), opened_to_us=micros(request.opened_to),
+                area=(a.south, a.west, a.north, a.east) if request.HasField("area") else None,
                 limit=request.limit or 100,
             )
         )  # fmt: skip
         return incidents_pb2.SearchIncidentsResponse(incidents=[_summary(r) for r in rows])
 
-    def GetTimeline(self, request, context):  # type: ignore[no-untyped-def]
-        entries = self._entries(request.incident_id, request.source)
-        return incidents_pb2.Timeline(incident_id=request.incident_id, entries=timeline(entries))
+    def GetTimeline(
+        self, request: incidents_pb2.GetIncidentLogRequest, context: grpc.ServicerContext
+    ) -> incidents_pb2.Timeline:
+        lines = self.record.timeline(request.incident_id, source_of(request.source))
+        return incidents_pb2.Timeline(
+            incident_id=request.incident_id,
+            entries=[
+                incidents_pb2.TimelineEntry(
+                    at=_timestamp(line.at_us), seconds_from_start=line.seconds_from_start,
+                    source=line.source, event_type=line.event_type, actor=line.actor,
+                    summary=line.summary,
+                )
+                for line in lines
+            ],
+        )  # fmt: skip
 
     def ReplayIncident(
         self, request: incidents_pb2.ReplayIncidentRequest, context: grpc.ServicerContext
     ) -> Iterator[incidents_pb2.ReplayFrame]:
-        if not request.as_fast_as_possible and not request.speed > 0:
-            raise InvalidArgument(
-                f"speed {request.speed:g} must be above 0 (1 is the original pacing), or ask "
-                "for as_fast_as_possible"
-            )
-        start = micros(getattr(request, "from")) if request.HasField("from") else None
-        end = micros(request.to) if request.HasField("to") else None
-        if start is not None and end is not None and end < start:
-            raise InvalidArgument("to is before from: the time range ends before it starts")
-        entries = self._entries(request.incident_id, request.source)
-        if request.as_fast_as_possible:
-            yield from self._replay(request, entries, context, start, end)
-            return
-        if not self._paced.acquire(blocking=False):
-            raise ResourceExhausted(
-                f"{MAX_PACED_REPLAYS} paced replays are running: wait for one to end, or "
-                "replay as fast as possible"
-            )
-        try:
-            yield from self._replay(request, entries, context, start, end)
-        finally:
-            self._paced.release()
-
-    def _replay(
-        self, request: incidents_pb2.ReplayIncidentRequest, entries: list[EventEnvelope],
-        context: grpc.ServicerContext, start: int | None, end: int | None,
-    ) -> Iterator[incidents_pb2.ReplayFrame]:  # fmt: skip
-        structlog.contextvars.bind_contextvars(correlation_id=request.incident_id)
-        log.info("replay started", events=len(entries), speed=request.speed,
-                 fast=request.as_fast_as_possible, source=request.source)  # fmt: skip
-        first_at = micros(entries[0].occurred_at)
-        view = IncidentView()
-        paced_from: tuple[float, int] | None = None  # (wall clock, event time) of frame one
-        sent = 0
-        for index, envelope in enumerate(entries):
-            at = micros(envelope.occurred_at)
-            if end is not None and at > end:
-                break
-            view.apply(envelope)
-            if start is not None and at < start:
-                continue  # before the window: it shapes the state, it is not shown
-            if not request.as_fast_as_possible:
-                if paced_from is None:
-                    paced_from = (time.monotonic(), at)
-                due = paced_from[0] + (at - paced_from[1]) / 1e6 / request.speed
-                if not _wait_until(due, context):
-                    log.info("replay cancelled by the client", sent=sent)
-                    return
-            elif not context.is_active():
-                log.info("replay cancelled by the client", sent=sent)
-                return
-            frame = incidents_pb2.ReplayFrame(
-                index=index, event=envelope, seconds_from_start=(at - first_at) / 1e6,
-                summary=summary(envelope),
+        plan = ReplayPlan(
+            speed=request.speed, as_fast_as_possible=request.as_fast_as_possible,
+            start_us=micros(getattr(request, "from")) if request.HasField("from") else None,
+            end_us=micros(request.to) if request.HasField("to") else None,
+        )  # fmt: skip
+        frames = self.record.replay(
+            request.incident_id, plan, source_of(request.source), request.with_state,
+            still_wanted=context.is_active,
+        )  # fmt: skip
+        for frame in frames:
+            message = incidents_pb2.ReplayFrame(
+                index=frame.index, event=frame.envelope,
+                seconds_from_start=frame.seconds_from_start, summary=frame.summary,
             )  # fmt: skip
-            if request.with_state:
-                frame.state.CopyFrom(state_message(view))
-            sent += 1
-            yield frame
-        log.info("replay finished", sent=sent)
+            if frame.view is not None:
+                message.state.CopyFrom(state_message(frame.view))
+            yield message
 
-    def AddNote(self, request, context):  # type: ignore[no-untyped-def]
-        note_id = self.notes.add(request, current_principal().actor)
+    def GetReport(
+        self, request: incidents_pb2.GetReportRequest, context: grpc.ServicerContext
+    ) -> incidents_pb2.AfterActionReport:
+        report = self.record.report(request.incident_id, source_of(request.source))
+        figures = {"time_zone": self.zone.key, **report.to_dict()}  # instants stay UTC
+        return incidents_pb2.AfterActionReport(
+            incident_id=report.incident_id, html=render_html(report, self.zone),
+            json=json.dumps(figures, indent=2, ensure_ascii=False), time_zone=self.zone.key,
+        )  # fmt: skip
+
+    def AddNote(
+        self, request: incidents_pb2.AddNoteRequest, context: grpc.ServicerContext
+    ) -> incidents_pb2.AddNoteResponse:
+        command = AddNote(request.request_id, request.incident_id, request.text,
+                          request.kind or "OTHER")  # fmt: skip
+        note_id = self.record.add_note(command, current_principal().actor)
         return incidents_pb2.AddNoteResponse(note_id=note_id)
 
 
-def _wait_until(due: float, context: grpc.ServicerContext) -> bool:
-    """Sleep until ``due`` (monotonic), in short slices; False when the client went away."""
-    while True:
-        if not context.is_active():
-            return False
-        left = due - time.monotonic()
-        if left <= 0:
-            return True
-        time.sleep(min(left, PACING_SLICE))
+def _timestamp(us: int) -> Timestamp | None:
+    """Unset (None) for 0: not reached."""
+    if not us:
+        return None
+    stamp = Timestamp()
+    stamp.FromMicroseconds(us)
+    return stamp
 
 
-def _summary(row: dict[str, object]) -> incidents_pb2.IncidentSummary:
-    where = (
-        common_pb2.GeoPoint(latitude=row["latitude"], longitude=row["longitude"])  # type: ignore[arg-type]
-        if row["latitude"] is not None
-        else None
-    )
+def state_message(view: IncidentView) -> incidents_pb2.IncidentState:
+    """An incident's state as the contract has it."""
+    state = incidents_pb2.IncidentState(
+        incident_id=view.incident_id, incident_type=view.incident_type, status=view.status,
+        alarm_level=view.alarm_level, address=view.address, commander_id=view.commander_id,
+        commander_name=view.commander_name, calls=view.calls, notes=view.notes,
+        events_applied=view.events_applied, opened_at=_timestamp(view.opened_us),
+        ended_at=_timestamp(view.ended_us), as_of=_timestamp(view.as_of_us),
+    )  # fmt: skip
+    if view.location is not None:
+        state.location.latitude, state.location.longitude = view.location
+    for track in view.units.values():
+        state.units.add(
+            unit_id=track.unit_id,
+            tier=track.tier if track.tier in TIERS else common_pb2.TIER_UNSPECIFIED,
+            station_name=track.station_name, slot=track.slot, status=track.status,
+            outcome=track.outcome, replaces_unit_id=track.replaces,
+            dispatched_at=_timestamp(track.dispatched_us),
+            alerted_at=_timestamp(track.alerted_us),
+            acknowledged_at=_timestamp(track.acknowledged_us),
+            en_route_at=_timestamp(track.en_route_us), on_scene_at=_timestamp(track.on_scene_us),
+            released_at=_timestamp(track.released_us),
+        )  # fmt: skip
+    return state
+
+
+def _summary(row: IncidentRow) -> incidents_pb2.IncidentSummary:
+    where = None
+    if row.latitude is not None and row.longitude is not None:
+        where = common_pb2.GeoPoint(latitude=row.latitude, longitude=row.longitude)
     return incidents_pb2.IncidentSummary(
-        incident_id=row["incident_id"], incident_type=row["incident_type"],
-        status=row["status"], alarm_level=row["alarm_level"], location=where,
-        address=row["address"], opened_at=_timestamp(row["opened_at"]),  # type: ignore[arg-type]
-        ended_at=_timestamp(row["ended_at"]), events=row["events"],  # type: ignore[arg-type]
-        last_event_at=_timestamp(row["last_event_at"]),  # type: ignore[arg-type]
+        incident_id=row.incident_id, incident_type=row.incident_type, status=row.status,
+        alarm_level=row.alarm_level, location=where, address=row.address,
+        opened_at=_timestamp(row.opened_at), ended_at=_timestamp(row.ended_at),
+        events=row.events, last_event_at=_timestamp(row.last_event_at),
     )  # fmt: skip
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 
 from emergency.v1 import common_pb2, units_pb2, units_pb2_grpc
-from services.common.auth import Principal, current_principal
+from services.common.auth import STAFF, Principal, current_principal
 from services.common.envelope import to_envelope
 from services.common.errors import InvalidArgument, PermissionDenied, Unavailable
 from services.common.grpc_server import GrpcServer
@@ -14,7 +14,6 @@ from services.units.app import UnitsApp, alert_message
 from services.units.board import UnitFilter
 from services.units.domain import Unit
 
-STAFF = {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN}
 ACCESS = {
     "RegisterUnit": {Role.ADMIN},
     "LoadJurisdiction": {Role.ADMIN},

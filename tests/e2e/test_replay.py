@@ -19,7 +19,7 @@ from kafka import KafkaProducer
 
 from emergency.v1 import common_pb2, dispatch_pb2, incidents_pb2, units_pb2
 from services.common.config import TOPICS
-from services.incidents.api import MAX_PACED_REPLAYS
+from services.incidents.domain import MAX_PACED_REPLAYS
 from services.stack import Stack
 from tests.e2e.conftest import (
     CALL_TAKER,

@@ -9,7 +9,7 @@ from emergency.v1 import events_pb2
 from services.common.envelope import encode, new_event
 from services.common.eventstore import RecordedEvent
 from services.common.projection import ProjectionRunner, parked_table
-from services.incidents.log import IncidentLogProjection, IncidentLogReader
+from services.incidents.read_models import IncidentLogProjection, IncidentLogReader
 
 
 def wire(stream: str, version: int, correlation: str = "inc-1") -> bytes:

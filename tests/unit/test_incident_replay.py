@@ -9,16 +9,10 @@ import random
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from emergency.v1 import common_pb2, events_pb2
-from services.incidents.replay import (
-    EVENT_TYPES,
-    IncidentView,
-    fold,
-    mask_number,
-    ordered,
-    state_message,
-    summary,
-    timeline,
-)
+from services.incidents.api import state_message
+from services.incidents.narration import mask_number, summary, timeline
+from services.incidents.ordering import EVENT_TYPES, ordered
+from services.incidents.view import IncidentView, fold
 
 EventEnvelope = events_pb2.EventEnvelope
 Actor = events_pb2.Actor
@@ -467,7 +461,7 @@ def test_timeline() -> None:
     )  # fmt: skip
     assert first.actor == "CALL_TAKER:ct-01"
     assert first.summary.startswith("call from 139xxxx5678")
-    assert first.at.ToMicroseconds() == at(0)
+    assert first.at_us == at(0)
     assert last.seconds_from_start == 2404.5
     declined = next(e for e in entries if e.event_type == "AlertDeclined")
     assert (declined.actor, declined.seconds_from_start) == ("TEAM:VOL-03", 100.0)

@@ -10,13 +10,10 @@ from datetime import datetime
 from html.parser import HTMLParser
 
 from services.incidents.report import (
-    CALL_PROCESSING,
-    FIRST_CAPABLE,
-    MICRO_ON_SCENE,
-    TURNOUT,
     Report,
     StandardCheck,
     build_report,
+    default_standards,
     render_html,
     timeline_chart,
 )
@@ -32,6 +29,11 @@ from tests.unit.test_incident_replay import (
     high_rise_fire,
 )
 
+STANDARDS = default_standards()
+CALL_PROCESSING = STANDARDS.call_processing.label
+TURNOUT = STANDARDS.turnout.label
+MICRO_ON_SCENE = STANDARDS.micro_station_on_scene.label
+FIRST_CAPABLE = STANDARDS.first_capable_unit.label
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}  # fmt: skip
 

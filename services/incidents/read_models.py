@@ -135,6 +135,23 @@ class IncidentLogProjection:
             conn.execute(summaries_table.update().where(key).values(**changes))
 
 
+@dataclass(frozen=True, slots=True)
+class IncidentRow:
+    """An incident on the board. Times in µs since the epoch, 0 when not (yet)."""
+
+    incident_id: str
+    incident_type: str
+    status: str
+    alarm_level: int
+    latitude: float | None
+    longitude: float | None
+    address: str
+    opened_at: int
+    ended_at: int
+    events: int
+    last_event_at: int
+
+
 @dataclass(frozen=True)
 class IncidentQuery:
     statuses: Collection[str] = ()
@@ -182,7 +199,7 @@ class IncidentLogReader:
                 select(t.opened_at).where(t.incident_id == incident_id)
             ).scalar_one_or_none()
 
-    def search(self, query: IncidentQuery) -> list[dict[str, object]]:
+    def search(self, query: IncidentQuery) -> list[IncidentRow]:
         """Rows of the board, newest first."""
         t = summaries_table.c
         statement = select(summaries_table).where(t.status != "NONE")
@@ -201,4 +218,4 @@ class IncidentLogReader:
             )
         statement = statement.order_by(t.opened_at.desc()).limit(query.limit)
         with self.engine.connect() as conn:
-            return [dict(row) for row in conn.execute(statement).mappings()]
+            return [IncidentRow(**row) for row in conn.execute(statement).mappings()]
