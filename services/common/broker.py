@@ -104,7 +104,7 @@ class EmbeddedBroker:
             # the services while the broker is still there for their last commits.
             start_new_session=True,
         )
-        if out is not subprocess.DEVNULL:
+        if not isinstance(out, int):  # a file of ours, not DEVNULL
             out.close()
         wait_for_port(self.host, self.port, timeout)
         log.info("embedded broker started", bootstrap=self.bootstrap, pid=self.process.pid)

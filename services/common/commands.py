@@ -32,7 +32,8 @@ class Command(Protocol):
     """A client's command: a dataclass with the client's ``request_id`` among its fields
     (or, until every service takes dataclasses, a protobuf request)."""
 
-    request_id: str
+    @property
+    def request_id(self) -> str: ...
 
 
 def fingerprint(command: object) -> str:
@@ -61,7 +62,7 @@ def client_key(request: Command | Message, operation: str, actor: str) -> Comman
     """The idempotency key of a client's command: its ``request_id`` in the caller's own
     scope (``actor``, e.g. ``TEAM:VOL-03:duty-phone``), for ``operation`` (the RPC's name),
     with the request's fingerprint."""
-    request_id = require_request_id(request.request_id)  # type: ignore[attr-defined]
+    request_id = require_request_id(request.request_id)  # type: ignore[union-attr]  # a Message here has one
     return CommandKey(f"client:{actor}", request_id, operation, fingerprint(request))
 
 

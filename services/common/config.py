@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 # recreated by faust had a fourth partition that nobody read: the flaky loss seen in the
 # broker-restart tests.)
 DEFAULT_PARTITIONS = 4
-DEFAULT_PORTS = {"dispatch": 50051, "units": 50052, "incidents": 50053}
+DEFAULT_PORTS = {"dispatch": 50051, "units": 50052, "incidents": 50053, "edge": 8080}
 TOPICS = {
     "dispatch": "emergency.dispatch.v1",
     "units": "emergency.units.v1",
@@ -38,9 +38,15 @@ class Settings:
         return TOPICS[self.service]
 
     def peer_address(self, service: str) -> str:
-        port = int(os.environ.get(f"UC_{service.upper()}_PORT", DEFAULT_PORTS[service]))
-        host = os.environ.get(f"UC_{service.upper()}_HOST", "127.0.0.1")
-        return f"{host}:{port}"
+        return service_address(service)
+
+
+def service_address(service: str) -> str:
+    """Where a service listens, as its clients reach it: ``UC_<SERVICE>_HOST`` (default
+    127.0.0.1) and ``UC_<SERVICE>_PORT`` (default ``DEFAULT_PORTS``)."""
+    port = int(os.environ.get(f"UC_{service.upper()}_PORT", DEFAULT_PORTS[service]))
+    host = os.environ.get(f"UC_{service.upper()}_HOST", "127.0.0.1")
+    return f"{host}:{port}"
 
 
 def data_dir() -> Path:

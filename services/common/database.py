@@ -55,7 +55,7 @@ def _postgres_engine(parsed: URL) -> Engine:
     pool = {"pool_size": 10, "max_overflow": 20}
     if schema is None:
         return create_engine(parsed, **pool)
-    if not schema.isidentifier():
+    if not isinstance(schema, str) or not schema.isidentifier():
         raise ValueError(f"schema name {schema!r} is not a plain identifier")
     base = parsed.set(query=query)
     with create_engine(base, poolclass=NullPool).begin() as conn:

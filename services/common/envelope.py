@@ -20,7 +20,9 @@ Actor = events_pb2.Actor
 # Payload message name -> its field in the envelope's oneof, read from the descriptor so a
 # new event type needs nothing here but its line in events.proto.
 _PAYLOAD_FIELDS: dict[str, str] = {
-    f.message_type.name: f.name for f in EventEnvelope.DESCRIPTOR.oneofs_by_name["payload"].fields
+    f.message_type.name: f.name
+    for f in EventEnvelope.DESCRIPTOR.oneofs_by_name["payload"].fields
+    if f.message_type is not None
 }
 
 
@@ -28,7 +30,7 @@ class UndecodableEvent(ValueError):
     """Bytes that are not an event this version of the protos understands."""
 
 
-def actor_ref(kind: int, actor_id: str) -> str:
+def actor_ref(kind: Actor.Kind.ValueType, actor_id: str) -> str:
     """An actor as the store keeps it: ``"CALL_TAKER:ct-17"``."""
     return f"{Actor.Kind.Name(kind)}:{actor_id}"
 

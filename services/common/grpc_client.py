@@ -1,4 +1,6 @@
-"""How clients of our gRPC services open a channel: one place for the retry policy.
+"""How clients talk to our gRPC services: one place for channels and their retry policy,
+for turning a peer's refusal into the domain's error, and one client (``Client``) that
+the CLI, the scenario player, the benchmarks and the tests all use.
 
 Commands are idempotent by request id, so a call that met UNAVAILABLE (a service
 restarting, a read model catching up with a command just made) is safe to send again
@@ -9,10 +11,15 @@ caller sees the error (gRFC A6; ``grpc.enable_retries``).
 from __future__ import annotations
 
 import json
+from collections import namedtuple
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import grpc
 
+from emergency.v1 import dispatch_pb2_grpc, incidents_pb2_grpc, units_pb2_grpc
 from services.common import errors
+from services.common.config import service_address
 
 RETRY_POLICY = {
     "methodConfig": [
@@ -61,13 +68,92 @@ _TRANSIENT = {
 def as_domain_error(exc: grpc.RpcError, peer: str) -> errors.DomainError:
     """A peer service's refusal as the domain's own error (its message kept); a peer that
     did not answer as ``Unavailable``; anything else as a plain ``DomainError``."""
-    code: grpc.StatusCode = exc.code()  # type: ignore[attr-defined]
+    assert isinstance(exc, grpc.Call), "a failed call is also its Call"
+    code = exc.code()
     kind = _ERRORS.get(code)
     if kind is not None:
-        return kind(exc.details())  # type: ignore[attr-defined]
+        return kind(exc.details() or code.name)
     if code in _TRANSIENT:
         return errors.Unavailable(
             f"the {peer} service did not answer ({code.name}): nothing was recorded; "
             "retry with the same request id"
         )
     return errors.DomainError(f"the {peer} service failed ({code.name}); see its log")
+
+
+class _Credentials(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+    """Adds the caller's ``authorization`` and a default timeout to every call that does
+    not bring its own."""
+
+    def __init__(self, authorization: str, timeout: float) -> None:
+        self.authorization = authorization
+        self.timeout = timeout
+
+    def _details(self, details: grpc.ClientCallDetails) -> _CallDetails:
+        metadata = list(details.metadata or ())
+        if self.authorization and not any(key == "authorization" for key, _ in metadata):
+            metadata.append(("authorization", self.authorization))
+        return _CallDetails(
+            details.method, details.timeout if details.timeout is not None else self.timeout,
+            metadata, details.credentials, details.wait_for_ready, details.compression,
+        )  # fmt: skip
+
+    def intercept_unary_unary(
+        self, continuation: Callable[..., Any], details: grpc.ClientCallDetails, request: Any
+    ) -> Any:
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(
+        self, continuation: Callable[..., Any], details: grpc.ClientCallDetails, request: Any
+    ) -> Any:
+        # A stream (an alert watch, a replay) may run for as long as its caller wants.
+        metadata = self._details(details)
+        return continuation(metadata._replace(timeout=details.timeout), request)
+
+
+class _CallDetails(
+    namedtuple(  # gRPC's own details class cannot be built
+        "_CallDetails",
+        ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression"),
+    ),
+    grpc.ClientCallDetails,
+):
+    """A call's details with our additions."""
+
+
+class Client:
+    """The three services, as one caller: ``client.dispatch.ReceiveCall(request)``.
+
+    Every call carries the caller's token (``Bearer <token>``) unless it brings its own
+    ``authorization`` metadata, and a timeout of ``timeout`` seconds unless it gives one
+    (streams run until their caller stops them); UNAVAILABLE is retried (see
+    ``open_channel``). ``addresses`` maps a service to host:port; by default each comes
+    from ``UC_<SERVICE>_HOST``/``_PORT``.
+    """
+
+    def __init__(
+        self, token: str = "", addresses: Mapping[str, str] | None = None,
+        timeout: float = 10.0, retry: bool = True,
+    ) -> None:  # fmt: skip
+        addresses = dict(addresses or {})
+        credentials = _Credentials(f"Bearer {token}" if token else "", timeout)
+        self._channels: list[grpc.Channel] = []
+
+        def channel(service: str) -> grpc.Channel:
+            raw = open_channel(addresses.get(service) or service_address(service), retry)
+            self._channels.append(raw)
+            return grpc.intercept_channel(raw, credentials)
+
+        self.dispatch = dispatch_pb2_grpc.DispatchServiceStub(channel("dispatch"))
+        self.units = units_pb2_grpc.UnitsServiceStub(channel("units"))
+        self.incidents = incidents_pb2_grpc.IncidentsServiceStub(channel("incidents"))
+
+    def close(self) -> None:
+        for channel in self._channels:
+            channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

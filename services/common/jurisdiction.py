@@ -271,15 +271,15 @@ def parse_jurisdiction(text: str, name: str = "<jurisdiction>") -> Jurisdiction:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            loc = tuple(error["loc"])
+            loc: tuple[str | int, ...] = tuple(error["loc"])
             # Errors of a whole-file check name the list item in their message.
             found = re.match(r"(?:Value error, )?stations\[(\d+)\]", error["msg"])
             if not loc and found:
                 loc = ("stations", int(found.group(1)))
-            line = where.line_of(loc)
-            field = _dotted(loc) or "file"
+            line_no = where.line_of(loc)
+            field_name = _dotted(loc) or "file"
             message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"{name}:{line or '?'}: {field}: {message}")
+            problems.append(f"{name}:{line_no or '?'}: {field_name}: {message}")
         raise JurisdictionError("\n".join(problems)) from None
 
 

@@ -28,7 +28,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from services.common.errors import InvalidArgument
@@ -173,7 +173,8 @@ _CHECKED_TYPES = (
 )
 
 
-def rule_for(message: Descriptor, field: FieldDescriptor) -> Rule | None:
+def rule_for(message: Any, field: FieldDescriptor) -> Rule | None:
+    """The rule for ``field`` of the message ``message`` describes."""
     return FIELDS.get(f"{message.name}.{field.name}") or FIELDS.get(field.name)
 
 
@@ -195,11 +196,13 @@ def check_request(message: Message, path: str = "") -> None:
             _check_value(descriptor, field, where, value)
 
 
-def _check_value(message: Descriptor, field: FieldDescriptor, path: str, value: Any) -> None:
+def _check_value(message: Any, field: FieldDescriptor, path: str, value: Any) -> None:
+    """``message``: the field's message descriptor (a C or a Python one)."""
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         check_request(value, f"{path}.")
     elif field.type == FieldDescriptor.TYPE_ENUM:
         enum = field.enum_type
+        assert enum is not None, "an enum field has its enum"
         if enum.values_by_number.get(value) is None:
             names = ", ".join(v.name for v in enum.values if v.number)
             raise InvalidArgument(f"{path} {value} is not a {enum.name}; use one of {names}")

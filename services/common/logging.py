@@ -27,7 +27,9 @@ def configure_logging(service: str, level: str | None = None) -> None:
         structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
     )
 
-    def add_service(_logger: object, _name: str, event_dict: structlog.types.EventDict):
+    def add_service(
+        _logger: object, _name: str, event_dict: structlog.types.EventDict
+    ) -> structlog.types.EventDict:
         event_dict.setdefault("service", service)
         return event_dict
 
@@ -68,5 +70,7 @@ def configure_logging(service: str, level: str | None = None) -> None:
     _configured = True
 
 
-def _identity(_logger: object, _name: str, event_dict: structlog.types.EventDict):
+def _identity(
+    _logger: object, _name: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
     return event_dict

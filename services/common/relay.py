@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 
 import structlog
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -41,9 +41,10 @@ log = structlog.get_logger(__name__)
 EPOCH_HEADER = "uc-epoch"
 
 
-def publish_epoch(headers: object) -> int:
-    """The relay's publish epoch from a message's headers (0 when absent)."""
-    items = headers.items() if isinstance(headers, dict) else (headers or [])
+def publish_epoch(headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None) -> int:
+    """The relay's publish epoch from a message's headers (0 when absent): a dict (faust)
+    or a list of pairs (kafka-python)."""
+    items = headers.items() if isinstance(headers, Mapping) else (headers or [])
     for key, value in items:
         if key == EPOCH_HEADER:
             return int(value)

@@ -10,6 +10,7 @@ from services.common.eventstore import RecordedEvent
 _TYPES: dict[str, type[Message]] = {
     f.message_type.name: getattr(events_pb2, f.message_type.name)
     for f in events_pb2.EventEnvelope.DESCRIPTOR.oneofs_by_name["payload"].fields
+    if f.message_type is not None
 }
 
 

@@ -30,11 +30,11 @@ ACCESS = {
     "GetReport": STAFF,
     "AddNote": {Role.COMMANDER, Role.ADMIN},
 }
-_SOURCES = {incidents_pb2.KAFKA: Source.KAFKA}  # anything else: the store
 
 
-def source_of(value: int) -> Source:
-    return _SOURCES.get(value, Source.STORE)
+def source_of(value: incidents_pb2.ReplaySource.ValueType) -> Source:
+    """The contract's source as the domain's (unset: the store)."""
+    return Source.KAFKA if value == incidents_pb2.KAFKA else Source.STORE
 
 
 class IncidentsServicer(incidents_pb2_grpc.IncidentsServiceServicer):

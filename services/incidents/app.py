@@ -143,26 +143,32 @@ class IncidentRecord:
         view = IncidentView()
         paced_from: tuple[float, int] | None = None  # (wall clock, event time) of frame one
         sent = 0
-        for index, envelope in enumerate(entries):
-            at = micros(envelope.occurred_at)
-            if plan.past_end(at):
-                break
-            view.apply(envelope)
-            if not plan.shows(at):
-                continue  # before the window: it shapes the state, it is not shown
-            if not plan.as_fast_as_possible:
-                if paced_from is None:
-                    paced_from = (time.monotonic(), at)
-                due = plan.due(paced_from[0], paced_from[1], at)
-                if not _wait_until(due, still_wanted):
+        try:
+            for index, envelope in enumerate(entries):
+                at = micros(envelope.occurred_at)
+                if plan.past_end(at):
+                    break
+                view.apply(envelope)
+                if not plan.shows(at):
+                    continue  # before the window: it shapes the state, it is not shown
+                if not plan.as_fast_as_possible:
+                    if paced_from is None:
+                        paced_from = (time.monotonic(), at)
+                    due = plan.due(paced_from[0], paced_from[1], at)
+                    if not _wait_until(due, still_wanted):
+                        log.info("replay cancelled by the client", sent=sent)
+                        return
+                elif not still_wanted():
                     log.info("replay cancelled by the client", sent=sent)
                     return
-            elif not still_wanted():
-                log.info("replay cancelled by the client", sent=sent)
-                return
-            sent += 1
-            yield ReplayFrame(index, envelope, (at - first_at) / 1e6, summary(envelope),
-                              view if with_state else None)  # fmt: skip
+                sent += 1
+                yield ReplayFrame(index, envelope, (at - first_at) / 1e6, summary(envelope),
+                                  view if with_state else None)  # fmt: skip
+        except GeneratorExit:
+            # The client went away while its frame was on the wire: gRPC drops the
+            # stream without asking for the next frame, and the generator is closed.
+            log.info("replay cancelled by the client", sent=sent)
+            raise
         log.info("replay finished", sent=sent)
 
     # --- notes ---------------------------------------------------------------------------

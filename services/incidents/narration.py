@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-
-from google.protobuf.message import Message
+from typing import Any
 
 from emergency.v1 import common_pb2, events_pb2
 from services.common.envelope import micros
@@ -121,7 +120,8 @@ def _s_classified(e: events_pb2.IncidentClassified) -> str:
     return _with(text, e.note)
 
 
-_SUMMARIES: dict[str, Callable[[Message], str]] = {
+# By payload name; each takes the payload message its key names (so: Any).
+_SUMMARIES: dict[str, Callable[[Any], str]] = {
     "call_received": _s_call,
     "incident_created": _s_created,
     "duplicate_call_linked": lambda e: (
@@ -173,7 +173,7 @@ def summary(envelope: EventEnvelope) -> str:
     """What happened, in one line a person reads."""
     kind = envelope.WhichOneof("payload")
     describe = _SUMMARIES.get(kind) if kind else None
-    if describe is None:
+    if kind is None or describe is None:
         name = event_type(envelope) or "event"
         return f"{name} (not described by this version) from {envelope.source or '?'}"
     return describe(getattr(envelope, kind))

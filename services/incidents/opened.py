@@ -29,7 +29,7 @@ class DispatchIncidents:
         try:
             self.stub.GetIncident(
                 dispatch_pb2.GetIncidentRequest(incident_id=incident_id),
-                timeout=self.timeout, metadata=[("authorization", current_authorization())],
+                timeout=self.timeout, metadata=(("authorization", current_authorization()),),
             )  # fmt: skip
         except grpc.RpcError as exc:
             error = as_domain_error(exc, "dispatch")

@@ -15,7 +15,9 @@ from emergency.v1 import events_pb2
 EventEnvelope = events_pb2.EventEnvelope
 _PAYLOAD = EventEnvelope.DESCRIPTOR.oneofs_by_name["payload"]
 # oneof field name -> payload message name ("unit_alerted" -> "UnitAlerted")
-EVENT_TYPES: dict[str, str] = {f.name: f.message_type.name for f in _PAYLOAD.fields}
+EVENT_TYPES: dict[str, str] = {
+    f.name: f.message_type.name for f in _PAYLOAD.fields if f.message_type is not None
+}
 
 
 def event_type(envelope: EventEnvelope) -> str:

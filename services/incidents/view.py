@@ -11,6 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from google.protobuf.message import Message
 
@@ -122,7 +123,7 @@ class IncidentView:
         self.as_of_us = at
         kind = envelope.WhichOneof("payload")
         handler = _HANDLERS.get(kind) if kind else None
-        if handler is None:
+        if kind is None or handler is None:
             self.events_ignored += 1  # a newer event type: counted, nothing else
             return
         handler(self, getattr(envelope, kind), at)
@@ -280,7 +281,8 @@ class IncidentView:
         self.notes.append(f"[{e.kind or 'OTHER'}] {e.text}")
 
 
-_HANDLERS: dict[str, Callable[[IncidentView, Message, int], None]] = {
+# By payload name; each handler takes the payload message its key names (so: Any).
+_HANDLERS: dict[str, Callable[[IncidentView, Any, int], None]] = {
     "call_received": IncidentView._call_received,
     "incident_created": IncidentView._incident_created,
     "duplicate_call_linked": IncidentView._noop,
@@ -305,7 +307,7 @@ _HANDLERS: dict[str, Callable[[IncidentView, Message, int], None]] = {
     "unit_released": IncidentView._unit_released,
     "unit_location_reported": IncidentView._unit_location_reported,
     "commander_note_added": IncidentView._commander_note_added,
-}  # type: ignore[dict-item]
+}
 
 
 def fold(envelopes: Iterable[EventEnvelope], until_us: int | None = None) -> IncidentView:

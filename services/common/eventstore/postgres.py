@@ -9,10 +9,12 @@ SELECT needs no BEGIN or ROLLBACK round trips.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 import structlog
 from sqlalchemy import Engine
+from sqlalchemy.pool import PoolProxiedConnection
 
 from services.common.errors import Conflict
 from services.common.eventstore.model import (
@@ -41,7 +43,7 @@ class PostgresBackend:
 
     def append(self, appends: Sequence[StreamAppend], key: CommandKey | None) -> AppendResult:
         raw = self.engine.raw_connection()
-        pg: psycopg.Connection = raw.driver_connection
+        pg = _driver(raw)
         try:
             with pg.pipeline() as pipeline:
                 lock, request, top, versions = (pg.cursor() for _ in range(4))
@@ -62,7 +64,8 @@ class PostgresBackend:
                     events = tuple(map(RecordedEvent._make, lock.fetchall()))
                     pg.commit()
                     return AppendResult(events, replayed=True)
-                rows = record(appends, top.fetchone()[0], dict(versions.fetchall()))
+                (top_position,) = top.fetchone() or (0,)
+                rows = record(appends, top_position, dict(versions.fetchall()))
                 lock.executemany(SQL.insert_event, rows)
                 if key is not None:
                     lock.execute(
@@ -101,9 +104,9 @@ class PostgresBackend:
             )
         )
 
-    def _autocommit_query(self, sql: str, params: tuple) -> list[tuple]:
+    def _autocommit_query(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         raw = self.engine.raw_connection()
-        pg: psycopg.Connection = raw.driver_connection
+        pg = _driver(raw)
         try:
             pg.autocommit = True
             try:
@@ -114,3 +117,10 @@ class PostgresBackend:
                 pg.autocommit = False
         finally:
             raw.close()
+
+
+def _driver(connection: PoolProxiedConnection) -> psycopg.Connection[tuple[Any, ...]]:
+    """The psycopg connection under SQLAlchemy's pooled one."""
+    driver = connection.driver_connection
+    assert isinstance(driver, psycopg.Connection), "a PostgreSQL engine's connection"
+    return driver

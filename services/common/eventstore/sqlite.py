@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 
 from sqlalchemy import Engine
+from sqlalchemy.pool import PoolProxiedConnection
 
 from services.common.eventstore.model import (
     AppendResult,
@@ -32,7 +33,8 @@ class SQLiteBackend:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._lock = threading.Lock()
-        self._writer = None  # a pooled connection kept checked out for appends
+        # A pooled connection kept checked out for appends.
+        self._writer: PoolProxiedConnection | None = None
 
     def close(self) -> None:
         with self._lock:
@@ -44,7 +46,7 @@ class SQLiteBackend:
         with self._lock:
             if self._writer is None:
                 self._writer = self.engine.raw_connection()
-            db: sqlite3.Connection = self._writer.driver_connection
+            db = _driver(self._writer)
             cursor = db.cursor()
             cursor.execute("BEGIN IMMEDIATE")
             try:
@@ -95,7 +97,7 @@ class SQLiteBackend:
     def find_request(self, key: CommandKey) -> tuple[SeenRequest, list[RecordedEvent]] | None:
         raw = self.engine.raw_connection()
         try:
-            cursor = raw.driver_connection.cursor()
+            cursor = _driver(raw).cursor()
             found = cursor.execute(SQL.request, (key.scope, key.request_id)).fetchone()
             if found is None:
                 return None
@@ -108,8 +110,15 @@ class SQLiteBackend:
     def read_after(self, after_position: int, limit: int) -> list[RecordedEvent]:
         raw = self.engine.raw_connection()
         try:
-            cursor = raw.driver_connection.cursor()
+            cursor = _driver(raw).cursor()
             rows = cursor.execute(SQL.read_after, (after_position, limit)).fetchall()
         finally:
             raw.close()
         return list(map(RecordedEvent._make, rows))
+
+
+def _driver(connection: PoolProxiedConnection) -> sqlite3.Connection:
+    """The sqlite3 connection under SQLAlchemy's pooled one."""
+    driver = connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection), "an SQLite engine's connection"
+    return driver

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Connection, Engine, String, Table, func, select
 
 from services.common.database import is_sqlite
 from services.common.errors import InvalidArgument
@@ -160,12 +160,14 @@ class EventStore:
             return self._stream_version(conn, stream_id)
 
     @staticmethod
-    def _stream_version(conn, stream_id: str) -> int:  # type: ignore[no-untyped-def]
-        return conn.execute(
-            select(func.coalesce(func.max(events_table.c.stream_version), 0)).where(
-                events_table.c.stream_id == stream_id
-            )
-        ).scalar_one()
+    def _stream_version(conn: Connection, stream_id: str) -> int:
+        return int(
+            conn.execute(
+                select(func.coalesce(func.max(events_table.c.stream_version), 0)).where(
+                    events_table.c.stream_id == stream_id
+                )
+            ).scalar_one()
+        )
 
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         """Up to ``limit`` events after ``after_position``, in position order."""
@@ -182,9 +184,11 @@ class EventStore:
 
     def max_position(self) -> int:
         with self.engine.connect() as conn:
-            return conn.execute(
-                select(func.coalesce(func.max(events_table.c.position), 0))
-            ).scalar_one()
+            return int(
+                conn.execute(
+                    select(func.coalesce(func.max(events_table.c.position), 0))
+                ).scalar_one()
+            )
 
     # --- checkpoints (the relay's and the projections' progress) ----------------------
 
@@ -233,7 +237,8 @@ _BOUNDED_EVENT_COLUMNS = ("event_id", "event_type", "correlation_id", "causation
 def _fits(table: Table, column: str, value: str) -> None:
     """Refuse a value longer than its column before the database does (PostgreSQL would
     fail the whole transaction with an error no client could act on)."""
-    length = table.c[column].type.length
+    kind = table.c[column].type
+    length = kind.length if isinstance(kind, String) else None
     if length is not None and len(value) > length:
         raise InvalidArgument(
             f"{column} is {len(value)} characters long; the store holds at most {length}"

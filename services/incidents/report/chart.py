@@ -132,7 +132,8 @@ def _markers(
 
 def _legend(y: float, width: int) -> tuple[tuple[LegendItem, ...], float]:
     """The phases' swatches, wrapped to the chart's width; and the y below them."""
-    items, x = [], 8.0
+    items: list[LegendItem] = []
+    x = 8.0
     for _phase, label, colour in PHASES:
         item_w = 18 + _text_px(label) + 18
         if x + item_w > width - 8 and items:
