@@ -31,6 +31,7 @@ from typing import Any
 
 import grpc
 
+from bench.statistics import percentile
 from emergency.v1 import (
     common_pb2,
     dispatch_pb2,
@@ -49,11 +50,6 @@ WARMUP = 10
 CALL_TAKER = [("authorization", "Bearer demo-ct-01")]
 ADMIN = [("authorization", "Bearer demo-admin-01")]
 RELEASE_WAIT = 10.0  # seconds a unit may take to be AVAILABLE again after the cancel
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
 class TeamApps:

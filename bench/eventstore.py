@@ -15,7 +15,6 @@ as the services do; ``eventsourcing`` has no such row. That is part of the compa
 from __future__ import annotations
 
 import logging
-import math
 import random
 import sqlite3
 import statistics
@@ -35,6 +34,7 @@ import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
+from bench.statistics import percentile
 from services.common.database import create_store_engine
 from services.common.eventstore import CommandKey, EventStore, NewEvent
 
@@ -356,11 +356,6 @@ def _pg_settings(show: Callable[[str], str]) -> dict[str, str]:
 # --- measuring ---------------------------------------------------------------------------
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
-
-
 def time_appends(subject: Subject, commands: list[Command]) -> dict[str, float]:
     latencies: list[float] = []
     clock = time.perf_counter
@@ -378,8 +373,8 @@ def time_appends(subject: Subject, commands: list[Command]) -> dict[str, float]:
         "seconds": round(elapsed, 3),
         "events_per_s": round(events / elapsed),
         "commands_per_s": round(len(commands) / elapsed, 1),
-        "latency_ms_p50": round(percentile(latencies, 0.50) * 1000, 3),
-        "latency_ms_p99": round(percentile(latencies, 0.99) * 1000, 3),
+        "latency_ms_p50": round(percentile(latencies, 50) * 1000, 3),
+        "latency_ms_p99": round(percentile(latencies, 99) * 1000, 3),
     }
 
 

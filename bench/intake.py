@@ -47,7 +47,6 @@ import os
 import random
 import re
 import sqlite3
-import statistics
 import tempfile
 import threading
 import time
@@ -62,7 +61,7 @@ from typing import Any
 
 import grpc
 
-from bench.alerts import percentile
+from bench.statistics import percentile, summary
 from emergency.v1 import (
     common_pb2,
     dispatch_pb2,
@@ -587,9 +586,9 @@ def _path_from_stores(data_dir: Path, records: list[CallRecord]) -> dict[str, An
             kafka_hop.append((units_commit - committed) * 1000)
             to_stream.append((r.alert_wall - units_commit) * 1000)
     return {
-        "sent_to_unit_dispatched_committed": _stats(to_commit),
-        "dispatch_commit_to_units_alert_committed": _stats(kafka_hop),
-        "units_commit_to_stream": _stats(to_stream),
+        "sent_to_unit_dispatched_committed": summary(to_commit),
+        "dispatch_commit_to_units_alert_committed": summary(kafka_hop),
+        "units_commit_to_stream": summary(to_stream),
     }
 
 
@@ -618,8 +617,8 @@ def _releases_from_stores(data_dir: Path, records: list[CallRecord]) -> dict[str
         if r.incident_id in reserved:
             held.append((released[r.incident_id] - reserved[r.incident_id]) * 1000)
     return {
-        "cancel_committed_to_unit_released": _stats(after_cancel),
-        "unit_reserved_to_released": _stats(held),
+        "cancel_committed_to_unit_released": summary(after_cancel),
+        "unit_reserved_to_released": summary(held),
         "units_not_released_at_end": unreleased,
     }
 
@@ -642,17 +641,6 @@ def _count(db: Path, event_type: str) -> int:
 
 
 # --- the report ----------------------------------------------------------------------------
-
-
-def _stats(values: Iterable[float], points: tuple[int, ...] = (50, 90, 99)) -> dict[str, Any]:
-    values = list(values)
-    if not values:
-        return {"count": 0}
-    out: dict[str, Any] = {f"p{q}": round(percentile(values, q), 2) for q in points}
-    out["max"] = round(max(values), 2)
-    out["mean"] = round(statistics.fmean(values), 2)
-    out["count"] = len(values)
-    return out
 
 
 def _report(
@@ -717,7 +705,7 @@ def _report(
             "accepted": round(len(accepted) / seconds, 2),
         },
         "scheduler": {
-            "start_lag_ms": _stats(lags, (50, 99)),
+            "start_lag_ms": summary(lags, (50, 99)),
             f"calls_started_over_{LATE_MS:.0f}ms_late": sum(lag > LATE_MS for lag in lags),
             "workers": WORKERS,
             "max_calls_in_flight": intake.max_in_flight,
@@ -732,23 +720,23 @@ def _report(
             "stream_errors": intake.stream_errors[:5],
             "missing_within_s": DRAIN_SECONDS,
         },
-        "latency_ms": _stats(latencies),
+        "latency_ms": summary(latencies),
         "target": {"p99_ms": TARGET_P99_MS, "met": p99 < TARGET_P99_MS},
         "steps_ms": {
-            "receive_call": _stats((r.receive_ms for r in accepted), (50, 99)),
-            "recommend_units": _stats(each(lambda r: r.recommend_ms, accepted), (50, 99)),
-            "dispatch_unit": _stats(each(lambda r: r.dispatch_ms, accepted), (50, 99)),
-            "dispatch_reply_to_alert": _stats(
+            "receive_call": summary((r.receive_ms for r in accepted), (50, 99)),
+            "recommend_units": summary(each(lambda r: r.recommend_ms, accepted), (50, 99)),
+            "dispatch_unit": summary(each(lambda r: r.dispatch_ms, accepted), (50, 99)),
+            "dispatch_reply_to_alert": summary(
                 ((r.alert_wall - r.dispatched_wall) * 1000 for r in alerted),
                 (50, 99),  # type: ignore[operator]
             ),
-            "cancel_incident": _stats(
+            "cancel_incident": summary(
                 (r.cancel_ms for r in measured if r.cancel_ms is not None), (50, 99)
             ),
             "cancel_failed": sum(bool(r.cancel_error) for r in measured),
         },
         "path_ms": path,
-        "latency_from_planned_moment_ms": _stats(
+        "latency_from_planned_moment_ms": summary(
             (r.latency_ms + (r.started - r.scheduled) * 1000 for r in alerted), (50, 99)
         ),
         "cpu": cpu,
