@@ -38,7 +38,8 @@ def postgres_server_url() -> Iterator[str]:
     admin.dispose()
 
 
-def _fresh_postgres(url: str) -> Engine:
+def fresh_postgres(url: str) -> Engine:
+    """An engine on ``url`` whose public schema was just emptied."""
     engine = create_store_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -52,7 +53,7 @@ def store_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
     if request.param == "sqlite":
         engine = create_store_engine(f"sqlite:///{tmp_path / 'store.db'}")
     else:
-        engine = _fresh_postgres(request.getfixturevalue("postgres_server_url"))
+        engine = fresh_postgres(request.getfixturevalue("postgres_server_url"))
     yield engine
     engine.dispose()
 

@@ -1,11 +1,14 @@
-"""The event store's contract, run against SQLite and PostgreSQL alike."""
+"""The event store's contract, run against SQLite, PostgreSQL and memory alike."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from services.common.database import create_store_engine
 from services.common.errors import InvalidArgument
 from services.common.eventstore import (
     CommandKey,
@@ -16,13 +19,22 @@ from services.common.eventstore import (
     StreamAppend,
     StreamNotFound,
 )
+from services.common.eventstore.memory import MemoryBackend
+from tests.conftest import fresh_postgres
 
 
-@pytest.fixture
-def store(store_engine) -> EventStore:
-    store = EventStore(store_engine, max_payload_bytes=1024)
+@pytest.fixture(params=["sqlite", "postgres", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
+    """An empty store on each backend: one contract for all three."""
+    if request.param == "memory":
+        store = EventStore(None, max_payload_bytes=1024, backend=MemoryBackend())
+    elif request.param == "sqlite":
+        store = EventStore(create_store_engine(f"sqlite:///{tmp_path / 'store.db'}"), 1024)
+    else:
+        store = EventStore(fresh_postgres(request.getfixturevalue("postgres_server_url")), 1024)
     store.create_schema()
-    return store
+    yield store
+    store.close()
 
 
 def ev(kind: str = "Happened", payload: bytes = b"x", **kw) -> NewEvent:

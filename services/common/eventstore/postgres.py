@@ -13,7 +13,6 @@ from typing import Any
 
 import psycopg
 import structlog
-from sqlalchemy import Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
 from services.common.errors import Conflict
@@ -27,6 +26,7 @@ from services.common.eventstore.model import (
     record,
 )
 from services.common.eventstore.schema import Statements
+from services.common.eventstore.sql import SqlBackend
 
 log = structlog.get_logger(__name__)
 SQL = Statements("%s")
@@ -34,13 +34,7 @@ SQL = Statements("%s")
 APPEND_LOCK_KEY = 0x5543_4556  # "UCEV"
 
 
-class PostgresBackend:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def close(self) -> None:
-        pass
-
+class PostgresBackend(SqlBackend):
     def append(self, appends: Sequence[StreamAppend], key: CommandKey | None) -> AppendResult:
         raw = self.engine.raw_connection()
         pg = _driver(raw)

@@ -25,13 +25,14 @@ from services.common.eventstore.model import (
     record,
 )
 from services.common.eventstore.schema import Statements
+from services.common.eventstore.sql import SqlBackend
 
 SQL = Statements("?")
 
 
-class SQLiteBackend:
+class SQLiteBackend(SqlBackend):
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self._lock = threading.Lock()
         # A pooled connection kept checked out for appends.
         self._writer: PoolProxiedConnection | None = None
@@ -41,6 +42,7 @@ class SQLiteBackend:
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
+        super().close()
 
     def append(self, appends: Sequence[StreamAppend], key: CommandKey | None) -> AppendResult:
         with self._lock:

@@ -16,53 +16,79 @@
 
 The store knows nothing of protobuf or Kafka: payloads are bytes, times are integer
 microseconds since the Unix epoch (UTC). The hot paths (append, read everything after a
-position) go to the driver directly, one backend module per database; the rest uses
-SQLAlchemy Core.
+position) go to the driver directly, one backend module per database (``sqlite.py``,
+``postgres.py``), the rest is shared SQLAlchemy Core (``sql.py``); ``memory.py`` keeps it
+all in the process, for tests. One contract suite runs on all three.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol
 
-from sqlalchemy import Connection, Engine, String, Table, func, select
+from sqlalchemy import Engine, String, Table
 
 from services.common.database import is_sqlite
 from services.common.errors import InvalidArgument
+from services.common.eventstore.memory import MemoryBackend
 from services.common.eventstore.model import (
     AppendResult,
     CommandKey,
     NewEvent,
     RecordedEvent,
+    SeenRequest,
     StreamAppend,
-    StreamNotFound,
     check_replay,
 )
 from services.common.eventstore.postgres import PostgresBackend
-from services.common.eventstore.schema import (
-    checkpoints_table,
-    events_table,
-    metadata,
-    requests_table,
-)
+from services.common.eventstore.schema import events_table, requests_table
 from services.common.eventstore.sqlite import SQLiteBackend
 
 DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024
 
 
+class Backend(Protocol):
+    """Where a store keeps its events: SQLite, PostgreSQL or memory (one contract)."""
+
+    def create_schema(self) -> None: ...
+    def close(self) -> None: ...
+    def append(self, appends: Sequence[StreamAppend], key: CommandKey | None) -> AppendResult: ...
+    def find_request(self, key: CommandKey) -> tuple[SeenRequest, list[RecordedEvent]] | None: ...
+    def read_after(self, after_position: int, limit: int) -> list[RecordedEvent]: ...
+    def read_stream(self, stream_id: str, from_version: int) -> list[RecordedEvent]: ...
+    def stream_version(self, stream_id: str) -> int: ...
+    def max_position(self) -> int: ...
+    def save_checkpoints(self, positions: dict[str, int], clear_prefix: str | None) -> None: ...
+    def load_checkpoints(self, prefix: str) -> dict[str, int]: ...
+
+
 class EventStore:
-    def __init__(self, engine: Engine, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
-        self.engine = engine
+    def __init__(
+        self, engine: Engine | None, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        backend: Backend | None = None,
+    ) -> None:  # fmt: skip
+        """A store on ``engine`` (SQLite or PostgreSQL), or on ``backend`` (see
+        ``in_memory``)."""
+        self.engine = engine  # None in memory; the incidents service keeps its read models here
         self.max_payload_bytes = max_payload_bytes
-        self._backend = SQLiteBackend(engine) if is_sqlite(engine) else PostgresBackend(engine)
-        self._writer = engine.execution_options(immediate=True)
+        if backend is not None:
+            self._backend: Backend = backend
+        elif engine is not None:
+            self._backend = SQLiteBackend(engine) if is_sqlite(engine) else PostgresBackend(engine)
+        else:
+            raise ValueError("an event store needs an engine or a backend")
         self._listeners: list[Callable[[int], None]] = []
 
+    @classmethod
+    def in_memory(cls) -> EventStore:
+        """A store that keeps everything in this process (application-service tests)."""
+        return cls(None, backend=MemoryBackend())
+
     def create_schema(self) -> None:
-        metadata.create_all(self.engine)
+        self._backend.create_schema()
 
     def close(self) -> None:
         self._backend.close()
-        self.engine.dispose()
 
     def on_append(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(last_position)`` after each commit that wrote events."""
@@ -144,30 +170,11 @@ class EventStore:
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
         """The stream's events from ``from_version`` on; :class:`StreamNotFound` if the
         stream has no events at all."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(events_table)
-                .where(events_table.c.stream_id == stream_id)
-                .where(events_table.c.stream_version >= from_version)
-                .order_by(events_table.c.stream_version)
-            ).all()
-            if not rows and (from_version <= 1 or self._stream_version(conn, stream_id) == 0):
-                raise StreamNotFound(stream_id)
-        return [RecordedEvent._make(row) for row in rows]
+        return self._backend.read_stream(stream_id, from_version)
 
     def stream_version(self, stream_id: str) -> int:
-        with self.engine.connect() as conn:
-            return self._stream_version(conn, stream_id)
-
-    @staticmethod
-    def _stream_version(conn: Connection, stream_id: str) -> int:
-        return int(
-            conn.execute(
-                select(func.coalesce(func.max(events_table.c.stream_version), 0)).where(
-                    events_table.c.stream_id == stream_id
-                )
-            ).scalar_one()
-        )
+        """The stream's version: how many events it has (0: none)."""
+        return self._backend.stream_version(stream_id)
 
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         """Up to ``limit`` events after ``after_position``, in position order."""
@@ -183,21 +190,12 @@ class EventStore:
             after_position = batch[-1].position
 
     def max_position(self) -> int:
-        with self.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    select(func.coalesce(func.max(events_table.c.position), 0))
-                ).scalar_one()
-            )
+        return self._backend.max_position()
 
     # --- checkpoints (the relay's and the projections' progress) ----------------------
 
     def load_checkpoint(self, name: str) -> int:
-        with self.engine.connect() as conn:
-            value = conn.execute(
-                select(checkpoints_table.c.position).where(checkpoints_table.c.name == name)
-            ).scalar_one_or_none()
-        return value or 0
+        return self._backend.load_checkpoints(name).get(name, 0)
 
     def save_checkpoint(self, name: str, position: int) -> None:
         self.save_checkpoints({name: position})
@@ -205,30 +203,10 @@ class EventStore:
     def save_checkpoints(self, positions: dict[str, int], clear_prefix: str | None = None) -> None:
         """Write several checkpoints in one transaction; with ``clear_prefix``, first drop
         every checkpoint whose name starts with it (so a mark that is gone stays gone)."""
-        with self._writer.begin() as conn:
-            if clear_prefix is not None:
-                conn.execute(
-                    checkpoints_table.delete().where(
-                        checkpoints_table.c.name.startswith(clear_prefix, autoescape=True)
-                    )
-                )
-            for name, position in positions.items():
-                updated = conn.execute(
-                    checkpoints_table.update()
-                    .where(checkpoints_table.c.name == name)
-                    .values(position=position)
-                ).rowcount
-                if not updated:
-                    conn.execute(checkpoints_table.insert(), {"name": name, "position": position})
+        self._backend.save_checkpoints(positions, clear_prefix)
 
     def load_checkpoints(self, prefix: str) -> dict[str, int]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(checkpoints_table.c.name, checkpoints_table.c.position).where(
-                    checkpoints_table.c.name.startswith(prefix, autoescape=True)
-                )
-            ).all()
-        return {row.name: row.position for row in rows}
+        return self._backend.load_checkpoints(prefix)
 
 
 _BOUNDED_EVENT_COLUMNS = ("event_id", "event_type", "correlation_id", "causation_id", "actor")
