@@ -9,17 +9,10 @@ import pytest
 from emergency.v1 import common_pb2
 from services.common.errors import InvalidArgument
 from services.common.geo import Point
-from services.dispatch.domain import Call, Incident
+from services.dispatch.domain import Incident
+from tests.support.builders import a_call
 
-CALL = Call(
-    call_id="c1",
-    caller_number="13800000000",
-    source=common_pb2.PHONE,
-    location=Point(28.2, 112.9),
-    address="1 Furong Rd",
-    incident_type="high_rise_fire",
-    description="smoke on 12th floor",
-)
+CALL = a_call(incident_type="high_rise_fire", description="smoke on 12th floor")
 
 
 def test_a_call_opens_an_incident() -> None:

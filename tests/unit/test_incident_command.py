@@ -10,35 +10,22 @@ from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, events_pb2
 from services.common.errors import FailedPrecondition, InvalidArgument
-from services.common.geo import Point
 from services.dispatch.domain import Call, Incident
+from tests.support.aggregates import applied
+from tests.support.aggregates import given as aggregate_given
+from tests.support.builders import a_call
 
 Outcome = events_pb2.AssignmentEnded.Outcome
 CancelReason = events_pb2.IncidentCancelled.Reason
 
 ID = "i1"
-CALL = Call(
-    call_id="c1",
-    caller_number="13800000000",
-    source=common_pb2.PHONE,
-    location=Point(28.2, 112.9),
-    address="1 Furong Rd",
-    incident_type="residential_fire",
-    description="kitchen on fire",
-)
+CALL = a_call()
 OPENED = Incident.open_from_call(ID, CALL)
 
 
 def given(*events: Message, call: Call = CALL) -> Incident:
     """An incident opened from ``call``, then ``events``."""
-    return Incident.from_events([*Incident.open_from_call(ID, call), *events])
-
-
-def then(incident: Incident, events: list[Message]) -> Incident:
-    """Apply what a decision returned; the incident afterwards."""
-    for event in events:
-        incident.apply(event)
-    return incident
+    return aggregate_given(Incident, *Incident.open_from_call(ID, call), *events)
 
 
 # --- the events, as the incident records them ---------------------------------------------
@@ -100,7 +87,7 @@ def test_a_dispatch_records_the_unit_in_its_slot() -> None:
     events = incident.dispatch("E1", " card ", "engine")
 
     assert events == [dispatched("E1", "engine")]
-    then(incident, events)
+    applied(incident, events)
     assert incident.dispatched == ["E1"] and incident.active_units() == ["E1"]
     assert incident.assignments["E1"].slot == "engine"
 
@@ -139,10 +126,10 @@ def test_a_dispatch_fills_no_need_of_another_slot(slot: str) -> None:
 def test_what_a_need_still_asks_for_drops_with_each_unit_and_it_goes_at_zero() -> None:
     incident = given(requested("n1", "engine", count=2))
 
-    then(incident, incident.dispatch("E1", "card", "engine"))
+    applied(incident, incident.dispatch("E1", "card", "engine"))
     assert incident.needs["n1"].remaining == 1
 
-    then(incident, incident.dispatch("E2", "card", "engine"))
+    applied(incident, incident.dispatch("E2", "card", "engine"))
     assert incident.needs == {}
     assert incident.dispatch("E3", "card", "engine") == [dispatched("E3", "engine")]
 
@@ -156,10 +143,10 @@ def test_the_same_unit_is_not_dispatched_twice() -> None:
 
 def test_a_unit_that_declined_can_be_sent_again_by_hand() -> None:
     incident = given(dispatched("E1", "engine"))
-    then(incident, incident.unit_answered("E1", Outcome.DECLINED, "crew short"))
+    applied(incident, incident.unit_answered("E1", Outcome.DECLINED, "crew short"))
 
     (again,) = incident.dispatch("E1", "crew found after all", "engine")
-    then(incident, [again])
+    applied(incident, [again])
     assert incident.assignments["E1"].state == "ACTIVE"
     assert incident.active_units() == ["E1"]
 
@@ -206,7 +193,7 @@ def test_a_declined_unit_is_replaced_in_its_slot() -> None:
         ended("E1", Outcome.DECLINED, "no crew"),
         requested("n1", "engine", replaces="E1", reason="re-dispatch: E1 declined (no crew)"),
     ]
-    then(incident, events)
+    applied(incident, events)
     assert incident.active_units() == []
     assert incident.assignments["E1"].state == "DECLINED"
     assert incident.needs["n1"].remaining == 1
@@ -233,7 +220,7 @@ def test_a_released_unit_is_not_replaced() -> None:
 
 def test_a_second_answer_from_the_same_unit_changes_nothing() -> None:
     incident = given(dispatched("E1", "engine"))
-    then(incident, incident.unit_answered("E1", Outcome.DECLINED, "no crew"))
+    applied(incident, incident.unit_answered("E1", Outcome.DECLINED, "no crew"))
 
     assert incident.unit_answered("E1", Outcome.DECLINED, "no crew") == []
     assert incident.unit_answered("E1", Outcome.TIMED_OUT, "") == []
@@ -257,7 +244,7 @@ def test_need_ids_follow_each_other() -> None:
 
     first = incident.unit_answered("E1", Outcome.DECLINED, "")
     assert [e.need_id for e in first[1:]] == ["n2"]
-    then(incident, first)
+    applied(incident, first)
 
     second = incident.unit_answered("E2", Outcome.TIMED_OUT, "")
     assert second[1] == requested(
@@ -274,7 +261,7 @@ def test_the_filler_fills_an_open_need_in_its_slot() -> None:
     events = incident.fill("n1", "E2", "", "re-dispatch; nearest")
 
     assert events == [dispatched("E2", "engine", "n1", "E1", reason="re-dispatch; nearest")]
-    assert then(incident, events).needs == {}
+    assert applied(incident, events).needs == {}
 
 
 def test_the_filler_may_name_the_slot_a_unit_fills() -> None:
@@ -311,7 +298,7 @@ def test_a_need_says_once_why_it_is_not_filled() -> None:
             incident_id=ID, need_id="n1", slot="aerial", missing=2, reason="no aerial free"
         )
     ]
-    then(incident, events)
+    applied(incident, events)
 
     assert incident.units_unavailable("n1", 2, "no aerial free") == []
     assert len(incident.units_unavailable("n1", 1, "one aerial busy")) == 1
@@ -341,7 +328,7 @@ def test_a_higher_alarm_asks_only_for_what_is_not_on_the_incident_or_asked_for()
         requested("n2", "engine", 2, reason="alarm level 2: engine 3 of 5 sent or asked for"),
         requested("n3", "rescue", 1, reason="alarm level 2: rescue 0 of 1 sent or asked for"),
     ]
-    then(incident, events)
+    applied(incident, events)
     assert incident.alarm_level == 2
     assert [(n.need_id, n.slot, n.remaining) for n in incident.needs.values()] == [
         ("n1", "engine", 1),
@@ -428,7 +415,7 @@ def test_the_first_to_take_command_has_it() -> None:
             incident_id=ID, commander_id="chen", commander_name="Chen Wei", unit_id="E1"
         )
     ]
-    then(incident, events)
+    applied(incident, events)
     assert (incident.commander_id, incident.commander_name) == ("chen", "Chen Wei")
 
 
@@ -453,7 +440,7 @@ def test_command_is_transferred_from_the_commander() -> None:
             to_commander_name="Li Na", unit_id="B1", reason="senior officer on scene",
         )
     ]  # fmt: skip
-    then(incident, events)
+    applied(incident, events)
     assert (incident.commander_id, incident.commander_name) == ("li", "Li Na")
 
 
@@ -482,7 +469,7 @@ def test_an_open_incident_is_brought_under_control() -> None:
     events = incident.mark_under_control(" knocked down ")
 
     assert events == [events_pb2.IncidentUnderControl(incident_id=ID, note="knocked down")]
-    assert then(incident, events).status == "UNDER_CONTROL" and incident.active
+    assert applied(incident, events).status == "UNDER_CONTROL" and incident.active
 
 
 @pytest.mark.parametrize("history", [[under_control()], [closed()], [cancelled()]])
@@ -500,7 +487,7 @@ def test_an_incident_is_closed(history: list[Message]) -> None:
     events = incident.close(" all out ")
 
     assert events == [events_pb2.IncidentClosed(incident_id=ID, note="all out")]
-    assert then(incident, events).status == "CLOSED" and not incident.active
+    assert applied(incident, events).status == "CLOSED" and not incident.active
 
 
 def test_an_incident_is_not_closed_twice() -> None:
@@ -518,7 +505,7 @@ def test_a_false_alarm_is_cancelled() -> None:
             incident_id=ID, reason=CancelReason.FALSE_ALARM, note="detector fault"
         )
     ]
-    assert then(incident, events).status == "CANCELLED"
+    assert applied(incident, events).status == "CANCELLED"
 
 
 @pytest.mark.parametrize("reason", ["BORED", "REASON_UNSPECIFIED", ""])
@@ -537,7 +524,7 @@ def test_an_incident_closed_is_not_cancelled() -> None:
 def test_an_incident_over_needs_nothing_more(end) -> None:
     incident = given(requested("n1", "engine"), requested("n2", "rescue", 2))
 
-    assert then(incident, [end()]).needs == {}
+    assert applied(incident, [end()]).needs == {}
     assert incident.units_unavailable("n1", 1, "none free") == []
 
 
@@ -551,12 +538,12 @@ def test_an_incident_over_owes_the_release_of_the_units_still_on_it(end) -> None
     )
     assert incident.releases_owed() == []
 
-    then(incident, [end()])
+    applied(incident, [end()])
     assert incident.releases_owed() == ["E1", "R1"]
 
     events = incident.released("E1", "incident closed")
     assert events == [ended("E1", Outcome.RELEASED, "incident closed")]
-    assert then(incident, events).releases_owed() == ["R1"]
+    assert applied(incident, events).releases_owed() == ["R1"]
     assert incident.released("E1", "incident closed") == []
 
 
@@ -584,7 +571,7 @@ def test_an_automatic_alarm_verified_as_a_fire() -> None:
             verified_alarm=True, note="flames seen",
         )
     ]  # fmt: skip
-    assert then(incident, events).incident_type == "residential_fire"
+    assert applied(incident, events).incident_type == "residential_fire"
 
 
 def test_a_corrected_type_is_no_verified_alarm() -> None:
@@ -626,7 +613,7 @@ def test_a_further_call_is_linked() -> None:
     assert events[1] == events_pb2.DuplicateCallLinked(
         incident_id=ID, call_id="c2", linked_by="taker-7"
     )
-    assert then(incident, events).call_ids == ["c1", "c2"]
+    assert applied(incident, events).call_ids == ["c1", "c2"]
 
 
 @OVER
@@ -661,7 +648,7 @@ def test_the_events_rebuild_the_incident_decided_step_by_step() -> None:
         events = decide(incident)
         assert events, "every step records something"
         history.extend(events)
-        then(incident, events)
+        applied(incident, events)
 
     rebuilt = Incident.from_events(history)
 
@@ -691,7 +678,7 @@ def test_under_control_ends_the_open_requests() -> None:
         withdrawn("n1", "water_tanker", 2, "incident under control"),
         withdrawn("n2", "aerial", 1, "incident under control"),
     ]
-    assert then(incident, events).needs == {}
+    assert applied(incident, events).needs == {}
 
 
 def test_the_commander_may_keep_the_requests_when_under_control() -> None:
@@ -700,7 +687,7 @@ def test_the_commander_may_keep_the_requests_when_under_control() -> None:
     events = incident.mark_under_control("knocked down", keep_requests=True)
 
     assert [type(e).__name__ for e in events] == ["IncidentUnderControl"]
-    assert list(then(incident, events).needs) == ["n1"]
+    assert list(applied(incident, events).needs) == ["n1"]
 
 
 def test_a_request_is_withdrawn_by_its_id_and_nothing_more_is_sent_for_it() -> None:
@@ -709,7 +696,7 @@ def test_a_request_is_withdrawn_by_its_id_and_nothing_more_is_sent_for_it() -> N
     events = incident.cancel_request("n1", " tanker no longer needed ")
 
     assert events == [withdrawn("n1", "water_tanker", 1, "tanker no longer needed")]
-    after = then(incident, events)
+    after = applied(incident, events)
     assert after.needs == {} and after.active_units() == ["T1"]
     with pytest.raises(FailedPrecondition, match="has no open need 'n1'"):
         after.fill("n1", "T2", "", "too late")
@@ -732,7 +719,7 @@ def test_a_unit_returning_by_itself_leaves_the_incident_and_is_not_replaced() ->
     events = incident.unit_answered("E1", Outcome.RETURNED, "the crew reported returning")
 
     assert events == [ended("E1", Outcome.RETURNED, "the crew reported returning")]
-    after = then(incident, events)
+    after = applied(incident, events)
     assert after.active_units() == [] and after.needs == {}
     assert after.assignments["E1"].state == "RETURNED"
 

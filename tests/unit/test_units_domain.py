@@ -3,35 +3,24 @@
 from __future__ import annotations
 
 import pytest
+from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, events_pb2
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.geo import Point
 from services.units.domain import Unit
+from tests.support.aggregates import applied
+from tests.support.aggregates import given as aggregate_given
+from tests.support.builders import a_unit_profile
 
 S = common_pb2.UnitStatus
 
 
-def profile(**change: object) -> common_pb2.UnitProfile:
-    base = common_pb2.UnitProfile(
-        unit_id="VOL-03-E1", name="Light engine", tier=common_pb2.VOLUNTEER,
-        station_id="VOL-03", capabilities=["engine", "first_intervention"],
-        home=common_pb2.GeoPoint(latitude=28.25, longitude=112.33), staffing=12,
-        min_responders=4, turnout_seconds=300, ack_deadline_seconds=120,
-    )  # fmt: skip
-    for key, value in change.items():
-        if key == "capabilities":
-            del base.capabilities[:]
-            base.capabilities.extend(value)  # type: ignore[arg-type]
-        elif key == "home":
-            base.home.CopyFrom(value)  # type: ignore[arg-type]
-        else:
-            setattr(base, key, value)
-    return base
+profile = a_unit_profile
 
 
-def given(*events: object) -> Unit:
-    return Unit.from_events([events_pb2.UnitRegistered(profile=profile()), *events])
+def given(*events: Message) -> Unit:
+    return aggregate_given(Unit, events_pb2.UnitRegistered(profile=profile()), *events)
 
 
 def test_a_registered_unit_is_available() -> None:
@@ -168,12 +157,6 @@ def alerted() -> Unit:
     return unit
 
 
-def run(unit: Unit, events: list) -> Unit:  # type: ignore[type-arg]
-    for event in events:
-        unit.apply(event)
-    return unit
-
-
 def test_a_volunteer_team_is_alerted_with_a_deadline() -> None:
     unit = alerted()
     assert unit.status == S.Value("ALERTED") and unit.alert is not None
@@ -182,11 +165,11 @@ def test_a_volunteer_team_is_alerted_with_a_deadline() -> None:
 
 
 def test_a_volunteer_team_counts_as_acknowledged_only_with_enough_responders() -> None:
-    unit = run(alerted(), alerted().acknowledge("a-1", 2, 300, "two of us", T0))
+    unit = applied(alerted(), alerted().acknowledge("a-1", 2, 300, "two of us", T0))
     assert (unit.status, unit.alert.responders_total) == (S.Value("ALERTED"), 2)
     (event,) = unit.acknowledge("a-1", 2, 240, "two more", T0 + 1)
     assert event.complete and event.responders_total == 4
-    assert run(unit, [event]).status == S.Value("ACKNOWLEDGED")
+    assert applied(unit, [event]).status == S.Value("ACKNOWLEDGED")
 
 
 def test_a_staffed_station_is_acknowledged_on_alert() -> None:
@@ -197,7 +180,7 @@ def test_a_staffed_station_is_acknowledged_on_alert() -> None:
     ])  # fmt: skip
     alert, ack = unit.alert_team("a-1", DISPATCHED, T0)
     assert ack.automatic and ack.complete
-    assert run(unit, [alert, ack]).status == S.Value("ACKNOWLEDGED")
+    assert applied(unit, [alert, ack]).status == S.Value("ACKNOWLEDGED")
 
 
 def test_only_a_unit_reserved_for_the_incident_is_alerted() -> None:
@@ -206,14 +189,14 @@ def test_only_a_unit_reserved_for_the_incident_is_alerted() -> None:
 
 
 def test_a_decline_or_a_missed_deadline_frees_the_unit_and_closes_the_alert() -> None:
-    declined = run(alerted(), alerted().decline("a-1", "crew at harvest", T0))
+    declined = applied(alerted(), alerted().decline("a-1", "crew at harvest", T0))
     assert (declined.status, declined.incident_id) == (S.Value("AVAILABLE"), "")
     with pytest.raises(FailedPrecondition, match="DECLINED; it can no longer be answered"):
         declined.acknowledge("a-1", 3, 60, "", T0)
 
     with pytest.raises(FailedPrecondition, match="has not reached its deadline"):
         alerted().time_out("a-1", T0 + 119 * 1_000_000)
-    timed_out = run(alerted(), alerted().time_out("a-1", T0 + 120 * 1_000_000))
+    timed_out = applied(alerted(), alerted().time_out("a-1", T0 + 120 * 1_000_000))
     assert timed_out.status == S.Value("AVAILABLE")
     with pytest.raises(FailedPrecondition, match="TIMED OUT"):
         timed_out.acknowledge("a-1", 4, 60, "", T0)
@@ -238,7 +221,7 @@ def test_declining_needs_a_reason() -> None:
 
 def test_a_release_withdraws_an_unanswered_alert_so_no_time_out_fires_later() -> None:
     unit = alerted()
-    released = run(unit, unit.release("", "incident closed"))
+    released = applied(unit, unit.release("", "incident closed"))
     assert released.status == S.Value("AVAILABLE") and released.alert.state == "WITHDRAWN"
     with pytest.raises(FailedPrecondition, match="WITHDRAWN; it can no longer be answered"):
         released.acknowledge("a-1", 5, 60, "", T0)
@@ -262,7 +245,7 @@ def test_an_answer_after_the_deadline_is_refused_as_late_even_before_the_time_ou
 
 
 def test_an_answer_at_the_deadline_counts_and_responders_may_join_an_acknowledged_alert() -> None:
-    unit = run(alerted(), alerted().acknowledge("a-1", 4, 60, "", DEADLINE))
+    unit = applied(alerted(), alerted().acknowledge("a-1", 4, 60, "", DEADLINE))
     assert unit.status == S.Value("ACKNOWLEDGED")
     (more,) = unit.acknowledge("a-1", 2, 60, "two more", DEADLINE + 60_000_000)
     assert more.responders_total == 6
