@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from services.common.config import DEMO_JURISDICTION
+from services.common.geo import Point
 from services.common.jurisdiction import load_jurisdiction
 from services.dispatch.recommend import Candidate, CandidatePool, recommend
 from services.dispatch.runcards import load_run_cards
@@ -33,7 +34,7 @@ def candidates(count: int, rng: random.Random) -> list[Candidate]:
         lat, lon = station.location
         out.append(Candidate(
             f"{unit.id}-{n}", station.name, station.tier.value, frozenset(unit.capabilities),
-            (lat + rng.uniform(-0.05, 0.05), lon + rng.uniform(-0.05, 0.05)), turnout,
+            Point(lat + rng.uniform(-0.05, 0.05), lon + rng.uniform(-0.05, 0.05)), turnout,
         ))  # fmt: skip
     return out
 

@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import Protocol
 
 import structlog
 from google.protobuf.message import Message
@@ -34,10 +35,9 @@ from services.common.jurisdiction import CAPABILITIES, Bounds
 from services.common.streams import typed
 from services.dispatch.domain import Call, Incident, Outcome, stream_id
 from services.dispatch.duplicates import LikelyDuplicate, OpenIncident, find_duplicates
-from services.dispatch.recommend import CandidatePool, Recommendation, recommend
+from services.dispatch.recommend import Candidate, CandidatePool, Recommendation, recommend
 from services.dispatch.runcards import RunCards, load_run_cards
 from services.dispatch.travel import StraightLineTravel, TravelTime
-from services.dispatch.units_client import UnitsClient
 
 log = structlog.get_logger(__name__)
 Decision = Callable[[Incident], list[Message]]
@@ -65,11 +65,38 @@ def wants_unit_event(envelope: EventEnvelope) -> bool:
 WAKES_FILLER = frozenset({"UnitsRequested", "IncidentClosed", "IncidentCancelled"})
 
 
+class UnitsPort(Protocol):
+    """What dispatch needs of the units service (``units_client.UnitsClient`` over gRPC;
+    an in-memory one in tests). ``authorization`` is the credential to act with: the
+    caller's own, forwarded, or dispatch's service token. Refusals are the domain's
+    errors; a service that cannot be reached is ``Unavailable``."""
+
+    def reserve(
+        self, unit_id: str, incident_id: str, request_id: str, authorization: str
+    ) -> None: ...
+
+    def release(
+        self, unit_id: str, incident_id: str, request_id: str, authorization: str, reason: str
+    ) -> None: ...
+
+    def available(self, authorization: str) -> list[Candidate]:
+        """Every unit free to send (available, or returning and so already on the road)."""
+        ...
+
+    def reservations(self, authorization: str) -> list[tuple[str, str]]:
+        """(unit id, incident id) of every unit held RESERVED (not yet alerted)."""
+        ...
+
+    def reserved_by(self, unit_id: str, authorization: str) -> tuple[str, int] | None:
+        """The id and the time (µs) of the event that reserved the unit, if it is held."""
+        ...
+
+
 class DispatchApp:
     def __init__(
         self,
         store: EventStore,
-        units: UnitsClient | None = None,
+        units: UnitsPort | None = None,
         run_cards: RunCards | None = None,
         travel: TravelTime | None = None,
         bounds: Bounds | None = None,

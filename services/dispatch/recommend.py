@@ -69,8 +69,8 @@ class CandidatePool:
         """``first_intervention_only``: tiers whose units fill no slot but the
         first-intervention one (micro stations)."""
         self.units = list(candidates)
-        self.lats = np.array([c.location[0] for c in self.units], dtype=np.float64)
-        self.lons = np.array([c.location[1] for c in self.units], dtype=np.float64)
+        self.lats = np.array([c.location.latitude for c in self.units], dtype=np.float64)
+        self.lons = np.array([c.location.longitude for c in self.units], dtype=np.float64)
         self.turnout = np.array(
             [0.0 if c.returning else float(c.turnout_seconds) for c in self.units]
         )

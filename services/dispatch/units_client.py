@@ -6,6 +6,7 @@ from __future__ import annotations
 import grpc
 
 from emergency.v1 import common_pb2, units_pb2, units_pb2_grpc
+from services.common.geo import Point
 from services.common.grpc_client import as_domain_error, open_channel
 from services.dispatch.recommend import Candidate
 
@@ -58,7 +59,7 @@ class UnitsClient:
                 unit_id=u.profile.unit_id, station_name=u.profile.station_name,
                 tier=common_pb2.Tier.Name(u.profile.tier),
                 capabilities=frozenset(u.profile.capabilities),
-                location=(u.location.latitude, u.location.longitude),
+                location=Point(u.location.latitude, u.location.longitude),
                 turnout_seconds=u.profile.turnout_seconds,
                 returning=u.status == common_pb2.RETURNING,
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.common.geo import Point
 from services.dispatch.recommend import Candidate, CandidatePool, recommend
 from services.dispatch.runcards import RunCardError, load_run_cards
 from services.dispatch.travel import StraightLineTravel
@@ -15,8 +16,9 @@ TRAVEL = StraightLineTravel()
 def unit(unit_id: str, tier: str, caps: str, km_north: float, turnout: int = 60,
          returning: bool = False) -> Candidate:  # fmt: skip
     # about 0.009 degrees of latitude per kilometre
-    return Candidate(unit_id, f"{unit_id} station", tier, frozenset(caps.split(",")),
-                     (INCIDENT[0] + km_north * 0.009, INCIDENT[1]), turnout, returning)  # fmt: skip
+    where = Point(INCIDENT[0] + km_north * 0.009, INCIDENT[1])
+    return Candidate(unit_id, f"{unit_id} station", tier, frozenset(caps.split(",")), where,
+                     turnout, returning)  # fmt: skip
 
 
 def picked(result, slot: str) -> list[str]:  # type: ignore[no-untyped-def]

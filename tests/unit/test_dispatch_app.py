@@ -1,0 +1,148 @@
+"""Dispatch's application service against an in-memory store and units service: the
+subtle rules of re-dispatch, pending dispatch and orphaned reservations, in
+milliseconds (the end-to-end tests show the same over gRPC and Kafka)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from emergency.v1 import common_pb2, dispatch_pb2, events_pb2
+from services.common.envelope import EventEnvelope
+from services.common.eventstore import EventStore
+from services.common.geo import Point
+from services.dispatch.app import DispatchApp
+from services.dispatch.filling import NeedFiller
+from tests.support.units_port import InMemoryUnits
+
+CALL_TAKER = "CALL_TAKER:ct-01"
+TOKEN = "Bearer demo-ct-01"
+FIRE = Point(28.20, 112.90)
+
+
+@pytest.fixture
+def units() -> InMemoryUnits:
+    units = InMemoryUnits()
+    units.add("PRO-01-E1", "PROFESSIONAL", {"engine"}, Point(28.21, 112.90))
+    units.add("VOL-01-E1", "VOLUNTEER", {"engine"}, Point(28.20, 112.91), turnout_seconds=300)
+    units.add("GOV-01-E1", "GOV_FULLTIME", {"engine"}, Point(28.25, 112.95))
+    return units
+
+
+@pytest.fixture
+def app(units: InMemoryUnits) -> DispatchApp:
+    return DispatchApp(EventStore.in_memory(), units)
+
+
+@pytest.fixture
+def filler(app: DispatchApp) -> NeedFiller:
+    return NeedFiller(app, "Bearer demo-svc-dispatch", stray_after=0.0)
+
+
+def take_call(app: DispatchApp) -> str:
+    request = dispatch_pb2.ReceiveCallRequest(
+        request_id=str(uuid.uuid4()), caller_number="13912345678", source=common_pb2.PHONE,
+        location=common_pb2.GeoPoint(latitude=FIRE.latitude, longitude=FIRE.longitude),
+        address="1 Furong Rd", incident_type="residential_fire",
+    )  # fmt: skip
+    incident, _ = app.receive_call(request, CALL_TAKER)
+    return incident.incident_id
+
+
+def dispatch(app: DispatchApp, incident_id: str, unit_id: str) -> bool:
+    request = dispatch_pb2.DispatchUnitRequest(
+        request_id=str(uuid.uuid4()), incident_id=incident_id, unit_id=unit_id, slot="engine"
+    )
+    _, pending = app.dispatch_unit(request, CALL_TAKER, TOKEN)
+    return pending
+
+
+def dispatch_event_id(app: DispatchApp, incident_id: str, unit_id: str) -> str:
+    """The id of the unit's dispatch: its team's alert carries it."""
+    return next(
+        e.event_id for e in reversed(app.store.read_stream(f"incident-{incident_id}"))
+        if e.event_type == "UnitDispatched" and unit_id in e.payload.decode("latin-1")
+    )  # fmt: skip
+
+
+def declined(app: DispatchApp, incident_id: str, unit_id: str) -> EventEnvelope:
+    return EventEnvelope(
+        event_id=uuid.uuid4().hex, correlation_id=incident_id, source="units",
+        alert_declined=events_pb2.AlertDeclined(
+            unit_id=unit_id, alert_id=dispatch_event_id(app, incident_id, unit_id),
+            reason="crew short",
+        ),
+    )  # fmt: skip
+
+
+def states(app: DispatchApp, incident_id: str) -> dict[str, str]:
+    return {a.unit_id: a.state for a in app.get_incident(incident_id).assignments.values()}
+
+
+def test_a_decline_is_re_dispatched_to_the_next_best_unit_in_its_slot(
+    app: DispatchApp, units: InMemoryUnits, filler: NeedFiller
+) -> None:
+    incident_id = take_call(app)
+    dispatch(app, incident_id, "VOL-01-E1")
+    units.release("VOL-01-E1", incident_id, "team-declined", TOKEN, "declined")  # units frees it
+
+    app.on_unit_event(declined(app, incident_id, "VOL-01-E1"))
+    need = next(iter(app.get_incident(incident_id).needs.values()))
+    assert (need.slot, need.replaces) == ("engine", "VOL-01-E1")
+
+    filler.fill_all()
+
+    incident = app.get_incident(incident_id)
+    assert states(app, incident_id) == {"VOL-01-E1": "DECLINED", "PRO-01-E1": "ACTIVE"}
+    assert incident.assignments["PRO-01-E1"].replaces == "VOL-01-E1" and not incident.needs
+    assert units.held["PRO-01-E1"].incident_id == incident_id
+
+
+def test_the_same_decline_delivered_twice_is_re_dispatched_once(
+    app: DispatchApp, units: InMemoryUnits, filler: NeedFiller
+) -> None:
+    incident_id = take_call(app)
+    dispatch(app, incident_id, "VOL-01-E1")
+    units.release("VOL-01-E1", incident_id, "team-declined", TOKEN, "declined")
+    answer = declined(app, incident_id, "VOL-01-E1")
+
+    app.on_unit_event(answer)
+    app.on_unit_event(answer)  # at least once: Kafka may bring it again
+    filler.fill_all()
+    filler.fill_all()
+
+    assert sorted(states(app, incident_id).values()) == ["ACTIVE", "DECLINED"]
+
+
+def test_a_dispatch_while_units_is_down_is_pending_then_completed_once_it_is_back(
+    app: DispatchApp, units: InMemoryUnits, filler: NeedFiller
+) -> None:
+    incident_id = take_call(app)
+    units.reachable = False
+
+    assert dispatch(app, incident_id, "GOV-01-E1") is True
+    (need,) = app.get_incident(incident_id).needs.values()
+    assert need.unit_id == "GOV-01-E1"
+    filler.fill_all()  # still down: nothing happens, nothing is lost
+    assert states(app, incident_id) == {}
+
+    units.reachable = True
+    filler.fill_all()
+
+    assert states(app, incident_id) == {"GOV-01-E1": "ACTIVE"}
+    assert not app.get_incident(incident_id).needs
+    assert units.held["GOV-01-E1"].incident_id == incident_id
+
+
+def test_an_orphaned_reservation_is_given_back(
+    app: DispatchApp, units: InMemoryUnits, filler: NeedFiller
+) -> None:
+    incident_id = take_call(app)
+    units.reserve("PRO-01-E1", incident_id, "crashed-before-recording", TOKEN)  # never recorded
+    units.reserve("GOV-01-E1", str(uuid.uuid4()), "made-up-incident", TOKEN)  # nobody's
+    dispatch(app, incident_id, "VOL-01-E1")  # a real one, which stays
+
+    filler.fill_all()
+
+    assert sorted(units.held) == ["VOL-01-E1"]
