@@ -17,6 +17,11 @@ class Aggregate:
     def apply(self, event: Message) -> None:
         raise NotImplementedError
 
+    def apply_recorded(self, event: Message, event_id: str, occurred_at_us: int) -> None:
+        """Apply an event read back from the store, with what the store adds to it (its
+        id and time). Aggregates that remember either override this; the rest apply."""
+        self.apply(event)
+
     @classmethod
     def from_events(cls, events: Iterable[Message]) -> Self:
         aggregate = cls()

@@ -1,4 +1,4 @@
-"""Loading typed events back from a store."""
+"""Loading the typed payloads of events back from a store."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ _TYPES: dict[str, type[Message]] = {
 }
 
 
-def typed(event: RecordedEvent) -> Message:
+def payload_of(event: RecordedEvent) -> Message:
     """The stored event's payload as its protobuf message."""
     message = _TYPES[event.event_type]()
     message.ParseFromString(event.payload)

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import grpc
 
 from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc
 from services.common.auth import STAFF, current_authorization, current_principal
+from services.common.enums import CallSource, IncidentStatus
 from services.common.envelope import timestamp
+from services.common.errors import InvalidArgument
+from services.common.geo import Point
 from services.common.grpc_server import GrpcServer
 from services.dispatch.app import DispatchApp
+from services.dispatch.commands import (
+    AssumeCommand,
+    CancelIncident,
+    CancelUnitsRequest,
+    ClassifyIncident,
+    CloseIncident,
+    DispatchUnit,
+    IncidentCommand,
+    MarkUnderControl,
+    RaiseAlarmLevel,
+    ReceiveCall,
+    RequestUnits,
+    TransferCommand,
+)
 from services.dispatch.domain import Incident
 
 ACCESS = {
@@ -17,7 +36,8 @@ ACCESS = {
         "ReceiveCall", "GetIncident", "DispatchUnit", "FindDuplicates", "RecommendUnits",
         "ListIncidents", "RaiseAlarmLevel", "RequestUnits", "AssumeCommand",
         "TransferCommand", "MarkUnderControl", "CloseIncident", "CancelIncident",
-        "ClassifyIncident", "CancelUnitsRequest",
+        "ClassifyIncident",
+        "CancelUnitsRequest",
     )
 }  # fmt: skip
 
@@ -31,7 +51,7 @@ def incident_message(incident: Incident) -> dispatch_pb2.Incident:
         if where
         else None,
         address=incident.address,
-        status=incident.status,
+        status=incident.status.value,
         call_ids=incident.call_ids,
         version=incident.version,
         alarm_level=incident.alarm_level,
@@ -56,14 +76,37 @@ def incident_message(incident: Incident) -> dispatch_pb2.Incident:
     )  # fmt: skip
 
 
+def _point(where: common_pb2.GeoPoint | None) -> Point | None:
+    return Point(where.latitude, where.longitude) if where is not None else None
+
+
+def _statuses(names: Iterable[str]) -> set[IncidentStatus]:
+    """The statuses named, or ``InvalidArgument`` naming the known ones."""
+    known = {s.value: s for s in IncidentStatus if s is not IncidentStatus.NONE}
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise InvalidArgument(f"unknown status {unknown}; use {', '.join(known)}")
+    return {known[name] for name in names}
+
+
 class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
+    """Translates each request into the application service's command or query, and its
+    result into the reply."""
+
     def __init__(self, app: DispatchApp) -> None:
         self.app = app
 
     def ReceiveCall(
         self, request: dispatch_pb2.ReceiveCallRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.ReceiveCallResponse:
-        incident, call_id = self.app.receive_call(request, current_principal().actor)
+        command = ReceiveCall(
+            request_id=request.request_id, incident_type=request.incident_type,
+            source=CallSource(request.source), caller_number=request.caller_number,
+            location=_point(request.location) if request.HasField("location") else None,
+            address=request.address, description=request.description,
+            link_to_incident_id=request.link_to_incident_id,
+        )  # fmt: skip
+        incident, call_id = self.app.receive_call(command, current_principal().actor)
         return dispatch_pb2.ReceiveCallResponse(
             incident_id=incident.incident_id, call_id=call_id, incident_version=incident.version
         )
@@ -76,8 +119,10 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
     def DispatchUnit(
         self, request: dispatch_pb2.DispatchUnitRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.DispatchUnitResponse:
+        command = DispatchUnit(request.request_id, request.incident_id, request.unit_id,
+                               request.reason, request.slot)  # fmt: skip
         incident, pending = self.app.dispatch_unit(
-            request, current_principal().actor, current_authorization()
+            command, current_principal().actor, current_authorization()
         )
         return dispatch_pb2.DispatchUnitResponse(
             incident_id=incident.incident_id, unit_id=request.unit_id,
@@ -89,49 +134,93 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
             ),
         )  # fmt: skip
 
-    def ListIncidents(self, request, context):  # type: ignore[no-untyped-def]
-        found = self.app.list_incidents(set(request.statuses), request.limit)
+    def ListIncidents(
+        self, request: dispatch_pb2.ListIncidentsRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.ListIncidentsResponse:
+        found = self.app.list_incidents(_statuses(request.statuses), request.limit)
         return dispatch_pb2.ListIncidentsResponse(incidents=[incident_message(i) for i in found])
 
-    def RaiseAlarmLevel(self, request, context):  # type: ignore[no-untyped-def]
-        return incident_message(self.app.raise_alarm(request, current_principal().actor))
+    def _handle(self, command: IncidentCommand) -> dispatch_pb2.Incident:
+        return incident_message(self.app.handle(command, current_principal().actor))
 
-    def RequestUnits(self, request, context):  # type: ignore[no-untyped-def]
-        return incident_message(self.app.request_units(request, current_principal().actor))
+    def RaiseAlarmLevel(
+        self, request: dispatch_pb2.RaiseAlarmLevelRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.Incident:
+        return self._handle(RaiseAlarmLevel(request.request_id, request.incident_id,
+                                            request.alarm_level, request.reason))  # fmt: skip
 
-    def AssumeCommand(self, request, context):  # type: ignore[no-untyped-def]
-        return incident_message(self.app.assume_command(request, current_principal().actor))
+    def RequestUnits(
+        self, request: dispatch_pb2.RequestUnitsRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.Incident:
+        return self._handle(
+            RequestUnits(request.request_id, request.incident_id, request.capability,
+                         request.count, request.reason)
+        )  # fmt: skip
 
-    def TransferCommand(self, request, context):  # type: ignore[no-untyped-def]
-        return incident_message(self.app.transfer_command(request, current_principal().actor))
+    def AssumeCommand(
+        self, request: dispatch_pb2.AssumeCommandRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.Incident:
+        return self._handle(AssumeCommand(request.request_id, request.incident_id,
+                                          request.commander_id, request.commander_name,
+                                          request.unit_id))  # fmt: skip
 
-    def MarkUnderControl(self, request, context):  # type: ignore[no-untyped-def]
-        return incident_message(self.app.mark_under_control(request, current_principal().actor))
+    def TransferCommand(
+        self, request: dispatch_pb2.TransferCommandRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.Incident:
+        return self._handle(TransferCommand(
+            request.request_id, request.incident_id, request.to_commander_id,
+            request.to_commander_name, request.unit_id, request.reason,
+        ))  # fmt: skip
 
-    def CloseIncident(self, request, context):  # type: ignore[no-untyped-def]
-        return incident_message(self.app.close(request, current_principal().actor))
+    def MarkUnderControl(
+        self, request: dispatch_pb2.IncidentNoteRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.Incident:
+        return self._handle(MarkUnderControl(request.request_id, request.incident_id,
+                                             request.note, request.keep_requests))  # fmt: skip
 
-    def CancelIncident(self, request, context):  # type: ignore[no-untyped-def]
-        return incident_message(self.app.cancel(request, current_principal().actor))
+    def CloseIncident(
+        self, request: dispatch_pb2.IncidentNoteRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.Incident:
+        return self._handle(CloseIncident(request.request_id, request.incident_id, request.note))
 
-    def ClassifyIncident(self, request, context):  # type: ignore[no-untyped-def]
-        return incident_message(self.app.classify(request, current_principal().actor))
+    def CancelIncident(
+        self, request: dispatch_pb2.CancelIncidentRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.Incident:
+        return self._handle(CancelIncident(request.request_id, request.incident_id,
+                                           request.reason, request.note))  # fmt: skip
 
-    def CancelUnitsRequest(self, request, context):  # type: ignore[no-untyped-def]
-        return incident_message(self.app.cancel_units_request(request, current_principal().actor))
+    def ClassifyIncident(
+        self, request: dispatch_pb2.ClassifyIncidentRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.Incident:
+        return self._handle(ClassifyIncident(request.request_id, request.incident_id,
+                                             request.incident_type, request.note))  # fmt: skip
 
-    def FindDuplicates(self, request, context):  # type: ignore[no-untyped-def]
+    def CancelUnitsRequest(
+        self, request: dispatch_pb2.CancelUnitsRequestRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.Incident:
+        return self._handle(CancelUnitsRequest(request.request_id, request.incident_id,
+                                               request.need_id, request.reason))  # fmt: skip
+
+    def FindDuplicates(
+        self, request: dispatch_pb2.FindDuplicatesRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.FindDuplicatesResponse:
+        where = _point(request.location) if request.HasField("location") else None
+        found = self.app.find_duplicates(request.incident_type, where, request.address)
         return dispatch_pb2.FindDuplicatesResponse(duplicates=[
             dispatch_pb2.LikelyDuplicate(
                 incident_id=d.incident_id, incident_type=d.incident_type,
                 distance_m=d.distance_m or 0.0, matched_on_address=d.distance_m is None,
                 minutes_since=d.minutes_since, reason=d.reason,
             )
-            for d in self.app.find_duplicates(request)
+            for d in found
         ])  # fmt: skip
 
-    def RecommendUnits(self, request, context):  # type: ignore[no-untyped-def]
-        incident, level, result = self.app.recommend(request, current_authorization())
+    def RecommendUnits(
+        self, request: dispatch_pb2.RecommendUnitsRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.Recommendation:
+        incident, level, result = self.app.recommend(
+            request.incident_id, request.alarm_level, current_authorization()
+        )
         return dispatch_pb2.Recommendation(
             incident_id=incident.incident_id, incident_type=incident.incident_type,
             alarm_level=level,

@@ -13,7 +13,7 @@ from typing import Protocol
 import structlog
 from google.protobuf.message import Message
 
-from emergency.v1 import common_pb2, dispatch_pb2
+from emergency.v1 import common_pb2, events_pb2
 from services.common.board import StreamBoard
 from services.common.commands import (
     append_decision,
@@ -21,6 +21,7 @@ from services.common.commands import (
     derived_request_id,
     system_key,
 )
+from services.common.enums import IncidentStatus
 from services.common.envelope import Actor, EventEnvelope, actor_ref, micros, new_event
 from services.common.errors import (
     DomainError,
@@ -32,8 +33,22 @@ from services.common.errors import (
 from services.common.eventstore import CommandKey, EventStore, now_us
 from services.common.geo import Point
 from services.common.jurisdiction import CAPABILITIES, Bounds
-from services.common.streams import typed
-from services.dispatch.domain import Call, Incident, Outcome, stream_id
+from services.common.streams import payload_of
+from services.dispatch.commands import (
+    AssumeCommand,
+    CancelIncident,
+    CancelUnitsRequest,
+    ClassifyIncident,
+    CloseIncident,
+    DispatchUnit,
+    IncidentCommand,
+    MarkUnderControl,
+    RaiseAlarmLevel,
+    ReceiveCall,
+    RequestUnits,
+    TransferCommand,
+)
+from services.dispatch.domain import MAX_ALARM_LEVEL, Call, Incident, Outcome, stream_id
 from services.dispatch.duplicates import LikelyDuplicate, OpenIncident, find_duplicates
 from services.dispatch.recommend import Candidate, CandidatePool, Recommendation, recommend
 from services.dispatch.runcards import RunCards, load_run_cards
@@ -113,21 +128,21 @@ class DispatchApp:
         self._pool_at = 0.0
         self._pool_lock = threading.Lock()
 
-    def receive_call(
-        self, request: dispatch_pb2.ReceiveCallRequest, actor: str
-    ) -> tuple[Incident, str]:
-        """Open an incident from a call; returns it and the call's id."""
-        key = client_key(request, "ReceiveCall", actor)
+    def receive_call(self, command: ReceiveCall, actor: str) -> tuple[Incident, str]:
+        """Open an incident from a call (or link the call to ``link_to_incident_id``);
+        returns the incident and the call's id."""
+        key = client_key(command, "ReceiveCall", actor)
         seen = self.store.find_request(key)
         if seen is None:
-            location = self._checked_location(request)
+            self.run_cards.check_incident_type(command.incident_type)
             call = Call(
-                call_id=str(uuid.uuid4()), caller_number=request.caller_number,
-                source=request.source, location=location, address=request.address,
-                incident_type=request.incident_type, description=request.description,
+                call_id=str(uuid.uuid4()), caller_number=command.caller_number,
+                source=command.source, location=self._checked_location(command.location),
+                address=command.address, incident_type=command.incident_type,
+                description=command.description,
             )  # fmt: skip
-            if request.link_to_incident_id:
-                incident = self.get_incident(request.link_to_incident_id)
+            if command.link_to_incident_id:
+                incident = self.get_incident(command.link_to_incident_id)
                 events = incident.link_call(call, actor)
                 incident_id, expected = incident.incident_id, incident.version
             else:
@@ -141,46 +156,46 @@ class DispatchApp:
                 key,
             )  # fmt: skip
         incident_id = seen.events[0].correlation_id
-        call_id = typed(seen.events[0]).call_id  # the command's CallReceived
+        received = payload_of(seen.events[0])  # the command's CallReceived
+        assert isinstance(received, events_pb2.CallReceived)
         structlog.contextvars.bind_contextvars(correlation_id=incident_id)
         log.info("call received", replayed=seen.replayed,
-                 linked=bool(request.link_to_incident_id))  # fmt: skip
-        return self.get_incident(incident_id), call_id
+                 linked=bool(command.link_to_incident_id))  # fmt: skip
+        return self.get_incident(incident_id), received.call_id
 
     def dispatch_unit(
-        self, request: dispatch_pb2.DispatchUnitRequest, actor: str, authorization: str
+        self, command: DispatchUnit, actor: str, authorization: str
     ) -> tuple[Incident, bool]:
         """Reserve the unit through the units service, then record the dispatch. A retry
         with the same request id repeats neither. When the units service cannot be
-        reached, the dispatch is recorded as a need for that unit instead, and the need
-        filler completes it: returns the incident and whether the dispatch is pending."""
-        key = client_key(request, "DispatchUnit", actor)
-        request_id = key.request_id
+        reached, the dispatch is recorded as a request for that unit instead, and the
+        request filler completes it: returns the incident and whether it is pending."""
+        key = client_key(command, "DispatchUnit", actor)
         seen = self.store.find_request(key)
-        structlog.contextvars.bind_contextvars(correlation_id=request.incident_id)
+        structlog.contextvars.bind_contextvars(correlation_id=command.incident_id)
         if seen is not None:
             pending = any(e.event_type == "UnitsRequested" for e in seen.events)
-            return self.get_incident(request.incident_id), pending
-        incident = self.get_incident(request.incident_id)
-        incident.check_can_dispatch(request.unit_id)
-        if request.slot and request.slot not in CAPABILITIES:
+            return self.get_incident(command.incident_id), pending
+        incident = self.get_incident(command.incident_id)
+        incident.check_can_dispatch(command.unit_id)
+        if command.slot and command.slot not in CAPABILITIES:
             raise InvalidArgument(
-                f"unknown slot {request.slot!r}; a slot is a capability: {sorted(CAPABILITIES)}"
+                f"unknown slot {command.slot!r}; a slot is a capability: {sorted(CAPABILITIES)}"
             )
         assert self.units is not None, "dispatching needs the units service"
         try:
             self.units.reserve(
-                request.unit_id, incident.incident_id,
-                derived_request_id(request_id, "reserve"), authorization,
+                command.unit_id, incident.incident_id,
+                derived_request_id(key.request_id, "reserve"), authorization,
             )  # fmt: skip
-            self.taken(request.unit_id)
+            self.taken(command.unit_id)
         except Unavailable as exc:
             log.warning("units service unavailable; dispatch kept as pending",
-                        unit_id=request.unit_id, error=str(exc))  # fmt: skip
+                        unit_id=command.unit_id, error=str(exc))  # fmt: skip
             incident = self.command(
-                key, request.incident_id,
-                lambda i: i.request_units(request.slot, 1, request.reason or "dispatch",
-                                          unit_id=request.unit_id),
+                key, command.incident_id,
+                lambda i: i.request_units(command.slot, 1, command.reason or "dispatch",
+                                          unit_id=command.unit_id),
                 actor,
             )  # fmt: skip
             return incident, True
@@ -189,91 +204,64 @@ class DispatchApp:
         # leave the unit reserved with no dispatch recorded.
         try:
             incident = self.command(
-                key, request.incident_id,
-                lambda i: i.dispatch(request.unit_id, request.reason, request.slot), actor,
+                key, command.incident_id,
+                lambda i: i.dispatch(command.unit_id, command.reason, command.slot), actor,
             )  # fmt: skip
         except DomainError:  # the incident moved on (closed, say): give the unit back
             self.units.release(
-                request.unit_id, request.incident_id, derived_request_id(request_id, "undo"),
-                authorization, "dispatch refused after reservation",
+                command.unit_id, command.incident_id,
+                derived_request_id(key.request_id, "undo"), authorization,
+                "dispatch refused after reservation",
             )  # fmt: skip
             raise
-        log.info("unit dispatched", unit_id=request.unit_id, slot=request.slot)
+        log.info("unit dispatched", unit_id=command.unit_id, slot=command.slot)
         return incident, False
 
     # --- unified command -------------------------------------------------------------
 
-    def raise_alarm(self, request: dispatch_pb2.RaiseAlarmLevelRequest, actor: str) -> Incident:
-        def decide(incident: Incident) -> list[Message]:
-            if not 1 <= request.alarm_level <= 5:
-                raise InvalidArgument(f"alarm_level {request.alarm_level} is outside 1..5")
-            slots = self.run_cards.slots(incident.incident_type, request.alarm_level)
-            return incident.raise_alarm(request.alarm_level, request.reason, slots)
-
-        return self._client_command(request, "RaiseAlarmLevel", decide, actor)
-
-    def request_units(self, request: dispatch_pb2.RequestUnitsRequest, actor: str) -> Incident:
-        return self._client_command(
-            request, "RequestUnits",
-            lambda i: i.request_units(request.capability, request.count or 1,
-                                      request.reason or f"requested by {actor}"),
-            actor,
+    def handle(self, command: IncidentCommand, actor: str) -> Incident:
+        """A unified-command decision on the incident the command names: load, decide,
+        append (idempotent by the command's request id); the incident it leaves."""
+        return self.command(
+            client_key(command, type(command).__name__, actor), command.incident_id,
+            lambda incident: self._decide(incident, command, actor), actor,
         )  # fmt: skip
 
-    def assume_command(self, request: dispatch_pb2.AssumeCommandRequest, actor: str) -> Incident:
-        commander = request.commander_id or actor
-        return self._client_command(
-            request,
-            "AssumeCommand",
-            lambda i: i.assume_command(commander, request.commander_name, request.unit_id),
-            actor,
-        )
-
-    def transfer_command(
-        self, request: dispatch_pb2.TransferCommandRequest, actor: str
-    ) -> Incident:
-        to = request.to_commander_id or actor
-        return self._client_command(
-            request, "TransferCommand",
-            lambda i: i.transfer_command(to, request.to_commander_name, request.unit_id,
-                                         request.reason),
-            actor,
-        )  # fmt: skip
-
-    def mark_under_control(self, request: dispatch_pb2.IncidentNoteRequest, actor: str) -> Incident:
-        return self._client_command(
-            request, "MarkUnderControl",
-            lambda i: i.mark_under_control(request.note, request.keep_requests), actor,
-        )  # fmt: skip
-
-    def cancel_units_request(
-        self, request: dispatch_pb2.CancelUnitsRequestRequest, actor: str
-    ) -> Incident:
-        return self._client_command(
-            request, "CancelUnitsRequest",
-            lambda i: i.cancel_request(request.need_id, request.reason), actor,
-        )  # fmt: skip
-
-    def close(self, request: dispatch_pb2.IncidentNoteRequest, actor: str) -> Incident:
-        return self._client_command(
-            request, "CloseIncident", lambda i: i.close(request.note), actor
-        )
-
-    def cancel(self, request: dispatch_pb2.CancelIncidentRequest, actor: str) -> Incident:
-        return self._client_command(
-            request,
-            "CancelIncident",
-            lambda i: i.cancel(request.reason or "OTHER", request.note),
-            actor,
-        )
-
-    def classify(self, request: dispatch_pb2.ClassifyIncidentRequest, actor: str) -> Incident:
-        return self._client_command(
-            request,
-            "ClassifyIncident",
-            lambda i: i.classify(request.incident_type, request.note),
-            actor,
-        )
+    def _decide(self, incident: Incident, command: IncidentCommand, actor: str) -> list[Message]:
+        match command:
+            case RaiseAlarmLevel():
+                if not 1 <= command.alarm_level <= MAX_ALARM_LEVEL:
+                    raise InvalidArgument(
+                        f"alarm_level {command.alarm_level} is outside 1..{MAX_ALARM_LEVEL}"
+                    )
+                slots = self.run_cards.slots(incident.incident_type, command.alarm_level)
+                return incident.raise_alarm(command.alarm_level, command.reason, slots)
+            case RequestUnits():
+                return incident.request_units(
+                    command.capability, command.count or 1,
+                    command.reason or f"requested by {actor}",
+                )  # fmt: skip
+            case AssumeCommand():
+                return incident.assume_command(
+                    command.commander_id or actor, command.commander_name, command.unit_id
+                )
+            case TransferCommand():
+                return incident.transfer_command(
+                    command.to_commander_id or actor, command.to_commander_name,
+                    command.unit_id, command.reason,
+                )  # fmt: skip
+            case MarkUnderControl():
+                return incident.mark_under_control(command.note, command.keep_requests)
+            case CloseIncident():
+                return incident.close(command.note)
+            case CancelIncident():
+                return incident.cancel(command.reason or "OTHER", command.note)
+            case ClassifyIncident():
+                self.run_cards.check_incident_type(command.incident_type)
+                return incident.classify(command.incident_type, command.note)
+            case CancelUnitsRequest():
+                return incident.cancel_request(command.need_id, command.reason)
+        raise AssertionError(f"no decision for {type(command).__name__}")
 
     # --- what the units service reports --------------------------------------------------
 
@@ -304,26 +292,16 @@ class DispatchApp:
     ) -> bool:
         """Whether a units event concerns the unit's latest dispatch to the incident: an
         answer must be to that dispatch's alert (its id is the dispatch event's id), a
-        release must come after it."""
-        latest = next(
-            (e for e in reversed(self.store.read_stream(stream_id(incident_id)))
-             if e.event_type == "UnitDispatched" and typed(e).unit_id == unit_id),
-            None,
-        )  # fmt: skip
-        if latest is None:
+        release or a status change must come after it."""
+        assignment = self.get_incident(incident_id).assignments.get(unit_id)
+        if assignment is None or not assignment.dispatch_event_id:
             return False
         kind = envelope.WhichOneof("payload")
         if kind in ("unit_released", "unit_status_changed"):
-            return micros(envelope.occurred_at) >= latest.occurred_at
-        return getattr(envelope, kind).alert_id == latest.event_id
+            return micros(envelope.occurred_at) >= assignment.dispatched_at_us
+        return bool(getattr(envelope, kind or "").alert_id == assignment.dispatch_event_id)
 
     # --- the command pattern ---------------------------------------------------------------
-
-    def _client_command(
-        self, request: Message, operation: str, decide: Decision, actor: str
-    ) -> Incident:
-        key = client_key(request, operation, actor)
-        return self.command(key, request.incident_id, decide, actor)  # type: ignore[attr-defined]
 
     def command(self, key: CommandKey, incident_id: str, decide: Decision, actor: str) -> Incident:
         """Load, decide, append; the same key again returns the state without deciding
@@ -347,11 +325,11 @@ class DispatchApp:
             self.on_needs()
         return self.get_incident(incident_id)
 
-    def _checked_location(self, request: dispatch_pb2.ReceiveCallRequest) -> Point | None:
-        if not request.HasField("location"):
+    def _checked_location(self, where: Point | None) -> Point | None:
+        """The call's location, if it is inside the jurisdiction (InvalidArgument if not)."""
+        if where is None:
             return None
-        where = Point.checked(request.location.latitude, request.location.longitude,
-                              "call location")  # fmt: skip
+        where = Point.checked(where.latitude, where.longitude, "call location")
         if self.bounds is not None and not self.bounds.contains(where.latitude, where.longitude):
             b = self.bounds
             raise InvalidArgument(
@@ -361,15 +339,14 @@ class DispatchApp:
             )
         return where
 
-    def find_duplicates(self, request: dispatch_pb2.FindDuplicatesRequest) -> list[LikelyDuplicate]:
-        if request.incident_type not in self.run_cards.incident_types:
-            raise InvalidArgument(f"unknown incident type {request.incident_type!r}")
-        location = (
-            (request.location.latitude, request.location.longitude)
-            if request.HasField("location") else None
-        )  # fmt: skip
+    def find_duplicates(
+        self, incident_type: str, location: Point | None, address: str
+    ) -> list[LikelyDuplicate]:
+        """Open incidents a new call (of ``incident_type``, at ``location`` or
+        ``address``) may be about, nearest first."""
+        self.run_cards.check_incident_type(incident_type)
         if location is not None:
-            Point.checked(*location, "call location")
+            location = Point.checked(location.latitude, location.longitude, "call location")
         open_incidents = self.board.select(
             lambda i: i.active,  # a further call about a fire under control is still one
             lambda i: OpenIncident(
@@ -378,20 +355,24 @@ class DispatchApp:
                 i.address, i.opened_at_us,
             ),
         )  # fmt: skip
-        return find_duplicates(request.incident_type, location, request.address, now_us(),
-                               open_incidents, self.run_cards)  # fmt: skip
+        at = (location.latitude, location.longitude) if location else None
+        return find_duplicates(incident_type, at, address, now_us(), open_incidents,
+                               self.run_cards)  # fmt: skip
 
     def recommend(
-        self, request: dispatch_pb2.RecommendUnitsRequest, authorization: str
+        self, incident_id: str, alarm_level: int, authorization: str
     ) -> tuple[Incident, int, Recommendation]:
-        incident = self.get_incident(request.incident_id)
+        """The units to send across every tier for the incident's run card at
+        ``alarm_level`` (0: its current level); returns the incident, the level and the
+        recommendation."""
+        incident = self.get_incident(incident_id)
         if incident.location is None:
             raise FailedPrecondition(
                 f"incident {incident.incident_id} has no coordinates yet: locate it first"
             )
-        level = request.alarm_level or incident.alarm_level or 1
-        if not 1 <= level <= 5:
-            raise InvalidArgument(f"alarm_level {level} is outside 1..5")
+        level = alarm_level or incident.alarm_level or 1
+        if not 1 <= level <= MAX_ALARM_LEVEL:
+            raise InvalidArgument(f"alarm_level {level} is outside 1..{MAX_ALARM_LEVEL}")
         pool = self._candidates(authorization)
         result = recommend(
             self.run_cards.slots(incident.incident_type, level), pool,
@@ -405,14 +386,9 @@ class DispatchApp:
         )  # fmt: skip
         return incident, level, result
 
-    def list_incidents(self, statuses: set[str], limit: int) -> list[Incident]:
+    def list_incidents(self, statuses: set[IncidentStatus], limit: int) -> list[Incident]:
         """Newest first; active ones when no status is named."""
-        wanted = statuses or {"OPEN", "UNDER_CONTROL"}
-        unknown = wanted - {"OPEN", "UNDER_CONTROL", "CLOSED", "CANCELLED"}
-        if unknown:
-            raise InvalidArgument(
-                f"unknown status {sorted(unknown)}; use OPEN, UNDER_CONTROL, CLOSED, CANCELLED"
-            )
+        wanted = statuses or {IncidentStatus.OPEN, IncidentStatus.UNDER_CONTROL}
         found = self.board.select(lambda i: i.status in wanted)
         found.sort(key=lambda i: i.opened_at_us, reverse=True)
         return found[: limit or 100]

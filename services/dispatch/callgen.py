@@ -36,7 +36,6 @@ from typing import Any
 from emergency.v1 import common_pb2
 from services.common.geo import KM_PER_DEGREE_LAT
 from services.common.jurisdiction import Jurisdiction, Tier
-from services.dispatch.domain import INCIDENT_TYPES
 from services.dispatch.runcards import RunCards, load_run_cards
 
 AUTOMATIC_ALARM = "automatic_alarm"
@@ -119,8 +118,6 @@ class CallMix:
         if self.duplicate_share == 1:
             raise ValueError("duplicate_share must be below 1: a duplicate repeats an original")
         weights = dict(self.type_weights)
-        if unknown := sorted(set(weights) - INCIDENT_TYPES):
-            raise ValueError(f"type_weights: unknown incident types {unknown}")
         if bad := sorted(t for t, w in weights.items() if not 0 <= w < math.inf):
             raise ValueError(f"type_weights: weights must not be negative, got {bad}")
         if not sum(weights.values()) > 0:

@@ -19,31 +19,12 @@ from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, events_pb2
 from services.common.aggregate import Aggregate
+from services.common.enums import CallSource, IncidentStatus
 from services.common.errors import FailedPrecondition, InvalidArgument
 from services.common.geo import Point
 from services.common.jurisdiction import CAPABILITIES
 
-# The incident types a call can be classified as (the run cards of issue 4 key on these).
-INCIDENT_TYPES = frozenset(
-    {
-        "residential_fire",
-        "high_rise_fire",
-        "underground_fire",
-        "large_complex_fire",
-        "chemical_plant_fire",
-        "vehicle_fire",
-        "forest_fire",
-        "field_fire",
-        "traffic_rescue",
-        "water_rescue",
-        "mountain_rescue",
-        "collapse",
-        "hazmat_leak",
-        "social_assistance",
-        "automatic_alarm",
-    }
-)
-AUTOMATIC_SOURCES = frozenset({common_pb2.FIRE_ALARM_NETWORK, common_pb2.SMART_SMOKE_DETECTOR})
+AUTOMATIC_SOURCES = frozenset({CallSource.FIRE_ALARM_NETWORK, CallSource.SMART_SMOKE_DETECTOR})
 
 
 def stream_id(incident_id: str) -> str:
@@ -54,7 +35,7 @@ def stream_id(incident_id: str) -> str:
 class Call:
     call_id: str
     caller_number: str
-    source: int
+    source: CallSource
     location: Point | None
     address: str
     incident_type: str
@@ -62,10 +43,9 @@ class Call:
 
 
 def check_call(call: Call) -> None:
-    """A call must say how it came, who called (unless automatic), where and what."""
-    if call.source not in common_pb2.CallSource.values() or (
-        call.source == common_pb2.CALL_SOURCE_UNSPECIFIED
-    ):
+    """A call must say how it came, who called (unless automatic), and where. (What it
+    is, the incident type, is checked against the run cards' catalogue by the caller.)"""
+    if call.source == CallSource.CALL_SOURCE_UNSPECIFIED:
         raise InvalidArgument(
             "source is required: PHONE, FIRE_ALARM_NETWORK, SMART_SMOKE_DETECTOR or TRANSFER"
         )
@@ -73,10 +53,6 @@ def check_call(call: Call) -> None:
         raise InvalidArgument("caller_number is required for a call from a person")
     if call.location is None and not call.address.strip():
         raise InvalidArgument("give the location (coordinates) or the address, or both")
-    if call.incident_type not in INCIDENT_TYPES:
-        raise InvalidArgument(
-            f"unknown incident type {call.incident_type!r}; known: {sorted(INCIDENT_TYPES)}"
-        )
 
 
 def _geo(point: Point | None) -> common_pb2.GeoPoint | None:
@@ -93,7 +69,6 @@ def _call_received(call: Call) -> events_pb2.CallReceived:
     )  # fmt: skip
 
 
-ACTIVE = frozenset({"OPEN", "UNDER_CONTROL"})
 MAX_ALARM_LEVEL = 5
 MAX_UNITS_PER_REQUEST = 20
 Outcome = events_pb2.AssignmentEnded.Outcome
@@ -111,6 +86,10 @@ class Assignment:
     replaces: str = ""
     state: str = "ACTIVE"  # or an AssignmentEnded outcome: DECLINED, TIMED_OUT, RELEASED
     ended_reason: str = ""
+    # The UnitDispatched event's id (the team's alert carries it) and time (µs), when
+    # read back from the store.
+    dispatch_event_id: str = ""
+    dispatched_at_us: int = 0
 
 
 @dataclass
@@ -132,7 +111,7 @@ class Incident(Aggregate):
     incident_type: str = ""
     location: Point | None = None
     address: str = ""
-    status: str = "NONE"
+    status: IncidentStatus = IncidentStatus.NONE
     call_ids: list[str] = field(default_factory=list)
     dispatched: list[str] = field(default_factory=list)  # unit ids, in dispatch order
     assignments: dict[str, Assignment] = field(default_factory=dict)
@@ -146,7 +125,7 @@ class Incident(Aggregate):
 
     @property
     def active(self) -> bool:
-        return self.status in ACTIVE
+        return self.status.active
 
     def active_units(self) -> list[str]:
         return [a.unit_id for a in self.assignments.values() if a.state == "ACTIVE"]
@@ -181,10 +160,6 @@ class Incident(Aggregate):
 
     def classify(self, incident_type: str, note: str) -> list[Message]:
         self._require_active("reclassify it")
-        if incident_type not in INCIDENT_TYPES:
-            raise InvalidArgument(
-                f"unknown incident type {incident_type!r}; known: {sorted(INCIDENT_TYPES)}"
-            )
         if incident_type == self.incident_type:
             raise FailedPrecondition(f"incident {self.incident_id} is a {incident_type} already")
         return [
@@ -373,7 +348,7 @@ class Incident(Aggregate):
     def mark_under_control(self, note: str, keep_requests: bool = False) -> list[Message]:
         """Under control: the open requests for units end with it (a tanker asked for
         hours ago is not wanted now), unless the commander keeps them."""
-        if self.status != "OPEN":
+        if self.status is not IncidentStatus.OPEN:
             raise FailedPrecondition(
                 f"incident {self.incident_id} is {self.status}: only an OPEN incident can "
                 "be marked under control"
@@ -425,7 +400,7 @@ class Incident(Aggregate):
         return self.unit_answered(unit_id, Outcome.RELEASED, reason)
 
     def _require_active(self, to_do: str) -> None:
-        if self.status == "NONE":
+        if self.status is IncidentStatus.NONE:
             raise FailedPrecondition("no such incident")
         if not self.active:
             raise FailedPrecondition(
@@ -433,6 +408,12 @@ class Incident(Aggregate):
             )
 
     # --- evolution ---------------------------------------------------------------------
+
+    def apply_recorded(self, event: Message, event_id: str, occurred_at_us: int) -> None:
+        self.apply(event)
+        if isinstance(event, events_pb2.UnitDispatched):
+            assignment = self.assignments[event.unit_id]
+            assignment.dispatch_event_id, assignment.dispatched_at_us = event_id, occurred_at_us
 
     def apply(self, event: Message) -> None:
         match event:
@@ -444,7 +425,7 @@ class Incident(Aggregate):
                 self.address = event.address
                 if event.HasField("location"):
                     self.location = Point(event.location.latitude, event.location.longitude)
-                self.status = "OPEN"
+                self.status = IncidentStatus.OPEN
                 self.alarm_level = event.alarm_level or 1
                 self.opened_at_us = event.opened_at.ToMicroseconds()
             case events_pb2.UnitDispatched():
@@ -481,12 +462,12 @@ class Incident(Aggregate):
                 self.commander_id = event.to_commander_id
                 self.commander_name = event.to_commander_name
             case events_pb2.IncidentUnderControl():
-                self.status = "UNDER_CONTROL"
+                self.status = IncidentStatus.UNDER_CONTROL
             case events_pb2.IncidentClosed():
-                self.status = "CLOSED"
+                self.status = IncidentStatus.CLOSED
                 self.needs.clear()
             case events_pb2.IncidentCancelled():
-                self.status = "CANCELLED"
+                self.status = IncidentStatus.CANCELLED
                 self.needs.clear()
             case events_pb2.IncidentClassified():
                 self.incident_type = event.to_type

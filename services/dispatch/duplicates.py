@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 from services.common.geo import distance_km
 from services.dispatch.runcards import RunCards
-from services.dispatch.travel import Point
+from services.dispatch.travel import LatLon
 
 
 @dataclass(frozen=True, slots=True)
 class OpenIncident:
     incident_id: str
     incident_type: str
-    location: Point | None
+    location: LatLon | None
     address: str
     opened_at_us: int
 
@@ -33,7 +33,7 @@ class LikelyDuplicate:
 
 
 def find_duplicates(
-    incident_type: str, location: Point | None, address: str, at_us: int,
+    incident_type: str, location: LatLon | None, address: str, at_us: int,
     open_incidents: Iterable[OpenIncident], cards: RunCards,
 ) -> list[LikelyDuplicate]:  # fmt: skip
     rule = cards.duplicates

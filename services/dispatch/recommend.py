@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from services.common.geo import distance_km
-from services.dispatch.travel import Floats, Point, TravelTime
+from services.common.geo import Point, distance_km
+from services.dispatch.travel import Floats, LatLon, TravelTime
 
 FIRST_INTERVENTION = "first_intervention"
 MICRO_STATION = "MICRO_STATION"
@@ -108,7 +108,7 @@ _NONE = np.array([], dtype=np.intp)
 def recommend(
     slots: Mapping[str, int],
     pool: CandidatePool,
-    at: Point,
+    at: LatLon,
     travel: TravelTime,
     *,
     first_intervention_within: int | None = 180,
@@ -150,7 +150,7 @@ def _fastest(indices: NDArray[np.intp], eta: Floats, wanted: int, taken: set[int
     return free[np.argsort(eta[free], kind="stable")].tolist()
 
 
-def _km(pool: CandidatePool, at: Point, i: int) -> float:
+def _km(pool: CandidatePool, at: LatLon, i: int) -> float:
     return distance_km(at, (float(pool.lats[i]), float(pool.lons[i])))
 
 
@@ -175,7 +175,7 @@ def _shortfall(slot: str, wanted: int, found: int) -> Shortfall:
 
 
 def _first_intervention(
-    pool: CandidatePool, at: Point, eta: Floats, taken: set[int], within: int
+    pool: CandidatePool, at: LatLon, eta: Floats, taken: set[int], within: int
 ) -> Pick | Shortfall:
     fastest = _fastest(pool.micro_stations, eta, 1, taken)
     if not fastest:

@@ -9,6 +9,7 @@ from typing import Annotated, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from services.common.errors import InvalidArgument
 from services.common.jurisdiction import CAPABILITIES
 
 DEFAULT_RUN_CARDS = Path(__file__).resolve().parents[2] / "config/run-cards.yaml"
@@ -56,6 +57,15 @@ class RunCards(_Strict):
         card = self.incident_types[incident_type]
         defined = [n for n in card.levels if n <= level]
         return dict(card.levels[max(defined)]) if defined else dict(card.levels[1])
+
+    def check_incident_type(self, incident_type: str) -> str:
+        """The type, if the run cards know it: they are the catalogue of incident types.
+        ``InvalidArgument`` naming the known ones otherwise."""
+        if incident_type not in self.incident_types:
+            raise InvalidArgument(
+                f"unknown incident type {incident_type!r}; known: {sorted(self.incident_types)}"
+            )
+        return incident_type
 
     def same_family(self, a: str, b: str) -> bool:
         types = self.incident_types

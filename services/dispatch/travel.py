@@ -14,12 +14,12 @@ from numpy.typing import NDArray
 
 from services.common.geo import distances_km
 
-Point = tuple[float, float]  # latitude, longitude in degrees
+LatLon = tuple[float, float]  # latitude, longitude in WGS-84 degrees
 Floats = NDArray[np.float64]
 
 
 class TravelTime(Protocol):
-    def seconds(self, destination: Point, lats: Floats, lons: Floats) -> Floats:
+    def seconds(self, destination: LatLon, lats: Floats, lons: Floats) -> Floats:
         """Driving time from each origin (lats[i], lons[i]) to ``destination``."""
 
 
@@ -40,7 +40,7 @@ class StraightLineTravel:
         self.limits = np.array([limit for limit, _ in speed_profile])  # road km, ascending
         self.speeds = np.array([kmh for _, kmh in speed_profile])  # km/h
 
-    def seconds(self, destination: Point, lats: Floats, lons: Floats) -> Floats:
+    def seconds(self, destination: LatLon, lats: Floats, lons: Floats) -> Floats:
         road_km = distances_km(destination, lats, lons) * self.road_factor
         band = np.minimum(np.searchsorted(self.limits, road_km), len(self.speeds) - 1)
         return road_km / self.speeds[band] * 3600.0

@@ -5,6 +5,7 @@ rewinds, bytes that are no event are parked and the stream goes on."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +44,23 @@ def log_store(tmp_path: Path) -> tuple[ProjectionRunner, IncidentLogReader]:
 
 
 def run_agent(runner: ProjectionRunner, messages: list[tuple[bytes, dict[str, Any]]]) -> None:
-    app = create_stream_app("localhost:9", 4, runner, app_id="uc-incidents-test")
+    app = create_stream_app("localhost:9", 4, runner, app_id=f"uc-incidents-test-{uuid.uuid4()}")
     app.finalize()
     (agent,) = app.agents.values()
+
+    def handled() -> int:
+        return runner.applied + runner.duplicates + runner.parked + runner.held_back
 
     async def feed() -> None:
         async with agent.test_context() as context:
             for value, headers in messages:
                 await context.put(value=value, key=b"dispatch-stream", headers=headers)
+            # put() returns once the agent has the event, not once it is written.
+            for _ in range(500):
+                if handled() >= len(messages):
+                    return
+                await asyncio.sleep(0.01)
+            raise AssertionError(f"the agent handled {handled()} of {len(messages)} events")
 
     asyncio.run(feed())
 

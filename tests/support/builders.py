@@ -7,13 +7,14 @@ from dataclasses import replace
 from typing import Any
 
 from emergency.v1 import common_pb2
+from services.common.enums import CallSource
 from services.common.geo import Point
 from services.dispatch.domain import Call
 
 _CALL = Call(
     call_id="c1",
     caller_number="13800000000",
-    source=common_pb2.PHONE,
+    source=CallSource.PHONE,
     location=Point(28.2, 112.9),
     address="1 Furong Rd",
     incident_type="residential_fire",

@@ -8,11 +8,14 @@ import uuid
 
 import pytest
 
-from emergency.v1 import common_pb2, dispatch_pb2, events_pb2
+from emergency.v1 import events_pb2
+from services.common.enums import CallSource
 from services.common.envelope import EventEnvelope
+from services.common.errors import InvalidArgument
 from services.common.eventstore import EventStore
 from services.common.geo import Point
 from services.dispatch.app import DispatchApp
+from services.dispatch.commands import ClassifyIncident, DispatchUnit, ReceiveCall
 from services.dispatch.filling import NeedFiller
 from tests.support.units_port import InMemoryUnits
 
@@ -40,30 +43,24 @@ def filler(app: DispatchApp) -> NeedFiller:
     return NeedFiller(app, "Bearer demo-svc-dispatch", stray_after=0.0)
 
 
-def take_call(app: DispatchApp) -> str:
-    request = dispatch_pb2.ReceiveCallRequest(
-        request_id=str(uuid.uuid4()), caller_number="13912345678", source=common_pb2.PHONE,
-        location=common_pb2.GeoPoint(latitude=FIRE.latitude, longitude=FIRE.longitude),
-        address="1 Furong Rd", incident_type="residential_fire",
+def take_call(app: DispatchApp, incident_type: str = "residential_fire") -> str:
+    command = ReceiveCall(
+        request_id=str(uuid.uuid4()), incident_type=incident_type, source=CallSource.PHONE,
+        caller_number="13912345678", location=FIRE, address="1 Furong Rd",
     )  # fmt: skip
-    incident, _ = app.receive_call(request, CALL_TAKER)
+    incident, _ = app.receive_call(command, CALL_TAKER)
     return incident.incident_id
 
 
 def dispatch(app: DispatchApp, incident_id: str, unit_id: str) -> bool:
-    request = dispatch_pb2.DispatchUnitRequest(
-        request_id=str(uuid.uuid4()), incident_id=incident_id, unit_id=unit_id, slot="engine"
-    )
-    _, pending = app.dispatch_unit(request, CALL_TAKER, TOKEN)
+    command = DispatchUnit(str(uuid.uuid4()), incident_id, unit_id, slot="engine")
+    _, pending = app.dispatch_unit(command, CALL_TAKER, TOKEN)
     return pending
 
 
 def dispatch_event_id(app: DispatchApp, incident_id: str, unit_id: str) -> str:
     """The id of the unit's dispatch: its team's alert carries it."""
-    return next(
-        e.event_id for e in reversed(app.store.read_stream(f"incident-{incident_id}"))
-        if e.event_type == "UnitDispatched" and unit_id in e.payload.decode("latin-1")
-    )  # fmt: skip
+    return app.get_incident(incident_id).assignments[unit_id].dispatch_event_id
 
 
 def declined(app: DispatchApp, incident_id: str, unit_id: str) -> EventEnvelope:
@@ -146,3 +143,14 @@ def test_an_orphaned_reservation_is_given_back(
     filler.fill_all()
 
     assert sorted(units.held) == ["VOL-01-E1"]
+
+
+def test_the_run_cards_are_the_catalogue_of_incident_types(app: DispatchApp) -> None:
+    with pytest.raises(InvalidArgument, match="unknown incident type 'alien_landing'"):
+        take_call(app, "alien_landing")
+    incident_id = take_call(app, "automatic_alarm")
+    with pytest.raises(InvalidArgument, match="unknown incident type 'alien_landing'"):
+        app.handle(ClassifyIncident(str(uuid.uuid4()), incident_id, "alien_landing"), CALL_TAKER)
+    verified = app.handle(ClassifyIncident(str(uuid.uuid4()), incident_id, "residential_fire"),
+                          CALL_TAKER)  # fmt: skip
+    assert verified.incident_type == "residential_fire"

@@ -9,6 +9,7 @@ import pytest
 from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, events_pb2
+from services.common.enums import CallSource
 from services.common.errors import FailedPrecondition, InvalidArgument
 from services.dispatch.domain import Call, Incident
 from tests.support.aggregates import applied
@@ -558,7 +559,7 @@ def test_an_automatic_alarm_verified_as_a_fire() -> None:
     alarm = replace(
         CALL,
         caller_number="",
-        source=common_pb2.FIRE_ALARM_NETWORK,
+        source=CallSource.FIRE_ALARM_NETWORK,
         incident_type="automatic_alarm",
     )
     incident = given(call=alarm)
@@ -582,11 +583,6 @@ def test_a_corrected_type_is_no_verified_alarm() -> None:
         "high_rise_fire",
         False,
     )
-
-
-def test_an_unknown_type_is_refused() -> None:
-    with pytest.raises(InvalidArgument, match="unknown incident type 'alien_landing'"):
-        given().classify("alien_landing", "")
 
 
 def test_the_same_type_is_refused() -> None:
