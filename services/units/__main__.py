@@ -4,7 +4,6 @@ dispatches to alert teams, and times each unanswered alert out at its deadline."
 
 import uuid
 
-from emergency.v1 import units_pb2
 from services.common.auth import SYSTEM
 from services.common.commands import system_key
 from services.common.config import TOPICS
@@ -13,6 +12,7 @@ from services.common.runtime import ServiceRuntime
 from services.units.alerts import AlertDeadlines
 from services.units.api import ACCESS, mount
 from services.units.app import UnitsApp
+from services.units.commands import LoadJurisdiction
 
 # Each open WatchAlerts stream holds a worker thread: room for every team's app and more.
 WORKERS = 512
@@ -23,9 +23,7 @@ def main() -> None:
     app = UnitsApp(runtime.store)
     path = runtime.settings.jurisdiction_file
     app.load_jurisdiction(
-        units_pb2.LoadJurisdictionRequest(
-            yaml=path.read_text(encoding="utf-8"), file_name=path.name
-        ),
+        LoadJurisdiction("", path.read_text(encoding="utf-8"), path.name),
         SYSTEM,
         system_key(f"startup-{uuid.uuid4()}", "LoadJurisdiction"),
     )

@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from google.protobuf.message import Message
 
-from emergency.v1 import common_pb2, units_pb2
+from emergency.v1 import units_pb2
 from services.common.auth import SYSTEM, Principal
 from services.common.commands import append_decision, client_key, system_key
 from services.common.envelope import EventEnvelope, new_event
@@ -27,6 +27,7 @@ from services.common.eventstore import (
     CommandKey,
     ConcurrencyConflict,
     EventStore,
+    NewEvent,
     StreamAppend,
     now_us,
 )
@@ -39,6 +40,16 @@ from services.common.jurisdiction import (
 )
 from services.units.alerts import AlertHub
 from services.units.board import UnitBoard, UnitFilter
+from services.units.commands import (
+    AcknowledgeAlert,
+    ChangeStatus,
+    DeclineAlert,
+    LoadJurisdiction,
+    RegisterUnit,
+    ReleaseUnit,
+    ReportLocation,
+    ReserveUnit,
+)
 from services.units.domain import (
     ACKNOWLEDGED,
     DECLINED,
@@ -48,7 +59,7 @@ from services.units.domain import (
     Unit,
     stream_id,
 )
-from services.units.roster import plan_roster, profiles_from
+from services.units.roster import RosterReport, plan_roster, profiles_from
 
 log = structlog.get_logger(__name__)
 _ALERT_STATE = {
@@ -94,38 +105,37 @@ class UnitsApp:
 
     # --- commands ------------------------------------------------------------------
 
-    def register_unit(self, request: units_pb2.RegisterUnitRequest, who: Principal) -> Unit:
-        key = client_key(request, "RegisterUnit", who.actor)
+    def register_unit(self, command: RegisterUnit, who: Principal) -> Unit:
+        key = client_key(command, "RegisterUnit", who.actor)
+        unit_id = command.profile.unit_id.strip()
         if self.store.find_request(key) is None:
-            events = Unit.register(request.profile)
-            unit_id = request.profile.unit_id.strip()
+            events = Unit.register(command.profile)
             try:
                 self.store.append(
                     stream_id(unit_id), 0, self._stamp(events, key.request_id, who), key
                 )
             except ConcurrencyConflict:
                 raise AlreadyExists(f"unit {unit_id!r} is registered already") from None
-        return self.board.get(request.profile.unit_id.strip())
+        return self.board.get(unit_id)
 
     def load_jurisdiction(
-        self, request: units_pb2.LoadJurisdictionRequest, who: Principal,
-        key: CommandKey | None = None,
-    ) -> units_pb2.LoadJurisdictionResponse:  # fmt: skip
+        self, command: LoadJurisdiction, who: Principal, key: CommandKey | None = None
+    ) -> RosterReport:
         """Bring the registry in line with a jurisdiction file, in one transaction.
         ``key``: the service's own, when it loads its file at start."""
-        key = key or client_key(request, "LoadJurisdiction", who.actor)
+        key = key or client_key(command, "LoadJurisdiction", who.actor)
         seen = self.store.find_request(key)
         if seen is not None:  # a retry: answer with what the first call applied
             applied: dict[str, list[str]] = {}
             for event in seen.events:
                 applied.setdefault(event.event_type, []).append(event.stream_id[len("unit-") :])
-            return units_pb2.LoadJurisdictionResponse(
+            return RosterReport(
                 registered=applied.get("UnitRegistered", []),
                 updated=applied.get("UnitUpdated", []),
                 retired=applied.get("UnitRetired", []),
             )
         try:
-            jurisdiction = parse_jurisdiction(request.yaml, request.file_name or "jurisdiction")
+            jurisdiction = parse_jurisdiction(command.yaml, command.file_name or "jurisdiction")
         except JurisdictionError as exc:
             raise InvalidArgument(str(exc)) from None
         self.jurisdiction = jurisdiction.jurisdiction
@@ -144,56 +154,51 @@ class UnitsApp:
                  registered=len(changes.registered), updated=len(changes.updated),
                  retired=len(changes.retired), unchanged=changes.unchanged,
                  kept_busy=len(changes.kept_busy))  # fmt: skip
-        return units_pb2.LoadJurisdictionResponse(
-            registered=changes.registered, updated=changes.updated, retired=changes.retired,
-            unchanged=changes.unchanged, kept_busy=changes.kept_busy,
-        )  # fmt: skip
+        return changes.report()
 
-    def reserve(self, request: units_pb2.ReserveUnitRequest, who: Principal) -> Unit:
+    def reserve(self, command: ReserveUnit, who: Principal) -> Unit:
         def decide(unit: Unit) -> list[Message]:
-            if request.expected_version and unit.version != request.expected_version:
+            if command.expected_version and unit.version != command.expected_version:
                 raise Conflict(
                     f"unit {unit.unit_id} is at version {unit.version}, not the expected "
-                    f"{request.expected_version}: it changed since it was read "
-                    f"(now {common_pb2.UnitStatus.Name(unit.status)}); reload it"
+                    f"{command.expected_version}: it changed since it was read "
+                    f"(now {unit.status.name}); reload it"
                 )
-            return unit.reserve(request.incident_id)
+            return unit.reserve(command.incident_id)
 
         unit = self._command(
-            client_key(request, "ReserveUnit", who.actor), request.unit_id, decide, who,
-            request.incident_id,
+            client_key(command, "ReserveUnit", who.actor), command.unit_id, decide, who,
+            command.incident_id,
         )  # fmt: skip
-        if unit.incident_id != request.incident_id:
+        if unit.incident_id != command.incident_id:
             # A retry of a reservation that was released since: it no longer holds.
             raise FailedPrecondition(
-                f"unit {unit.unit_id} is no longer reserved for incident {request.incident_id} "
-                f"(now {common_pb2.UnitStatus.Name(unit.status)}): the reservation made with "
-                "this request id was released; reserve it again with a new request id"
+                f"unit {unit.unit_id} is no longer reserved for incident {command.incident_id} "
+                f"(now {unit.status.name}): the reservation made with this request id was "
+                "released; reserve it again with a new request id"
             )
         return unit
 
-    def release(self, request: units_pb2.ReleaseUnitRequest, who: Principal) -> Unit:
+    def release(self, command: ReleaseUnit, who: Principal) -> Unit:
         return self._command(
-            client_key(request, "ReleaseUnit", who.actor), request.unit_id,
-            lambda unit: unit.release(request.incident_id, request.reason or "released"),
-            who, request.incident_id,
+            client_key(command, "ReleaseUnit", who.actor), command.unit_id,
+            lambda unit: unit.release(command.incident_id, command.reason or "released"),
+            who, command.incident_id,
         )  # fmt: skip
 
-    def change_status(self, request: units_pb2.ChangeStatusRequest, who: Principal) -> Unit:
-        self._require_own_unit(request.unit_id, who)
+    def change_status(self, command: ChangeStatus, who: Principal) -> Unit:
+        self._require_own_unit(command.unit_id, who)
         return self._command(
-            client_key(request, "ChangeStatus", who.actor), request.unit_id,
-            lambda unit: unit.change_status(request.status), who,
+            client_key(command, "ChangeStatus", who.actor), command.unit_id,
+            lambda unit: unit.change_status(command.status), who,
         )  # fmt: skip
 
-    def report_location(self, request: units_pb2.ReportLocationRequest, who: Principal) -> Unit:
-        self._require_own_unit(request.unit_id, who)
-        if not request.HasField("location"):
-            raise InvalidArgument("location is required")
-        where = Point.checked(request.location.latitude, request.location.longitude,
-                              f"unit {request.unit_id} location")  # fmt: skip
+    def report_location(self, command: ReportLocation, who: Principal) -> Unit:
+        self._require_own_unit(command.unit_id, who)
+        where = Point.checked(command.location.latitude, command.location.longitude,
+                              f"unit {command.unit_id} location")  # fmt: skip
         return self._command(
-            client_key(request, "ReportLocation", who.actor), request.unit_id,
+            client_key(command, "ReportLocation", who.actor), command.unit_id,
             lambda unit: unit.report_location(where), who,
         )  # fmt: skip
 
@@ -209,22 +214,22 @@ class UnitsApp:
             who, dispatched.incident_id,
         )  # fmt: skip
 
-    def acknowledge(self, request: units_pb2.AcknowledgeAlertRequest, who: Principal) -> Unit:
+    def acknowledge(self, command: AcknowledgeAlert, who: Principal) -> Unit:
         received = now_us()  # the answer is judged against the deadline as it arrives
-        self._require_own_unit(request.unit_id, who)
+        self._require_own_unit(command.unit_id, who)
         return self._command(
-            client_key(request, "AcknowledgeAlert", who.actor), request.unit_id,
-            lambda unit: unit.acknowledge(request.alert_id, request.responders,
-                                          request.eta_seconds, request.note, received),
+            client_key(command, "AcknowledgeAlert", who.actor), command.unit_id,
+            lambda unit: unit.acknowledge(command.alert_id, command.responders,
+                                          command.eta_seconds, command.note, received),
             who,
         )  # fmt: skip
 
-    def decline(self, request: units_pb2.DeclineAlertRequest, who: Principal) -> Unit:
+    def decline(self, command: DeclineAlert, who: Principal) -> Unit:
         received = now_us()
-        self._require_own_unit(request.unit_id, who)
+        self._require_own_unit(command.unit_id, who)
         return self._command(
-            client_key(request, "DeclineAlert", who.actor), request.unit_id,
-            lambda unit: unit.decline(request.alert_id, request.reason, received), who,
+            client_key(command, "DeclineAlert", who.actor), command.unit_id,
+            lambda unit: unit.decline(command.alert_id, command.reason, received), who,
         )  # fmt: skip
 
     def time_out_alert(self, unit_id: str, alert_id: str) -> bool:
@@ -241,10 +246,15 @@ class UnitsApp:
 
     def waiting_deadlines(self) -> list[tuple[int, str, str]]:
         """(deadline µs, unit id, alert id) of every alert waiting for an answer."""
+
+        def due(unit: Unit) -> tuple[int, str, str]:
+            assert unit.alert is not None
+            return unit.alert.deadline_us, unit.unit_id, unit.alert.alert_id
+
         return self.board.find(
             lambda unit: unit.alert is not None and unit.alert.state == WAITING
             and unit.alert.deadline_us > 0,
-            lambda unit: (unit.alert.deadline_us, unit.unit_id, unit.alert.alert_id),
+            due,
         )  # fmt: skip
 
     def require_team(self, team_id: str) -> None:
@@ -297,7 +307,7 @@ class UnitsApp:
     @staticmethod
     def _stamp(
         events: list[Message], request_id: str, who: Principal, correlation_id: str = ""
-    ) -> list:  # type: ignore[type-arg]
+    ) -> list[NewEvent]:
         return [
             new_event(e, correlation_id=correlation_id, causation_id=request_id, actor=who.actor)
             for e in events

@@ -13,21 +13,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from emergency.v1 import common_pb2
 from services.common.board import StreamBoard
+from services.common.enums import Tier, UnitStatus
 from services.common.errors import NotFound
 from services.common.eventstore import EventStore, RecordedEvent
 from services.common.geo import distance_km
 from services.units.domain import Unit
 
 HISTORY = 50
-_RETIRED = common_pb2.UnitStatus.Value("RETIRED")
 
 
 @dataclass(frozen=True, slots=True)
 class UnitFilter:
-    tiers: frozenset[int] = frozenset()
-    statuses: frozenset[int] = frozenset()
+    tiers: frozenset[Tier] = frozenset()
+    statuses: frozenset[UnitStatus] = frozenset()
     capabilities: frozenset[str] = frozenset()
     district: str = ""
     station_id: str = ""
@@ -37,7 +36,7 @@ class UnitFilter:
 
     def admits(self, unit: Unit) -> bool:
         p = unit.profile
-        if not self.include_retired and unit.status == _RETIRED:
+        if not self.include_retired and unit.status is UnitStatus.RETIRED:
             return False
         if self.tiers and p.tier not in self.tiers:
             return False

@@ -12,49 +12,95 @@ Status moves (anything else is refused, naming the current status)::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields, replace
 
 from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, events_pb2
 from services.common.aggregate import Aggregate
+from services.common.enums import Tier, UnitStatus
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.geo import Point
 from services.common.jurisdiction import CAPABILITIES
 
-S = common_pb2.UnitStatus
-UnitProfile = common_pb2.UnitProfile
-
+U = UnitStatus
 # Moves a status change request may make (reservation and release have their own commands).
-STATUS_MOVES: dict[int, frozenset[int]] = {
-    S.Value("RESERVED"): frozenset({S.Value("ALERTED"), S.Value("ACKNOWLEDGED"),
-                                    S.Value("EN_ROUTE")}),
-    S.Value("ALERTED"): frozenset({S.Value("ACKNOWLEDGED")}),
-    S.Value("ACKNOWLEDGED"): frozenset({S.Value("EN_ROUTE")}),
-    S.Value("EN_ROUTE"): frozenset({S.Value("ON_SCENE"), S.Value("STAGING")}),
-    S.Value("STAGING"): frozenset({S.Value("ON_SCENE")}),
-    S.Value("ON_SCENE"): frozenset({S.Value("RETURNING")}),
-    S.Value("RETURNING"): frozenset({S.Value("AVAILABLE")}),
-    S.Value("AVAILABLE"): frozenset({S.Value("OUT_OF_SERVICE")}),
-    S.Value("OUT_OF_SERVICE"): frozenset({S.Value("AVAILABLE")}),
-}  # fmt: skip
-RESERVABLE = frozenset({S.Value("AVAILABLE"), S.Value("RETURNING")})
-COMMITTED = frozenset({
-    S.Value("RESERVED"), S.Value("ALERTED"), S.Value("ACKNOWLEDGED"), S.Value("EN_ROUTE"),
-    S.Value("STAGING"), S.Value("ON_SCENE"),
-})  # fmt: skip
-PROFILE_FIELDS = tuple(f.name for f in UnitProfile.DESCRIPTOR.fields)
+STATUS_MOVES: dict[UnitStatus, frozenset[UnitStatus]] = {
+    U.RESERVED: frozenset({U.ALERTED, U.ACKNOWLEDGED, U.EN_ROUTE}),
+    U.ALERTED: frozenset({U.ACKNOWLEDGED}),
+    U.ACKNOWLEDGED: frozenset({U.EN_ROUTE}),
+    U.EN_ROUTE: frozenset({U.ON_SCENE, U.STAGING}),
+    U.STAGING: frozenset({U.ON_SCENE}),
+    U.ON_SCENE: frozenset({U.RETURNING}),
+    U.RETURNING: frozenset({U.AVAILABLE}),
+    U.AVAILABLE: frozenset({U.OUT_OF_SERVICE}),
+    U.OUT_OF_SERVICE: frozenset({U.AVAILABLE}),
+}
+RESERVABLE = frozenset({U.AVAILABLE, U.RETURNING})
+COMMITTED = frozenset({U.RESERVED, U.ALERTED, U.ACKNOWLEDGED, U.EN_ROUTE, U.STAGING, U.ON_SCENE})
 
 
 def stream_id(unit_id: str) -> str:
     return f"unit-{unit_id}"
 
 
-def status_name(status: int) -> str:
-    return S.Name(status)
+def _wire(status: UnitStatus) -> common_pb2.UnitStatus.ValueType:
+    """A status as the events carry it."""
+    return common_pb2.UnitStatus.ValueType(status)
 
 
-def check_profile(profile: common_pb2.UnitProfile) -> common_pb2.UnitProfile:
+NOWHERE = Point(0.0, 0.0)  # a profile not yet registered
+
+
+@dataclass(frozen=True, slots=True)
+class UnitProfile:
+    """A unit as the jurisdiction describes it: who it is, its tier and station, what it
+    can do, where it is based (WGS-84), its crew and its tier's policy (seconds)."""
+
+    unit_id: str
+    name: str
+    tier: Tier
+    station_id: str = ""
+    station_name: str = ""
+    district: str = ""
+    capabilities: tuple[str, ...] = ()
+    home: Point = NOWHERE
+    area_radius_km: float = 0.0
+    staffing: int = 0
+    min_responders: int = 0  # an alert counts as acknowledged at this many
+    turnout_seconds: int = 0
+    ack_deadline_seconds: int = 0  # 0: no acknowledgement expected
+    auto_acknowledge: bool = False  # staffed tiers: the station's acknowledgement is implied
+
+    @classmethod
+    def from_message(cls, message: common_pb2.UnitProfile) -> UnitProfile:
+        m = message
+        return cls(
+            unit_id=m.unit_id, name=m.name, tier=Tier(m.tier), station_id=m.station_id,
+            station_name=m.station_name, district=m.district,
+            capabilities=tuple(m.capabilities), home=Point(m.home.latitude, m.home.longitude),
+            area_radius_km=m.area_radius_km, staffing=m.staffing,
+            min_responders=m.min_responders, turnout_seconds=m.turnout_seconds,
+            ack_deadline_seconds=m.ack_deadline_seconds, auto_acknowledge=m.auto_acknowledge,
+        )  # fmt: skip
+
+    def to_message(self) -> common_pb2.UnitProfile:
+        return common_pb2.UnitProfile(
+            unit_id=self.unit_id, name=self.name, tier=common_pb2.Tier.ValueType(self.tier),
+            station_id=self.station_id, station_name=self.station_name,
+            district=self.district, capabilities=self.capabilities,
+            home=common_pb2.GeoPoint(latitude=self.home.latitude, longitude=self.home.longitude),
+            area_radius_km=self.area_radius_km, staffing=self.staffing,
+            min_responders=self.min_responders, turnout_seconds=self.turnout_seconds,
+            ack_deadline_seconds=self.ack_deadline_seconds,
+            auto_acknowledge=self.auto_acknowledge,
+        )  # fmt: skip
+
+
+PROFILE_FIELDS = tuple(f.name for f in fields(UnitProfile))
+
+
+def check_profile(profile: UnitProfile) -> UnitProfile:
     """The profile, tidied; InvalidArgument naming the unit and the field if it is wrong."""
     unit_id = profile.unit_id.strip()
     if not unit_id:
@@ -62,10 +108,10 @@ def check_profile(profile: common_pb2.UnitProfile) -> common_pb2.UnitProfile:
     what = f"unit {unit_id}"
     if not profile.name.strip():
         raise InvalidArgument(f"{what}: name is required")
-    if profile.tier not in common_pb2.Tier.values() or profile.tier == common_pb2.TIER_UNSPECIFIED:
-        tiers = [n for n in common_pb2.Tier.keys() if n != "TIER_UNSPECIFIED"]  # noqa: SIM118
+    if profile.tier is Tier.TIER_UNSPECIFIED:
+        tiers = [t.name for t in Tier if t is not Tier.TIER_UNSPECIFIED]
         raise InvalidArgument(f"{what}: tier must be one of {', '.join(tiers)}")
-    caps = list(dict.fromkeys(c.strip().lower() for c in profile.capabilities))
+    caps = tuple(dict.fromkeys(c.strip().lower() for c in profile.capabilities))
     unknown = sorted(set(caps) - CAPABILITIES)
     if unknown:
         raise InvalidArgument(
@@ -79,12 +125,7 @@ def check_profile(profile: common_pb2.UnitProfile) -> common_pb2.UnitProfile:
             f"{what}: min_responders {profile.min_responders} is more than staffing "
             f"{profile.staffing}"
         )
-    tidy = UnitProfile()
-    tidy.CopyFrom(profile)
-    tidy.unit_id, tidy.name = unit_id, profile.name.strip()
-    del tidy.capabilities[:]
-    tidy.capabilities.extend(caps)
-    return tidy
+    return replace(profile, unit_id=unit_id, name=profile.name.strip(), capabilities=caps)
 
 
 WAITING, ACKNOWLEDGED, DECLINED, TIMED_OUT = "WAITING", "ACKNOWLEDGED", "DECLINED", "TIMED_OUT"
@@ -121,8 +162,8 @@ def _check_in_time(alert: AlertState, at_us: int) -> None:
 
 @dataclass
 class Unit(Aggregate):
-    profile: common_pb2.UnitProfile = field(default_factory=common_pb2.UnitProfile)
-    status: int = S.Value("UNIT_STATUS_UNSPECIFIED")
+    profile: UnitProfile = UnitProfile("", "", Tier.TIER_UNSPECIFIED)
+    status: UnitStatus = UnitStatus.UNIT_STATUS_UNSPECIFIED
     incident_id: str = ""
     location: Point | None = None
     alert: AlertState | None = None  # the latest alert to this unit's team
@@ -139,23 +180,25 @@ class Unit(Aggregate):
     # --- decisions -----------------------------------------------------------------
 
     @staticmethod
-    def register(profile: common_pb2.UnitProfile) -> list[Message]:
-        return [events_pb2.UnitRegistered(profile=check_profile(profile))]
+    def register(profile: UnitProfile) -> list[Message]:
+        return [events_pb2.UnitRegistered(profile=check_profile(profile).to_message())]
 
-    def update(self, profile: common_pb2.UnitProfile) -> list[Message]:
+    def update(self, profile: UnitProfile) -> list[Message]:
         """The new profile, or nothing when it is the same."""
         self._require_active()
         new = check_profile(profile)
         if new.unit_id != self.unit_id:
             raise InvalidArgument(f"unit {self.unit_id}: a profile cannot change the unit id")
         changed = [f for f in PROFILE_FIELDS if getattr(new, f) != getattr(self.profile, f)]
-        return [events_pb2.UnitUpdated(profile=new, changed_fields=changed)] if changed else []
+        if not changed:
+            return []
+        return [events_pb2.UnitUpdated(profile=new.to_message(), changed_fields=changed)]
 
     def retire(self, reason: str) -> list[Message]:
         self._require_active()
         if self.status in COMMITTED:
             raise FailedPrecondition(
-                f"unit {self.unit_id} is {status_name(self.status)} for incident "
+                f"unit {self.unit_id} is {self.status.name} for incident "
                 f"{self.incident_id}: release it before retiring it"
             )
         return [events_pb2.UnitRetired(unit_id=self.unit_id, reason=reason)]
@@ -167,7 +210,7 @@ class Unit(Aggregate):
         if self.status not in RESERVABLE:
             held = f" for incident {self.incident_id}" if self.incident_id else ""
             raise FailedPrecondition(
-                f"unit {self.unit_id} is {status_name(self.status)}{held}; only AVAILABLE or "
+                f"unit {self.unit_id} is {self.status.name}{held}; only AVAILABLE or "
                 "RETURNING units can be reserved: take the next candidate"
             )
         return [events_pb2.UnitReserved(unit_id=self.unit_id, incident_id=incident_id)]
@@ -176,7 +219,7 @@ class Unit(Aggregate):
         self._require_active()
         if self.status not in COMMITTED:
             raise FailedPrecondition(
-                f"unit {self.unit_id} is {status_name(self.status)}: it is not on an incident"
+                f"unit {self.unit_id} is {self.status.name}: it is not on an incident"
             )
         if incident_id and incident_id != self.incident_id:
             raise FailedPrecondition(
@@ -188,20 +231,20 @@ class Unit(Aggregate):
             )
         ]
 
-    def change_status(self, to: int) -> list[Message]:
+    def change_status(self, to: UnitStatus) -> list[Message]:
         self._require_active()
-        if to not in S.values() or to in (S.Value("UNIT_STATUS_UNSPECIFIED"), S.Value("RETIRED")):
-            raise InvalidArgument(f"status {to} is not a status a unit can be put in")
+        if to in (U.UNIT_STATUS_UNSPECIFIED, U.RETIRED):
+            raise InvalidArgument(f"status {to.name} is not a status a unit can be put in")
         allowed = STATUS_MOVES.get(self.status, frozenset())
         if to not in allowed:
-            moves = ", ".join(sorted(status_name(s) for s in allowed)) or "none"
+            moves = ", ".join(sorted(s.name for s in allowed)) or "none"
             raise FailedPrecondition(
-                f"unit {self.unit_id} is {status_name(self.status)}; it cannot become "
-                f"{status_name(to)} (allowed: {moves}; reserve and release have their own calls)"
+                f"unit {self.unit_id} is {self.status.name}; it cannot become "
+                f"{to.name} (allowed: {moves}; reserve and release have their own calls)"
             )
         return [
             events_pb2.UnitStatusChanged(
-                unit_id=self.unit_id, from_status=self.status, to_status=to,
+                unit_id=self.unit_id, from_status=_wire(self.status), to_status=_wire(to),
                 incident_id=self.incident_id,
             )
         ]  # fmt: skip
@@ -221,9 +264,9 @@ class Unit(Aggregate):
         """Alert the unit's team for the incident it is reserved for. A staffed tier set to
         auto-acknowledge is acknowledged at once; otherwise the team has until the deadline."""
         self._require_active()
-        if self.status != S.Value("RESERVED") or self.incident_id != dispatched.incident_id:
+        if self.status != U.RESERVED or self.incident_id != dispatched.incident_id:
             raise FailedPrecondition(
-                f"unit {self.unit_id} is {status_name(self.status)}"
+                f"unit {self.unit_id} is {self.status.name}"
                 + (f" for incident {self.incident_id}" if self.incident_id else "")
                 + f"; only a unit reserved for incident {dispatched.incident_id} can be alerted"
             )
@@ -232,7 +275,8 @@ class Unit(Aggregate):
             unit_id=self.unit_id, alert_id=alert_id, incident_id=dispatched.incident_id,
             team_id=p.station_id, responders_needed=max(1, p.min_responders),
             incident_type=dispatched.incident_type, location=dispatched.location,
-            address=dispatched.address, tier=p.tier, station_name=p.station_name,
+            address=dispatched.address, tier=common_pb2.Tier.ValueType(p.tier),
+            station_name=p.station_name,
         )  # fmt: skip
         alerted.alerted_at.FromMicroseconds(now_us)
         if p.auto_acknowledge or not p.ack_deadline_seconds:
@@ -293,7 +337,7 @@ class Unit(Aggregate):
         return alert
 
     def _require_active(self) -> None:
-        if self.status == S.Value("RETIRED"):
+        if self.status == U.RETIRED:
             raise FailedPrecondition(f"unit {self.unit_id} is retired")
 
     # --- evolution -----------------------------------------------------------------
@@ -301,38 +345,38 @@ class Unit(Aggregate):
     def apply(self, event: Message) -> None:
         match event:
             case events_pb2.UnitRegistered(profile=profile):
-                self.profile = profile
-                self.status = S.Value("AVAILABLE")
+                self.profile = UnitProfile.from_message(profile)
+                self.status = U.AVAILABLE
             case events_pb2.UnitUpdated(profile=profile):
-                self.profile = profile
+                self.profile = UnitProfile.from_message(profile)
             case events_pb2.UnitRetired():
-                self.status = S.Value("RETIRED")
+                self.status = U.RETIRED
             case events_pb2.UnitReserved(incident_id=incident_id):
-                self.status, self.incident_id = S.Value("RESERVED"), incident_id
+                self.status, self.incident_id = U.RESERVED, incident_id
             case events_pb2.UnitReleased():
-                self.status, self.incident_id = S.Value("AVAILABLE"), ""
+                self.status, self.incident_id = U.AVAILABLE, ""
                 if self.alert is not None and self.alert.state == WAITING:
                     # No answer is wanted any more, and no time-out may fire on it later.
                     self.alert.state = WITHDRAWN
             case events_pb2.UnitStatusChanged(to_status=to):
-                self.status = to
-                if to in (S.Value("AVAILABLE"), S.Value("OUT_OF_SERVICE")):
+                self.status = UnitStatus(to)
+                if self.status in (U.AVAILABLE, U.OUT_OF_SERVICE):
                     self.incident_id = ""
             case events_pb2.UnitLocationReported(location=where):
                 self.location = Point(where.latitude, where.longitude)
             case events_pb2.UnitAlerted():
-                self.status = S.Value("ALERTED")
+                self.status = U.ALERTED
                 self.alert = AlertState(event)
             case events_pb2.AlertAcknowledged(responders_total=total, complete=complete):
                 if self.alert is not None:
                     self.alert.responders_total = total
                     if complete:
                         self.alert.state = ACKNOWLEDGED
-                        if self.status == S.Value("ALERTED"):
-                            self.status = S.Value("ACKNOWLEDGED")
+                        if self.status == U.ALERTED:
+                            self.status = U.ACKNOWLEDGED
             case events_pb2.AlertDeclined() | events_pb2.AlertTimedOut():
                 if self.alert is not None:
                     declined = isinstance(event, events_pb2.AlertDeclined)
                     self.alert.state = DECLINED if declined else TIMED_OUT
-                self.status, self.incident_id = S.Value("AVAILABLE"), ""
+                self.status, self.incident_id = U.AVAILABLE, ""
         self.version += 1
