@@ -272,6 +272,7 @@ class DispatchApp:
         if not wants_unit_event(envelope):
             return
         kind = envelope.WhichOneof("payload")
+        assert kind is not None  # wants_unit_event picked it by its payload
         payload = getattr(envelope, kind)
         incident_id = envelope.correlation_id
         if self.board.find(incident_id) is None:

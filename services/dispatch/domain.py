@@ -63,7 +63,8 @@ def _geo(point: Point | None) -> common_pb2.GeoPoint | None:
 
 def _call_received(call: Call) -> events_pb2.CallReceived:
     return events_pb2.CallReceived(
-        call_id=call.call_id, caller_number=call.caller_number.strip(), source=call.source,
+        call_id=call.call_id, caller_number=call.caller_number.strip(),
+        source=common_pb2.CallSource.ValueType(call.source),
         location=_geo(call.location), address=call.address.strip(),
         incident_type=call.incident_type, description=call.description.strip(),
     )  # fmt: skip
@@ -252,7 +253,9 @@ class Incident(Aggregate):
             )
         ]  # fmt: skip
 
-    def unit_answered(self, unit_id: str, outcome: int, reason: str) -> list[Message]:
+    def unit_answered(
+        self, unit_id: str, outcome: events_pb2.AssignmentEnded.Outcome.ValueType, reason: str
+    ) -> list[Message]:
         """The unit's team declined or did not answer in time, the unit was released by
         someone, or its crew reported it returning: it is off the incident. A decline or
         a time-out on an active incident asks for a replacement in the same slot."""

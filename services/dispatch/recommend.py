@@ -133,7 +133,10 @@ def recommend(
             shortfalls.append(_shortfall(slot, wanted, len(chosen)))
     if first_intervention_within is not None:
         extra = _first_intervention(pool, at, eta, taken, first_intervention_within)
-        (picks if isinstance(extra, Pick) else shortfalls).append(extra)
+        if isinstance(extra, Pick):
+            picks.append(extra)
+        else:
+            shortfalls.append(extra)
     return Recommendation(tuple(picks), tuple(shortfalls))
 
 
@@ -147,7 +150,8 @@ def _fastest(indices: NDArray[np.intp], eta: Floats, wanted: int, taken: set[int
         return []
     if k < len(free):
         free = free[np.argpartition(eta[free], k - 1)[:k]]
-    return free[np.argsort(eta[free], kind="stable")].tolist()
+    fastest: list[int] = free[np.argsort(eta[free], kind="stable")].tolist()
+    return fastest
 
 
 def _km(pool: CandidatePool, at: LatLon, i: int) -> float:

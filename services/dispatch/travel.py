@@ -43,4 +43,5 @@ class StraightLineTravel:
     def seconds(self, destination: LatLon, lats: Floats, lons: Floats) -> Floats:
         road_km = distances_km(destination, lats, lons) * self.road_factor
         band = np.minimum(np.searchsorted(self.limits, road_km), len(self.speeds) - 1)
-        return road_km / self.speeds[band] * 3600.0
+        seconds: Floats = road_km / self.speeds[band] * 3600.0
+        return seconds

@@ -24,7 +24,7 @@ class UnitsClient:
                     request_id=request_id, unit_id=unit_id, incident_id=incident_id
                 ),
                 timeout=self.timeout,
-                metadata=[("authorization", authorization)],
+                metadata=(("authorization", authorization),),
             )
         except grpc.RpcError as exc:
             raise as_domain_error(exc, "units") from None
@@ -39,7 +39,7 @@ class UnitsClient:
                     reason=reason,
                 ),
                 timeout=self.timeout,
-                metadata=[("authorization", authorization)],
+                metadata=(("authorization", authorization),),
             )  # fmt: skip
         except grpc.RpcError as exc:
             raise as_domain_error(exc, "units") from None
@@ -50,7 +50,7 @@ class UnitsClient:
             reply = self.stub.ListUnits(
                 units_pb2.ListUnitsRequest(statuses=[common_pb2.AVAILABLE, common_pb2.RETURNING]),
                 timeout=self.timeout,
-                metadata=[("authorization", authorization)],
+                metadata=(("authorization", authorization),),
             )
         except grpc.RpcError as exc:
             raise as_domain_error(exc, "units") from None
@@ -71,7 +71,7 @@ class UnitsClient:
         try:
             reply = self.stub.ListUnits(
                 units_pb2.ListUnitsRequest(statuses=[common_pb2.RESERVED]),
-                timeout=self.timeout, metadata=[("authorization", authorization)],
+                timeout=self.timeout, metadata=(("authorization", authorization),),
             )  # fmt: skip
         except grpc.RpcError as exc:
             raise as_domain_error(exc, "units") from None
@@ -82,7 +82,7 @@ class UnitsClient:
         try:
             reply = self.stub.GetUnit(
                 units_pb2.GetUnitRequest(unit_id=unit_id, history=10),
-                timeout=self.timeout, metadata=[("authorization", authorization)],
+                timeout=self.timeout, metadata=(("authorization", authorization),),
             )  # fmt: skip
         except grpc.RpcError as exc:
             raise as_domain_error(exc, "units") from None

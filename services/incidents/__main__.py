@@ -32,6 +32,7 @@ def main() -> None:
     runtime = ServiceRuntime.create("incidents")
     settings = runtime.settings
     engine = runtime.store.engine  # the read models live beside the service's own events
+    assert engine is not None, "the incidents service keeps its store in a database"
     reader = IncidentLogReader(engine)
     reader.create_schema()
     runner = ProjectionRunner(engine, IncidentLogProjection())
