@@ -16,11 +16,14 @@ STAFF = {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN}
 ACCESS = {
     name: STAFF
     for name in (
-        "ReceiveCall", "GetIncident", "DispatchUnit", "FindDuplicates", "RecommendUnits",
-        "ListIncidents", "RaiseAlarmLevel", "RequestUnits", "AssumeCommand",
+        "ReceiveCall", "DispatchUnit", "RaiseAlarmLevel", "RequestUnits", "AssumeCommand",
         "TransferCommand", "MarkUnderControl", "CloseIncident", "CancelIncident",
         "ClassifyIncident",
     )
+} | {
+    # reads: read-only staff (supervisors, wall boards) too
+    name: STAFF | {Role.VIEWER}
+    for name in ("GetIncident", "FindDuplicates", "RecommendUnits", "ListIncidents")
 }  # fmt: skip
 
 

@@ -7,6 +7,7 @@ import grpc
 
 from emergency.v1 import common_pb2, units_pb2, units_pb2_grpc
 from services.common import errors
+from services.common.auth import forwarded_metadata
 from services.dispatch.recommend import Candidate
 
 _ERRORS = {
@@ -40,7 +41,7 @@ class UnitsClient:
                     request_id=request_id, unit_id=unit_id, incident_id=incident_id
                 ),
                 timeout=self.timeout,
-                metadata=[("authorization", authorization)],
+                metadata=forwarded_metadata(authorization),
             )
         except grpc.RpcError as exc:
             raise _domain_error(exc) from None
@@ -55,7 +56,7 @@ class UnitsClient:
                     reason=reason,
                 ),
                 timeout=self.timeout,
-                metadata=[("authorization", authorization)],
+                metadata=forwarded_metadata(authorization),
             )  # fmt: skip
         except grpc.RpcError as exc:
             raise _domain_error(exc) from None
@@ -66,7 +67,7 @@ class UnitsClient:
             reply = self.stub.ListUnits(
                 units_pb2.ListUnitsRequest(statuses=[common_pb2.AVAILABLE, common_pb2.RETURNING]),
                 timeout=self.timeout,
-                metadata=[("authorization", authorization)],
+                metadata=forwarded_metadata(authorization),
             )
         except grpc.RpcError as exc:
             raise _domain_error(exc) from None
@@ -87,7 +88,7 @@ class UnitsClient:
         try:
             reply = self.stub.ListUnits(
                 units_pb2.ListUnitsRequest(statuses=[common_pb2.RESERVED]),
-                timeout=self.timeout, metadata=[("authorization", authorization)],
+                timeout=self.timeout, metadata=forwarded_metadata(authorization),
             )  # fmt: skip
         except grpc.RpcError as exc:
             raise _domain_error(exc) from None
@@ -98,7 +99,7 @@ class UnitsClient:
         try:
             reply = self.stub.GetUnit(
                 units_pb2.GetUnitRequest(unit_id=unit_id, history=10),
-                timeout=self.timeout, metadata=[("authorization", authorization)],
+                timeout=self.timeout, metadata=forwarded_metadata(authorization),
             )  # fmt: skip
         except grpc.RpcError as exc:
             raise _domain_error(exc) from None

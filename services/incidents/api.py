@@ -22,12 +22,13 @@ from services.incidents.replay import IncidentView, ordered, state_message, summ
 
 log = structlog.get_logger(__name__)
 STAFF = {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN}
+READERS = STAFF | {Role.VIEWER}  # read-only staff (supervisors, wall boards) read too
 ACCESS = {
-    "GetIncidentLog": STAFF,
-    "GetIncidentState": STAFF,
-    "SearchIncidents": STAFF,
-    "GetTimeline": STAFF,
-    "ReplayIncident": STAFF,
+    "GetIncidentLog": READERS,
+    "GetIncidentState": READERS,
+    "SearchIncidents": READERS,
+    "GetTimeline": READERS,
+    "ReplayIncident": READERS,
     "AddNote": {Role.COMMANDER, Role.ADMIN},
 }
 STATUSES = frozenset({"OPEN", "UNDER_CONTROL", "CLOSED", "CANCELLED"})

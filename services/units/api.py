@@ -18,15 +18,15 @@ STAFF = {Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN}
 ACCESS = {
     "RegisterUnit": {Role.ADMIN},
     "LoadJurisdiction": {Role.ADMIN},
-    "GetUnit": STAFF | {Role.TEAM, Role.SERVICE},
-    "ListUnits": STAFF | {Role.TEAM, Role.SERVICE},
+    "GetUnit": STAFF | {Role.TEAM, Role.SERVICE, Role.VIEWER},
+    "ListUnits": STAFF | {Role.TEAM, Role.SERVICE, Role.VIEWER},
     # dispatch's need filler re-dispatches and releases with its service credential
     "ReserveUnit": STAFF | {Role.SERVICE},
     "ReleaseUnit": STAFF | {Role.SERVICE},
     "ChangeStatus": STAFF | {Role.TEAM},
     "ReportLocation": {Role.ADMIN, Role.TEAM},
     "WatchAlerts": {Role.ADMIN, Role.TEAM},
-    "ListAlerts": {Role.ADMIN, Role.TEAM},
+    "ListAlerts": {Role.ADMIN, Role.TEAM, Role.VIEWER},
     "AcknowledgeAlert": STAFF | {Role.TEAM},
     "DeclineAlert": STAFF | {Role.TEAM},
 }
