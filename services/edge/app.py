@@ -1,5 +1,6 @@
 """The HTTP/JSON edge: the same APIs for clients that do not speak gRPC (team apps on
-phones, and the console later). Every request carries ``Authorization: Bearer <token>``,
+phones), and the dispatch console (``console_api.py``: the page at ``/``, its API under
+``/api``). Every request carries ``Authorization: Bearer <token>``,
 which is passed on to the gRPC services: they authenticate and authorize, the edge only
 translates. Errors come back as ``application/problem+json`` (RFC 9457) with the gRPC
 service's message.
@@ -31,6 +32,7 @@ from google.protobuf.json_format import MessageToDict
 from pydantic import BaseModel, Field
 
 from emergency.v1 import units_pb2, units_pb2_grpc
+from services.edge.console_api import ConsoleSettings, install_console
 
 HTTP_STATUS = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
@@ -59,19 +61,22 @@ class Decline(BaseModel):
     request_id: str = ""
 
 
-def problem(status: int, title: str, detail: str) -> JSONResponse:
-    return JSONResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
-        status_code=status,
-        media_type="application/problem+json",
-    )
+def problem(
+    status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
+                            "detail": detail}  # fmt: skip
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
 def as_json(message: Any) -> dict[str, Any]:
     return MessageToDict(message, preserving_proto_field_name=True)
 
 
-def create_app(units_address: str) -> FastAPI:
+def create_app(units_address: str, console: ConsoleSettings | None = None) -> FastAPI:
+    """The edge: the team endpoints, and with ``console`` the dispatch console."""
     app = FastAPI(title="Unified Command HTTP edge", version="1")
     channel = grpc.insecure_channel(units_address)
     units = units_pb2_grpc.UnitsServiceStub(channel)
@@ -87,10 +92,14 @@ def create_app(units_address: str) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in exc.errors()
-        )
-        return problem(422, "INVALID_ARGUMENT", details)
+        # Each field at fault, by name: the console shows the message at that field.
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
+             "message": e["msg"]}
+            for e in exc.errors()
+        ]  # fmt: skip
+        details = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(422, "INVALID_ARGUMENT", details, errors)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -151,6 +160,8 @@ def create_app(units_address: str) -> FastAPI:
         return as_json(alert)
 
     app.state.close = channel.close
+    if console is not None:
+        install_console(app, console)
     return app
 
 
