@@ -61,7 +61,7 @@ from services.common.auth import ON_BEHALF_OF
 from services.common.jurisdiction import CAPABILITIES, Jurisdiction, Operator, Role, Tier
 from services.dispatch.domain import INCIDENT_TYPES
 from services.edge import limits
-from services.edge.live import LiveBoard, as_json, parse_cursor
+from services.edge.live import LiveBoard, as_json, event_json, parse_cursor
 from services.edge.passwords import verify_password
 from services.edge.sessions import Session, SessionStore, login_delay
 
@@ -602,13 +602,15 @@ async def incident(request: Request, person: Reader, incident_id: IncidentId) ->
 
 @router.get("/incidents/{incident_id}/log", responses=READ_PROBLEMS)
 async def incident_log(request: Request, person: Reader, incident_id: IncidentId) -> dict[str, Any]:
-    """The incident's log as a timeline: who did what, when (from the incident log)."""
+    """The incident's log, in the order it unfolded: who did what, when. Each entry has
+    the shape of a live item (event id, stream, version, type, actor, times in µs, the
+    payload and a one-line summary), so the page shows both alike."""
     console = _console(request)
     reply = await console.call(
-        "incidents", console.incidents.GetTimeline,
+        "incidents", console.incidents.GetIncidentLog,
         incidents_pb2.GetIncidentLogRequest(incident_id=incident_id), person, incident_id,
     )  # fmt: skip
-    return {"incident_id": incident_id, "entries": [as_json(e) for e in reply.entries]}
+    return {"incident_id": incident_id, "entries": [event_json(e) for e in reply.entries]}
 
 
 @router.get("/duplicates", responses=READ_PROBLEMS)

@@ -145,16 +145,8 @@ class Item:
     def encode(self, instance: str) -> bytes:
         """The item as one server-sent event (``id``, ``event: change``, ``data``)."""
         if self._encoded is None:
-            e = self.envelope
-            body: dict[str, Any] = {
-                "seq": self.seq, "id": e.event_id, "stream": e.stream_id,
-                "v": e.stream_version, "type": e.event_type, "src": e.source,
-                "incident": e.correlation_id, "at": micros(e.occurred_at),
-                "rec": self.recorded_us, "actor": actor_of(e), "text": summary(e),
-            }  # fmt: skip
-            payload = payload_of(e)
-            if payload is not None:
-                body["data"] = MessageToDict(payload, preserving_proto_field_name=True)
+            body = event_json(self.envelope)
+            body["seq"] = self.seq
             if self.entity is not None:  # the unit's or incident's state after the event
                 body["kind"], body["state"] = self.entity
             text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
@@ -163,6 +155,22 @@ class Item:
                 f"data: {text}\n\n"
             ).encode()
         return self._encoded
+
+
+def event_json(e: EventEnvelope) -> dict[str, Any]:
+    """An event as the page reads it, live or from an incident's log: its identity
+    (event id, stream, version), type, source, incident, when it happened and was recorded
+    (µs), who did it, a one-line summary and the payload's fields."""
+    body: dict[str, Any] = {
+        "id": e.event_id, "stream": e.stream_id, "v": e.stream_version,
+        "type": e.event_type, "src": e.source, "incident": e.correlation_id,
+        "at": micros(e.occurred_at), "rec": micros(e.recorded_at), "actor": actor_of(e),
+        "text": summary(e),
+    }  # fmt: skip
+    payload = payload_of(e)
+    if payload is not None:
+        body["data"] = MessageToDict(payload, preserving_proto_field_name=True)
+    return body
 
 
 class Subscriber:

@@ -58,14 +58,20 @@ export function initIntake(openIncident) {
   if (draft) for (const name of FIELDS) if (draft[name] !== undefined) form().elements[name].value = draft[name]
 
   form().addEventListener('submit', (event) => {
-    event.preventDefault() // Enter in a field never submits: only Ctrl+Enter or the button
-    if (event.submitter && event.submitter.id === 'submit-call') submitCall()
+    event.preventDefault()
+    // Only the button itself submits (clicked, or Enter/Space on it): the browser's
+    // "implicit submission" by Enter in a field is not a decision to take the call.
+    if (event.submitter && event.submitter.id === 'submit-call' && document.activeElement === event.submitter) {
+      submitCall()
+    }
   })
   form().addEventListener('keydown', (event) => {
-    if (composing(event)) return // pinyin being composed: Enter picks characters
+    if (composing(event)) return // pinyin being composed: Enter picks characters, nothing else
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
       event.preventDefault()
       submitCall()
+    } else if (event.key === 'Enter' && event.target.tagName === 'INPUT') {
+      event.preventDefault() // a plain Enter in a field does nothing (Ctrl+Enter submits)
     }
   })
   form().addEventListener('input', () => {

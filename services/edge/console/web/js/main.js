@@ -175,7 +175,8 @@ async function select(id) {
 }
 
 function typing(target) {
-  return target && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName))
+  // where a typed character is text (a select only picks from its list: not typing)
+  return target && (target.isContentEditable || ['INPUT', 'TEXTAREA'].includes(target.tagName))
 }
 
 function onKey(event) {
