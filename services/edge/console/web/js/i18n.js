@@ -113,7 +113,7 @@ const zh = {
   field_required: '必填',
   invalid: '格式不正确',
   out_of_area: '不在辖区内',
-  service_down: '服务暂时不可用，输入已保留，请稍后重试：{d}',
+  service_down: '服务暂时不可用：未记录任何内容，输入已保留，请稍后重试。',
   saved_draft: '草稿已保留',
   reconnected: '已重新连接，期间有 {n} 条动态',
   help_title: '快捷键',
