@@ -22,6 +22,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
 from typing import Annotated, Any
 
 import grpc
@@ -30,6 +31,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from google.protobuf.json_format import MessageToDict
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emergency.v1 import units_pb2, units_pb2_grpc
 from services.edge.console_api import ConsoleSettings, install_console
@@ -86,6 +88,14 @@ def create_app(units_address: str, console: ConsoleSettings | None = None) -> Fa
         code = exc.code()  # type: ignore[attr-defined]
         return problem(HTTP_STATUS.get(code, 502), code.name, exc.details())  # type: ignore[attr-defined]
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # 404, 405, a body that is not JSON ...: a problem document like every refusal
+        title = HTTPStatus(exc.status_code).phrase.upper().replace(" ", "_")
+        response = problem(exc.status_code, title, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+
     @app.exception_handler(BadRequest)
     async def bad_input(_request: Request, exc: BadRequest) -> JSONResponse:
         return problem(400, "INVALID_ARGUMENT", str(exc))
@@ -93,11 +103,7 @@ def create_app(units_address: str, console: ConsoleSettings | None = None) -> Fa
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         # Each field at fault, by name: the console shows the message at that field.
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
-             "message": e["msg"]}
-            for e in exc.errors()
-        ]  # fmt: skip
+        errors = [{"field": _field(e), "message": e["msg"]} for e in exc.errors()]
         details = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(422, "INVALID_ARGUMENT", details, errors)
 
@@ -163,6 +169,14 @@ def create_app(units_address: str, console: ConsoleSettings | None = None) -> Fa
     if console is not None:
         install_console(app, console)
     return app
+
+
+def _field(error: dict[str, Any]) -> str:
+    """The field a validation error is about: ``location.latitude``, ``Idempotency-Key``;
+    ``body`` for a body that is not JSON at all."""
+    if error["type"] == "json_invalid":
+        return "body"
+    return ".".join(str(p) for p in error["loc"][1:]) or str(error["loc"][0])
 
 
 class BadRequest(ValueError):

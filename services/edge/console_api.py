@@ -85,6 +85,18 @@ NoteKind = Literal["SITUATION_REPORT", "DECISION", "OTHER"]
 SettableStatus = Literal[
     "ACKNOWLEDGED", "EN_ROUTE", "STAGING", "ON_SCENE", "RETURNING", "AVAILABLE", "OUT_OF_SERVICE"
 ]
+UnitStatusName = Literal[
+    "AVAILABLE",
+    "RESERVED",
+    "ALERTED",
+    "ACKNOWLEDGED",
+    "EN_ROUTE",
+    "STAGING",
+    "ON_SCENE",
+    "RETURNING",
+    "OUT_OF_SERVICE",
+    "RETIRED",
+]
 IncidentId = Annotated[
     str, PathParam(pattern=limits.INCIDENT_ID_PATTERN, description="the incident's id")
 ]
@@ -215,7 +227,7 @@ class NewCall(_Body):
     description: Annotated[str, Field(max_length=limits.MAX_DESCRIPTION)] = ""
     location: Location | None = None
     link_to_incident_id: Annotated[
-        str, Field(pattern=r"^$|" + limits.INCIDENT_ID_PATTERN[1:],
+        str, Field(pattern=limits.optional(limits.INCIDENT_ID_PATTERN),
                    description="an open incident this call is a duplicate of")
     ] = ""  # fmt: skip
 
@@ -249,10 +261,10 @@ class RequestForces(_Body):
 
 class Command(_Body):
     commander_id: Annotated[
-        str, Field(pattern=r"^$|" + limits.ID_PATTERN[1:], description="empty: yourself")
+        str, Field(pattern=limits.optional(limits.ID_PATTERN), description="empty: yourself")
     ] = ""
     commander_name: Annotated[str, Field(max_length=limits.MAX_NAME)] = ""
-    unit_id: Annotated[str, Field(pattern=r"^$|" + limits.ID_PATTERN[1:])] = ""
+    unit_id: Annotated[str, Field(pattern=limits.optional(limits.ID_PATTERN))] = ""
     reason: Annotated[str, Field(max_length=limits.MAX_REASON)] = ""
 
 
@@ -342,7 +354,7 @@ class Console:
             ("authorization", f"Bearer {self.settings.edge_token}"),
             (ON_BEHALF_OF, staff.operator.id),
         ]
-        if correlation:
+        if correlation and correlation.isascii() and correlation.isprintable():
             metadata.append(("x-correlation-id", correlation))
         try:
             return await method(request, timeout=GRPC_TIMEOUT, metadata=metadata)
@@ -544,7 +556,7 @@ async def active_incidents(request: Request, person: Reader) -> dict[str, Any]:
 async def unit_board(
     request: Request, person: Reader,
     tier: Annotated[list[Tier] | None, Query()] = None,
-    status: Annotated[list[str] | None, Query(max_length=20)] = None,
+    status: Annotated[list[UnitStatusName] | None, Query(max_length=20)] = None,
     station: Annotated[str, Query(max_length=64)] = "",
 ) -> dict[str, Any]:  # fmt: skip
     """The unit board: every unit (filtered by tier, status, station id) and the counts
@@ -613,30 +625,26 @@ async def incident_log(request: Request, person: Reader, incident_id: IncidentId
     return {"incident_id": incident_id, "entries": [event_json(e) for e in reply.entries]}
 
 
-@router.get("/duplicates", responses=READ_PROBLEMS)
-async def duplicates(
-    request: Request, person: Reader,
-    incident_type: Annotated[IncidentType, Query()],
-    latitude: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    longitude: Annotated[float | None, Query(ge=-180, le=180)] = None,
-    address: Annotated[str, Query(max_length=limits.MAX_ADDRESS)] = "",
-) -> dict[str, Any]:  # fmt: skip
+class CallSoFar(_Body):
+    """What the call taker has typed so far: the type, and where (a location, or an
+    address, or both)."""
+
+    incident_type: IncidentType
+    location: Location | None = None
+    address: Annotated[str, Field(max_length=limits.MAX_ADDRESS)] = ""
+
+
+@router.post("/duplicates", responses=READ_PROBLEMS)
+async def duplicates(request: Request, person: Reader, body: CallSoFar) -> dict[str, Any]:
     """Open incidents this call may be about (near and recent), nearest first, with the
-    distance (m) and age (minutes) and the incident as the board has it."""
-    if (latitude is None) != (longitude is None):
-        missing = "longitude" if longitude is None else "latitude"
-        raise Problem(422, "INVALID_ARGUMENT", "give latitude and longitude together",
-                      field=missing)  # fmt: skip
+    distance (m) and age (minutes) and the incident as the board has it. A question, not a
+    write (POST only to carry the call so far): no CSRF token or key needed."""
     console = _console(request)
-    where = (
-        common_pb2.GeoPoint(latitude=latitude, longitude=longitude)
-        if latitude is not None
-        else None
-    )
     reply = await console.call(
         "dispatch", console.dispatch.FindDuplicates,
         dispatch_pb2.FindDuplicatesRequest(
-            incident_type=incident_type.value, location=where, address=address
+            incident_type=body.incident_type.value, location=_geo(body.location),
+            address=body.address,
         ), person,
     )  # fmt: skip
     found = []

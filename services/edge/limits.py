@@ -17,6 +17,12 @@ IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$"
 # A caller's number as shown by the phone system: digits, +, -, spaces, parentheses.
 CALLER_NUMBER_PATTERN = r"^[0-9+()\- ]{3,32}$"
 
+
+def optional(pattern: str) -> str:
+    """``pattern`` (anchored with ^...$) or the empty string."""
+    return f"^(|{pattern.removeprefix('^').removesuffix('$')})$"
+
+
 MAX_USER_NAME = 64
 MAX_PASSWORD = 256
 MAX_ADDRESS = 300

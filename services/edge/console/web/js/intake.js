@@ -225,16 +225,15 @@ async function findDuplicates() {
     renderDuplicates()
     return
   }
-  const params = new URLSearchParams({ incident_type: v.incident_type })
-  if (located) {
-    params.set('latitude', String(latitude))
-    params.set('longitude', String(longitude))
+  const question = {
+    incident_type: v.incident_type,
+    location: located ? { latitude, longitude } : null,
+    address: v.address.trim(),
   }
-  if (v.address.trim()) params.set('address', v.address.trim())
-  const asked = params.toString()
+  const asked = JSON.stringify(question)
   duplicateAsked = asked
   try {
-    const reply = await api.get(`/api/duplicates?${asked}`)
+    const reply = await api.post('/api/duplicates', question)
     if (duplicateAsked !== asked) return // the form changed meanwhile
     duplicates = reply.duplicates
     selectedDuplicate = 0
