@@ -81,65 +81,100 @@ function label(text) {
   return span
 }
 
-/** Redraw units and incidents from the board. Never moves the view. */
-export function drawBoard() {
-  if (!map) return
+function drawUnit(id) {
   const L = window.L
-  const seen = new Set()
-  for (const unit of store.units.values()) {
-    const id = unit.profile.unit_id
-    seen.add(id)
-    const where = unit.location || unit.profile.home
-    const kind = meaning(unit.status)
-    const busy = kind !== 'available'
-    const text = busy ? `${UNIT_SHAPES[kind]} ${id} ${c(unit.status)}` : UNIT_SHAPES[kind]
-    const key = `${text}|${where.latitude}|${where.longitude}`
-    const held = unitMarkers.get(id)
-    if (held && held.key === key) continue
-    const icon = L.divIcon({ className: busy ? 'unit-icon' : 'unit-icon idle', html: label(text), iconSize: null })
-    if (held) {
-      held.marker.setIcon(icon)
-      held.marker.setLatLng([where.latitude, where.longitude])
-      held.key = key
-    } else {
-      const marker = L.marker([where.latitude, where.longitude], {
-        icon, keyboard: false, title: `${id} ${c(unit.status)}`, zIndexOffset: busy ? 500 : 0,
-      }).addTo(unitLayer)
-      unitMarkers.set(id, { marker, key })
-    }
+  const unit = store.units.get(id)
+  const held = unitMarkers.get(id)
+  if (!unit) {
+    if (held) held.marker.remove()
+    unitMarkers.delete(id)
+    return
   }
-  for (const [id, held] of unitMarkers) {
-    if (!seen.has(id)) {
-      held.marker.remove()
-      unitMarkers.delete(id)
-    }
+  const where = unit.location || unit.profile.home
+  const kind = meaning(unit.status)
+  const busy = kind !== 'available'
+  const key = `${busy ? unit.status : 'idle'}|${where.latitude}|${where.longitude}`
+  if (held && held.key === key) return
+  if (held) held.marker.remove()
+  let marker
+  if (busy) {
+    // a busy unit: its shape, id and status as text (not colour alone)
+    const text = `${UNIT_SHAPES[kind]} ${id} ${c(unit.status)}`
+    const icon = L.divIcon({ className: 'unit-icon', html: label(text), iconSize: null })
+    marker = L.marker([where.latitude, where.longitude], {
+      icon, keyboard: false, title: `${id} ${c(unit.status)}`, zIndexOffset: 500,
+    })
+  } else {
+    // a free unit: a small open circle (the board's ○), cheap to draw by the hundred
+    marker = L.circleMarker([where.latitude, where.longitude], {
+      radius: 4, className: 'unit-idle', weight: 1.5, fill: false, interactive: false,
+    })
   }
-  const open = new Set()
-  for (const incident of store.incidents.values()) {
-    if (!incident.location) continue
-    const id = incident.incident_id
-    open.add(id)
-    const text = `▼ ${c(incident.incident_type)} ${incident.alarm_level}`
-    const key = `${text}|${incident.location.latitude}|${incident.location.longitude}`
-    const held = incidentMarkers.get(id)
-    if (held && held.key === key) continue
-    const icon = L.divIcon({ className: 'incident-icon', html: label(text), iconSize: null })
-    if (held) {
-      held.marker.setIcon(icon)
-      held.key = key
-    } else {
-      const marker = L.marker([incident.location.latitude, incident.location.longitude], {
-        icon, keyboard: false, title: incident.address || id, zIndexOffset: 1000,
-      }).addTo(incidentLayer)
-      incidentMarkers.set(id, { marker, key })
-    }
+  marker.addTo(unitLayer)
+  unitMarkers.set(id, { marker, key })
+}
+
+const LABELLED = 30 // incidents named on the map: the newest and the selected
+
+function drawIncident(id, labelled) {
+  const L = window.L
+  const incident = store.incidents.get(id)
+  const held = incidentMarkers.get(id)
+  if (!incident || !incident.location) {
+    if (held) held.marker.remove()
+    incidentMarkers.delete(id)
+    return
   }
-  for (const [id, held] of incidentMarkers) {
-    if (!open.has(id)) {
-      held.marker.remove()
-      incidentMarkers.delete(id)
-    }
-  }
+  const named = labelled.has(id)
+  const text = `▼ ${c(incident.incident_type)} ${incident.alarm_level}`
+  const key = `${named ? text : 'dot'}|${incident.location.latitude}|${incident.location.longitude}`
+  if (held && held.key === key) return
+  if (held) held.marker.remove()
+  const where = [incident.location.latitude, incident.location.longitude]
+  // Named: a label with type and level. Others: a mark in the map's one SVG layer, so
+  // hundreds of incidents cost one drawing, not hundreds of positioned elements.
+  const marker = named
+    ? L.marker(where, {
+      icon: L.divIcon({ className: 'incident-icon', html: label(text), iconSize: null }),
+      keyboard: false, title: incident.address || id, zIndexOffset: 1000,
+    })
+    : L.circleMarker(where, { radius: 5, className: 'incident-dot', weight: 2, interactive: false })
+  marker.addTo(incidentLayer)
+  incidentMarkers.set(id, { marker, key })
+}
+
+/** Which incidents carry a label: the selected one, then the highest level and newest. */
+function labelledIncidents() {
+  const chosen = [...store.incidents.values()]
+    .sort((a, b) => b.alarm_level - a.alarm_level || (b.opened_at > a.opened_at ? 1 : -1))
+    .slice(0, LABELLED)
+    .map((i) => i.incident_id)
+  if (selectedIncident) chosen.push(selectedIncident)
+  return new Set(chosen)
+}
+
+let selectedIncident = ''
+let labelledBefore = new Set()
+
+export function selectOnMap(id) {
+  selectedIncident = id
+  drawBoard({ all: false, units: new Set(), incidents: new Set([id, ...labelledBefore]) })
+}
+
+/** Redraw units and incidents from the board (only `changed` ids when given, else all).
+ * Never moves the view: the user alone pans and zooms. */
+export function drawBoard(changed = null) {
+  if (!map) return
+  const everything = !changed || changed.all
+  const units = everything ? new Set([...store.units.keys(), ...unitMarkers.keys()]) : changed.units
+  const labelled = labelledIncidents()
+  const incidents = everything ? new Set([...store.incidents.keys(), ...incidentMarkers.keys()]) : new Set(changed.incidents)
+  // an incident that gained or lost its label is redrawn too
+  for (const id of labelled) if (!labelledBefore.has(id)) incidents.add(id)
+  for (const id of labelledBefore) if (!labelled.has(id)) incidents.add(id)
+  labelledBefore = labelled
+  for (const id of units) drawUnit(id)
+  for (const id of incidents) drawIncident(id, labelled)
 }
 
 /** The map's view, for tests and for saving: [lat, lon, zoom]. */

@@ -18,40 +18,54 @@ export function initQueue(open) {
   onOpen = open
   $('queue-body').addEventListener('keydown', (event) => {
     if (composing(event)) return
-    const rows = [...$('queue-body').children]
-    const index = rows.indexOf(document.activeElement)
+    const index = order.indexOf(document.activeElement?.dataset?.id)
     if (event.key === 'ArrowDown' || event.key === 'j') {
       event.preventDefault()
-      rows[Math.min(index + 1, rows.length - 1)]?.focus()
+      focusIndex(Math.min(index + 1, order.length - 1))
     } else if (event.key === 'ArrowUp' || event.key === 'k') {
       event.preventDefault()
-      rows[Math.max(index - 1, 0)]?.focus()
+      focusIndex(Math.max(index - 1, 0))
     } else if (event.key === 'Enter' && index >= 0) {
       event.preventDefault()
-      onOpen(rows[index].dataset.id)
+      onOpen(order[index])
     }
   })
+  $('queue-wrap').addEventListener('scroll', () => renderQueue(new Set()), { passive: true })
+}
+
+/** Focus the row at `index` of the queue's order, scrolling it into view first. */
+function focusIndex(index) {
+  if (index < 0 || index >= order.length) return
+  const wrap = $('queue-wrap')
+  const header = $('queue-table').tHead.offsetHeight
+  const top = index * ROW
+  if (top < wrap.scrollTop) wrap.scrollTop = top
+  else if (top + ROW > wrap.scrollTop + wrap.clientHeight - header) {
+    wrap.scrollTop = top + ROW - wrap.clientHeight + header
+  }
+  renderQueue(new Set())
+  rows.get(order[index])?.tr.focus()
 }
 
 export function setSelected(id) {
   selected = id
+  for (const row of rows.values()) row.key = '' // the selection shows on the rows
   renderQueue()
 }
 
 export function focusQueue() {
-  const rows = $('queue-body').children
-  const current = [...rows].find((r) => r.dataset.id === selected) || rows[0]
-  if (current) current.focus()
-  else $('queue-title').scrollIntoView()
+  const index = order.indexOf(selected)
+  focusIndex(index >= 0 ? index : 0)
 }
 
-/** Alerts on the incident still waiting for an answer, with their deadlines (ms). */
-export function waitingAlerts(incidentId) {
-  const found = []
+/** Alerts still waiting for an answer, by incident id: [{unit, deadline (ms)}]. */
+export function waitingAlertsByIncident() {
+  const found = new Map()
   for (const unit of store.units.values()) {
     const alert = unit.alert
-    if (alert && alert.state === 'WAITING' && alert.incident_id === incidentId && unit.status === 'ALERTED') {
-      found.push({ unit, deadline: toMs(alert.deadline) })
+    if (alert && alert.state === 'WAITING' && unit.status === 'ALERTED') {
+      if (!found.has(alert.incident_id)) found.set(alert.incident_id, [])
+      found.get(alert.incident_id).push({ unit, deadline: toMs(alert.deadline) })
     }
   }
   return found
@@ -59,62 +73,144 @@ export function waitingAlerts(incidentId) {
 
 function sortedIncidents() {
   return [...store.incidents.values()].sort(
-    (a, b) => b.alarm_level - a.alarm_level || (toMs(a.opened_at) ?? 0) - (toMs(b.opened_at) ?? 0),
+    (a, b) => b.alarm_level - a.alarm_level || openedMs(a) - openedMs(b),
   )
 }
 
-function callClock(incident) {
-  const opened = toMs(incident.opened_at)
-  const first = toMs(incident.first_dispatched_at)
-  if (opened === null) return el('span', {}, t('nothing'))
-  const seconds = ((first ?? now()) - opened) / 1000
-  const over = seconds > CALL_PROCESSING_STANDARD
-  const text = duration(seconds) + (first ? ' ✓' : '') + (over ? ` ${t('over_standard')}` : '')
-  return el('span', { class: over ? (first ? 'warn' : 'danger') : first ? 'ok' : '' }, text)
+// Parsed once per incident version, not once per row per frame.
+const parsed = new WeakMap()
+function times(incident) {
+  let held = parsed.get(incident)
+  if (!held) {
+    held = { opened: toMs(incident.opened_at), first: toMs(incident.first_dispatched_at) }
+    parsed.set(incident, held)
+  }
+  return held
 }
 
-function alertCell(incident) {
-  const waiting = waitingAlerts(incident.incident_id)
-  if (!waiting.length) return ''
+function openedMs(incident) {
+  return times(incident).opened ?? 0
+}
+
+// The rows are kept by incident id and updated in place: a change touches only its row,
+// and the clocks only their cells (ten consoles on one machine must stay cheap).
+const rows = new Map() // incident id -> {tr, cells, key}
+const ROW = 24 // px: every queue row's height (console.css)
+const OVERSCAN = 12 // rows kept beyond the view on each side
+let order = [] // incident ids in queue order
+const spacerAbove = el('tr', { 'aria-hidden': 'true', class: 'spacer' }, el('td', { colspan: '7' }))
+const spacerBelow = el('tr', { 'aria-hidden': 'true', class: 'spacer' }, el('td', { colspan: '7' }))
+
+function setCell(cell, text, className = '') {
+  if (cell.textContent !== text) cell.textContent = text
+  if (cell.className !== className) cell.className = className
+}
+
+function newRow(id) {
+  const cells = {}
+  const tr = el('tr', { tabindex: '-1', dataset: { id }, onclick: () => onOpen(id) })
+  for (const name of ['level', 'type', 'address', 'age', 'clock', 'alerts', 'status']) {
+    cells[name] = el('td')
+    tr.append(cells[name])
+  }
+  return { tr, cells, key: '' }
+}
+
+function fillRow(row, incident) {
+  const key = `${incident.version}|${incident.incident_id === selected}`
+  if (row.key === key) return
+  row.key = key
+  const c0 = row.cells
+  setCell(c0.level, t('level_n', { n: incident.alarm_level }), 'level')
+  setCell(c0.type, c(incident.incident_type))
+  setCell(c0.address, incident.address || t('nothing'))
+  c0.address.title = incident.address
+  setCell(c0.status, c(incident.status))
+  const chosen = incident.incident_id === selected
+  row.tr.className = chosen ? 'selected' : ''
+  row.tr.setAttribute('aria-selected', String(chosen))
+}
+
+/** The cells that change with time: age, call-to-dispatch clock, alert countdown. */
+function tickRow(row, incident, waiting, nowMs) {
+  const { opened, first } = times(incident)
+  setCell(row.cells.age, opened === null ? '' : duration((nowMs - opened) / 1000))
+  if (opened === null) {
+    setCell(row.cells.clock, t('nothing'), 'call-clock')
+  } else {
+    const seconds = ((first ?? nowMs) - opened) / 1000
+    const over = seconds > CALL_PROCESSING_STANDARD
+    const text = duration(seconds) + (first ? ' ✓' : '') + (over ? ` ${t('over_standard')}` : '')
+    setCell(row.cells.clock, text, `call-clock ${over ? (first ? 'warn' : 'danger') : first ? 'ok' : ''}`)
+  }
+  if (!waiting || !waiting.length) {
+    setCell(row.cells.alerts, '', 'alert-clock')
+    return
+  }
   const deadlines = waiting.map((w) => w.deadline).filter((d) => d !== null)
   const soonest = deadlines.length ? Math.min(...deadlines) : null
-  const left = soonest === null ? null : (soonest - now()) / 1000
+  const left = soonest === null ? null : (soonest - nowMs) / 1000
   const text = `${waiting.length} · ${left === null ? '' : duration(Math.max(left, 0))}`
-  return el('span', { class: left !== null && left < 30 ? 'danger' : 'warn' }, text)
+  setCell(row.cells.alerts, text, `alert-clock ${left !== null && left < 30 ? 'danger' : 'warn'}`)
 }
 
-export function renderQueue() {
+/** Bring the queue up to date; `changedIds` (a Set) limits the work to those rows.
+ * Only the rows in view (and a few either side) are in the page: a queue of hundreds of
+ * incidents costs what a screenful does (layout measured: 50 ms a frame with 800 rows). */
+export function renderQueue(changedIds = null) {
   const body = $('queue-body')
-  const focusedId = document.activeElement?.parentElement === body ? document.activeElement.dataset.id : null
+  const nowMs = now()
+  const waiting = waitingAlertsByIncident()
+  for (const id of rows.keys()) if (!store.incidents.has(id)) rows.delete(id)
   const incidents = sortedIncidents()
+  order = incidents.map((i) => i.incident_id)
   $('queue-empty').hidden = incidents.length > 0
-  body.replaceChildren(
-    ...incidents.map((incident) => {
-      const opened = toMs(incident.opened_at)
-      const age = opened === null ? '' : duration((now() - opened) / 1000)
-      return el(
-        'tr',
-        {
-          tabindex: '-1', dataset: { id: incident.incident_id },
-          class: incident.incident_id === selected ? 'selected' : '',
-          'aria-selected': String(incident.incident_id === selected),
-          onclick: () => onOpen(incident.incident_id),
-        },
-        el('td', { class: 'level' }, t('level_n', { n: incident.alarm_level })),
-        el('td', {}, c(incident.incident_type)),
-        el('td', { title: incident.address }, incident.address || t('nothing')),
-        el('td', {}, age),
-        el('td', { class: 'call-clock' }, callClock(incident)),
-        el('td', { class: 'alert-clock' }, alertCell(incident)),
-        el('td', {}, c(incident.status)),
-      )
-    }),
-  )
-  const rows = [...body.children]
-  for (const row of rows) row.tabIndex = -1
-  const current = rows.find((r) => r.dataset.id === (focusedId || selected)) || rows[0]
+  const wrap = $('queue-wrap')
+  const height = wrap.clientHeight || 600
+  const first = Math.max(0, Math.floor(wrap.scrollTop / ROW) - OVERSCAN)
+  const last = Math.min(incidents.length, Math.ceil((wrap.scrollTop + height) / ROW) + OVERSCAN)
+  const shown = []
+  for (const incident of incidents.slice(first, last)) {
+    const id = incident.incident_id
+    let row = rows.get(id)
+    if (!row) {
+      row = newRow(id)
+      rows.set(id, row)
+    }
+    if (!changedIds || changedIds.has(id) || !row.key) {
+      fillRow(row, incident)
+      tickRow(row, incident, waiting.get(id), nowMs)
+    } else if (waiting.has(id) || row.cells.alerts.textContent || !row.tr.isConnected) {
+      tickRow(row, incident, waiting.get(id), nowMs) // its units' alerts may have changed
+    }
+    shown.push(row.tr)
+  }
+  spacerAbove.firstChild.style.height = `${first * ROW}px`
+  spacerBelow.firstChild.style.height = `${(incidents.length - last) * ROW}px`
+  const wanted = [spacerAbove, ...shown, spacerBelow]
+  const present = body.children
+  let same = present.length === wanted.length
+  for (let i = 0; same && i < wanted.length; i += 1) same = present[i] === wanted[i]
+  if (!same) body.replaceChildren(...wanted)
+  const current = shown.find((tr) => tr.dataset.id === selected) || shown[0]
+  for (const tr of shown) if (tr.tabIndex !== -1 && tr !== current) tr.tabIndex = -1
   if (current) current.tabIndex = 0
-  if (focusedId) rows.find((r) => r.dataset.id === focusedId)?.focus()
+}
+
+/** Labels follow the language: refill every row. */
+export function relabelQueue() {
+  for (const row of rows.values()) row.key = ''
+  renderQueue()
+}
+
+/** Once a second: the clocks of the rows in view. */
+export function tickQueue() {
+  const nowMs = now()
+  const waiting = waitingAlertsByIncident()
+  for (const [id, row] of rows) {
+    const incident = store.incidents.get(id)
+    if (incident && row.tr.isConnected) tickRow(row, incident, waiting.get(id), nowMs)
+  }
 }
 
 // --- the feed ----------------------------------------------------------------------------
