@@ -47,15 +47,19 @@ async function refreshDetail() {
   }
 }
 
-async function loadLog() {
+async function loadLog(attempt = 0) {
   const id = current
   try {
     const log = await api.get(`/api/incidents/${encodeURIComponent(id)}/log`)
     if (id !== current) return
     for (const item of log.entries) addToTimeline(item)
     render()
-  } catch {
-    // The log may lag the dispatch store by a moment: live items fill it in.
+  } catch (error) {
+    // The incident log trails dispatch's store by a moment: a new incident may not be in
+    // it yet. Ask again shortly (live items join the timeline meanwhile).
+    if (error.status === 404 && attempt < 10 && id === current) {
+      setTimeout(() => id === current && loadLog(attempt + 1), 300 * (attempt + 1))
+    }
   }
 }
 
@@ -170,6 +174,9 @@ function actionBar() {
   return el('div', { class: 'actions', role: 'toolbar', 'aria-label': t('actions') },
     ...ACTIONS.map(([name, label]) => {
       if ((name === 'verify' || name === 'dismiss') && detail.incident_type !== 'automatic_alarm') return null
+      // notes go into the incident's record: the incidents service takes them from
+      // commanders and administrators only
+      if (name === 'note' && !['COMMANDER', 'ADMIN'].includes(store.me?.operator?.role)) return null
       return el('button', { type: 'button', dataset: { action: name }, onclick: () => showForm(name) }, t(label))
     }))
 }
