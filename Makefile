@@ -5,16 +5,21 @@ PY     := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PROTOS := $(shell find protos -name '*.proto' | sort)
 GENERATED := emergency/.generated
+# The console's front-end packages (npm, exact versions in the lock file), copied into
+# the git-ignored web/vendor/ that the edge serves: installed only when the lock changes.
+CONSOLE := services/edge/console
+CONSOLE_MODULES := $(CONSOLE)/node_modules/.installed
+CONSOLE_ASSETS := $(CONSOLE)/web/vendor/.built
 
 # PostgreSQL for the production-store tests (trust auth on this project's machines).
 export UC_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-fast proto bench lint fmt clean browser
+.PHONY: run test test-fast proto bench lint fmt clean browser console
 
-run: $(GENERATED)
+run: $(GENERATED) $(CONSOLE_ASSETS)
 	$(PY) -m services.cli run
 
-test: $(GENERATED) browser
+test: $(GENERATED) $(CONSOLE_ASSETS) browser
 	$(PY) -m pytest
 
 test-fast: $(GENERATED)
@@ -22,8 +27,18 @@ test-fast: $(GENERATED)
 
 proto: $(GENERATED)
 
-bench: $(GENERATED)
+bench: $(GENERATED) $(CONSOLE_ASSETS) browser
 	$(PY) -m bench
+
+console: $(CONSOLE_ASSETS)
+
+$(CONSOLE_MODULES): $(CONSOLE)/package.json $(CONSOLE)/package-lock.json
+	cd $(CONSOLE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CONSOLE_ASSETS): $(CONSOLE_MODULES) $(CONSOLE)/build.py
+	$(PYTHON) $(CONSOLE)/build.py
+	touch $@
 
 lint: $(GENERATED)
 	$(PY) -m ruff check services bench tests
@@ -63,4 +78,5 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
 
 clean:
-	rm -rf $(VENV) emergency var .pytest_cache .ruff_cache
+	rm -rf $(VENV) emergency var .pytest_cache .ruff_cache $(CONSOLE)/node_modules \
+	  $(CONSOLE)/web/vendor test-artifacts

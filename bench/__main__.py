@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from bench import alerts, eventstore, intake, recommend, replay
+from bench import alerts, console, eventstore, intake, recommend, replay
 
 SUITES: dict[str, Callable[[], dict[str, Any]]] = {
     "eventstore": eventstore.run,
@@ -26,6 +26,7 @@ SUITES: dict[str, Callable[[], dict[str, Any]]] = {
     "recommend": recommend.run,
     "intake": intake.run,
     "replay": replay.run,
+    "console": console.run,
 }
 
 

@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 
 from services.common.aggregate import Aggregate
 from services.common.eventstore import EventStore, RecordedEvent
-from services.common.streams import payload_of
+from services.common.streams import recorded_payload
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -40,7 +40,7 @@ class StreamBoard(Generic[A]):
                     item = self.items.get(key)
                     if item is None:
                         item = self.items[key] = self.factory()
-                    item.apply_recorded(payload_of(event), event.event_id, event.occurred_at)
+                    item.apply_recorded(recorded_payload(event), event.event_id, event.occurred_at)
                     if self.on_event is not None:
                         self.on_event(key, event)
                 self._position = event.position

@@ -1,6 +1,6 @@
 """Typed protobuf events in and out of the store's rows and Kafka's messages.
 
-The store keeps the payload_of payload's bytes and the envelope's fields in columns; on the
+The store keeps the typed payload's bytes and the envelope's fields in columns; on the
 wire a message's value is one serialized :class:`EventEnvelope`, with the payload in the
 envelope's ``payload`` oneof, so any consumer decodes it with the project's protos alone.
 """

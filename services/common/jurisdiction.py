@@ -10,8 +10,11 @@ Format (YAML; see ``config/jurisdiction/demo-city.yaml`` for a whole city)::
     tiers:                       # defaults for every station of the tier
       VOLUNTEER: {turnout_seconds: 300, ack_deadline_seconds: 120, auto_acknowledge: false}
     operators:                   # people (and our own services) who use the APIs
-      - {id: ct-01, name: Call taker 1, role: CALL_TAKER, token_sha256: <64 hex>}
+      - {id: ct-01, name: Call taker 1, role: CALL_TAKER, token_sha256: <64 hex>,
+         password_argon2: $argon2id$v=19$m=65536,t=3,p=4$...}   # console log-in (optional)
+      - {id: sup-01, name: Supervisor 1, role: VIEWER, token_sha256: <64 hex>}  # read-only
       - {id: svc-dispatch, name: Dispatch service, role: SERVICE, token_sha256: <64 hex>}
+      - {id: svc-edge, name: HTTP edge, role: GATEWAY, token_sha256: <64 hex>}
     stations:                    # a station is also the team that acknowledges alerts
       - id: VOL-03
         name: Shuangjiang Village Volunteer Team
@@ -49,6 +52,8 @@ CAPABILITIES = frozenset({
 })  # fmt: skip
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _SHA256 = r"^[0-9a-f]{64}$"
+# An argon2id hash in the PHC string format argon2-cffi writes and reads.
+_ARGON2ID = r"^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$"
 
 
 class Tier(StrEnum):
@@ -65,6 +70,14 @@ class Role(StrEnum):
     ADMIN = "ADMIN"
     TEAM = "TEAM"
     SERVICE = "SERVICE"  # another service of ours acting on its own (no person behind it)
+    # The HTTP edge: it acts for the person logged in to the console, named in the call's
+    # ``x-uc-on-behalf-of`` metadata, and never on its own (services/common/auth.py).
+    GATEWAY = "GATEWAY"
+    VIEWER = "VIEWER"  # read-only staff: a supervisor, a wall board
+
+
+# People who use the APIs themselves or through the console (the edge may act for them).
+STAFF_ROLES = frozenset({Role.CALL_TAKER, Role.COMMANDER, Role.ADMIN, Role.VIEWER})
 
 
 class _Strict(BaseModel):
@@ -127,11 +140,19 @@ class Operator(_Strict):
     name: Annotated[str, Field(min_length=1)]
     role: Role
     token_sha256: Annotated[str, Field(pattern=_SHA256)]
+    # The console password (argon2id, PHC string): only operators with one can log in to
+    # the console.
+    password_argon2: Annotated[str, Field(pattern=_ARGON2ID)] | None = None
 
     @model_validator(mode="after")
     def _not_a_team(self) -> Self:
         if self.role is Role.TEAM:
             raise ValueError("teams are stations: give their tokens under the station")
+        if self.password_argon2 is not None and self.role not in STAFF_ROLES:
+            raise ValueError(
+                f"operator {self.id} is a {self.role.value}: only staff "
+                f"({', '.join(sorted(STAFF_ROLES))}) log in with a password"
+            )
         return self
 
 

@@ -14,7 +14,7 @@ _TYPES: dict[str, type[Message]] = {
 }
 
 
-def payload_of(event: RecordedEvent) -> Message:
+def recorded_payload(event: RecordedEvent) -> Message:
     """The stored event's payload as its protobuf message."""
     message = _TYPES[event.event_type]()
     message.ParseFromString(event.payload)

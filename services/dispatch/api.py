@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import grpc
 
 from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc
-from services.common.auth import STAFF, current_authorization, current_principal
+from services.common.auth import READERS, STAFF, current_authorization, current_principal
 from services.common.enums import CallSource, IncidentStatus
 from services.common.envelope import timestamp
 from services.common.errors import InvalidArgument
@@ -33,12 +33,15 @@ from services.dispatch.domain import Incident
 ACCESS = {
     name: STAFF
     for name in (
-        "ReceiveCall", "GetIncident", "DispatchUnit", "FindDuplicates", "RecommendUnits",
-        "ListIncidents", "RaiseAlarmLevel", "RequestUnits", "AssumeCommand",
+        "ReceiveCall", "DispatchUnit", "RaiseAlarmLevel", "RequestUnits", "AssumeCommand",
         "TransferCommand", "MarkUnderControl", "CloseIncident", "CancelIncident",
         "ClassifyIncident",
         "CancelUnitsRequest",
     )
+} | {
+    # reads: read-only staff (supervisors, wall boards) too
+    name: READERS
+    for name in ("GetIncident", "FindDuplicates", "RecommendUnits", "ListIncidents")
 }  # fmt: skip
 
 

@@ -33,7 +33,7 @@ from services.common.errors import (
 from services.common.eventstore import CommandKey, EventStore, now_us
 from services.common.geo import Point
 from services.common.jurisdiction import CAPABILITIES, Bounds
-from services.common.streams import payload_of
+from services.common.streams import recorded_payload
 from services.dispatch.commands import (
     AssumeCommand,
     CancelIncident,
@@ -156,7 +156,7 @@ class DispatchApp:
                 key,
             )  # fmt: skip
         incident_id = seen.events[0].correlation_id
-        received = payload_of(seen.events[0])  # the command's CallReceived
+        received = recorded_payload(seen.events[0])  # the command's CallReceived
         assert isinstance(received, events_pb2.CallReceived)
         structlog.contextvars.bind_contextvars(correlation_id=incident_id)
         log.info("call received", replayed=seen.replayed,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import grpc
 
 from emergency.v1 import common_pb2, units_pb2, units_pb2_grpc
+from services.common.auth import forwarded_metadata
 from services.common.geo import Point
 from services.common.grpc_client import as_domain_error, open_channel
 from services.dispatch.recommend import Candidate
@@ -24,7 +25,7 @@ class UnitsClient:
                     request_id=request_id, unit_id=unit_id, incident_id=incident_id
                 ),
                 timeout=self.timeout,
-                metadata=(("authorization", authorization),),
+                metadata=forwarded_metadata(authorization),
             )
         except grpc.RpcError as exc:
             raise as_domain_error(exc, "units") from None
@@ -39,7 +40,7 @@ class UnitsClient:
                     reason=reason,
                 ),
                 timeout=self.timeout,
-                metadata=(("authorization", authorization),),
+                metadata=forwarded_metadata(authorization),
             )  # fmt: skip
         except grpc.RpcError as exc:
             raise as_domain_error(exc, "units") from None
@@ -50,7 +51,7 @@ class UnitsClient:
             reply = self.stub.ListUnits(
                 units_pb2.ListUnitsRequest(statuses=[common_pb2.AVAILABLE, common_pb2.RETURNING]),
                 timeout=self.timeout,
-                metadata=(("authorization", authorization),),
+                metadata=forwarded_metadata(authorization),
             )
         except grpc.RpcError as exc:
             raise as_domain_error(exc, "units") from None
@@ -71,7 +72,7 @@ class UnitsClient:
         try:
             reply = self.stub.ListUnits(
                 units_pb2.ListUnitsRequest(statuses=[common_pb2.RESERVED]),
-                timeout=self.timeout, metadata=(("authorization", authorization),),
+                timeout=self.timeout, metadata=forwarded_metadata(authorization),
             )  # fmt: skip
         except grpc.RpcError as exc:
             raise as_domain_error(exc, "units") from None
@@ -82,7 +83,7 @@ class UnitsClient:
         try:
             reply = self.stub.GetUnit(
                 units_pb2.GetUnitRequest(unit_id=unit_id, history=10),
-                timeout=self.timeout, metadata=(("authorization", authorization),),
+                timeout=self.timeout, metadata=forwarded_metadata(authorization),
             )  # fmt: skip
         except grpc.RpcError as exc:
             raise as_domain_error(exc, "units") from None

@@ -1,5 +1,6 @@
 """The HTTP/JSON edge: the same APIs for clients that do not speak gRPC (team apps on
-phones, and the console later). Every request carries ``Authorization: Bearer <token>``,
+phones), and the dispatch console (``console_api.py``: the page at ``/``, its API under
+``/api``). Every request carries ``Authorization: Bearer <token>``,
 which is passed on to the gRPC services: they authenticate and authorize, the edge only
 translates. Errors come back as ``application/problem+json`` (RFC 9457) with the gRPC
 service's message.
@@ -39,6 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from emergency.v1 import units_pb2, units_pb2_grpc
 from services.common.grpc_client import open_channel
 from services.common.limits import field_constraints
+from services.edge.console_api import ConsoleSettings, install_console
 
 HTTP_STATUS = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
@@ -79,19 +81,22 @@ class Decline(BaseModel):
     request_id: Annotated[str, limited("request_id")] = ""
 
 
-def problem(status: int, title: str, detail: str) -> JSONResponse:
-    return JSONResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
-        status_code=status,
-        media_type="application/problem+json",
-    )
+def problem(
+    status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
+                            "detail": detail}  # fmt: skip
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
 def as_json(message: Any) -> dict[str, Any]:
     return MessageToDict(message, preserving_proto_field_name=True)
 
 
-def create_app(units_address: str) -> FastAPI:
+def create_app(units_address: str, console: ConsoleSettings | None = None) -> FastAPI:
+    """The edge: the team endpoints, and with ``console`` the dispatch console."""
     # No /docs or /redoc: their pages load scripts from a CDN, and the edge serves nothing
     # from elsewhere. The OpenAPI document stays at /openapi.json.
     app = FastAPI(title="Unified Command HTTP edge", version="1", docs_url=None, redoc_url=None)
@@ -103,24 +108,24 @@ def create_app(units_address: str) -> FastAPI:
         code = exc.code()  # type: ignore[attr-defined]
         return problem(HTTP_STATUS.get(code, 502), code.name, exc.details())  # type: ignore[attr-defined]
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # 404, 405, a body that is not JSON ...: a problem document like every refusal
+        title = HTTPStatus(exc.status_code).phrase.upper().replace(" ", "_")
+        response = problem(exc.status_code, title, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+
     @app.exception_handler(BadRequest)
     async def bad_input(_request: Request, exc: BadRequest) -> JSONResponse:
         return problem(exc.status, exc.title, str(exc))
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = HTTPStatus(exc.status_code).phrase
-        detail = exc.detail if isinstance(exc.detail, str) else title
-        response = problem(exc.status_code, title, detail)
-        response.headers.update(exc.headers or {})
-        return response
-
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in exc.errors()
-        )
-        return problem(422, "INVALID_ARGUMENT", details)
+        # Each field at fault, by name: the console shows the message at that field.
+        errors = [{"field": _field(e), "message": e["msg"]} for e in exc.errors()]
+        details = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(422, "INVALID_ARGUMENT", details, errors)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -181,7 +186,17 @@ def create_app(units_address: str) -> FastAPI:
         return as_json(alert)
 
     app.state.close = channel.close
+    if console is not None:
+        install_console(app, console)
     return app
+
+
+def _field(error: dict[str, Any]) -> str:
+    """The field a validation error is about: ``location.latitude``, ``Idempotency-Key``;
+    ``body`` for a body that is not JSON at all."""
+    if error["type"] == "json_invalid":
+        return "body"
+    return ".".join(str(p) for p in error["loc"][1:]) or str(error["loc"][0])
 
 
 class BadRequest(ValueError):

@@ -11,7 +11,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from emergency.v1 import common_pb2, incidents_pb2, incidents_pb2_grpc
-from services.common.auth import STAFF, current_principal
+from services.common.auth import READERS, current_principal
 from services.common.envelope import micros
 from services.common.grpc_server import GrpcServer
 from services.common.jurisdiction import Role
@@ -22,12 +22,12 @@ from services.incidents.report import render_html
 from services.incidents.view import TIERS, IncidentView
 
 ACCESS = {
-    "GetIncidentLog": STAFF,
-    "GetIncidentState": STAFF,
-    "SearchIncidents": STAFF,
-    "GetTimeline": STAFF,
-    "ReplayIncident": STAFF,
-    "GetReport": STAFF,
+    "GetIncidentLog": READERS,
+    "GetIncidentState": READERS,
+    "SearchIncidents": READERS,
+    "GetTimeline": READERS,
+    "ReplayIncident": READERS,
+    "GetReport": READERS,
     "AddNote": {Role.COMMANDER, Role.ADMIN},
 }
 

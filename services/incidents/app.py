@@ -23,7 +23,7 @@ from services.common.commands import append_decision, client_key
 from services.common.envelope import EventEnvelope, micros, new_event
 from services.common.errors import InvalidArgument, NotFound, ResourceExhausted, Unavailable
 from services.common.eventstore import EventStore
-from services.common.streams import payload_of
+from services.common.streams import recorded_payload
 from services.incidents.domain import (
     MAX_PACED_REPLAYS,
     AddNote,
@@ -178,7 +178,7 @@ class IncidentRecord:
         key = client_key(command, "AddNote", actor)
         seen = self.store.find_request(key)
         if seen is not None:
-            first = payload_of(seen.events[0])
+            first = recorded_payload(seen.events[0])
             assert isinstance(first, events_pb2.CommanderNoteAdded)
             return first.note_id
         note_id = str(uuid.uuid4())

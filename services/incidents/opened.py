@@ -12,7 +12,7 @@ from __future__ import annotations
 import grpc
 
 from emergency.v1 import dispatch_pb2, dispatch_pb2_grpc
-from services.common.auth import current_authorization
+from services.common.auth import current_authorization, forwarded_metadata
 from services.common.errors import NotFound
 from services.common.grpc_client import as_domain_error, open_channel
 
@@ -29,7 +29,7 @@ class DispatchIncidents:
         try:
             self.stub.GetIncident(
                 dispatch_pb2.GetIncidentRequest(incident_id=incident_id),
-                timeout=self.timeout, metadata=(("authorization", current_authorization()),),
+                timeout=self.timeout, metadata=forwarded_metadata(current_authorization()),
             )  # fmt: skip
         except grpc.RpcError as exc:
             error = as_domain_error(exc, "dispatch")

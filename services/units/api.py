@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import grpc
 
 from emergency.v1 import common_pb2, units_pb2, units_pb2_grpc
-from services.common.auth import STAFF, Principal, current_principal
+from services.common.auth import READERS, STAFF, Principal, current_principal
 from services.common.enums import Tier, UnitStatus
 from services.common.envelope import to_envelope
 from services.common.errors import InvalidArgument, PermissionDenied, Unavailable
@@ -32,15 +32,15 @@ from services.units.domain import Unit, UnitProfile
 ACCESS = {
     "RegisterUnit": {Role.ADMIN},
     "LoadJurisdiction": {Role.ADMIN},
-    "GetUnit": STAFF | {Role.TEAM, Role.SERVICE},
-    "ListUnits": STAFF | {Role.TEAM, Role.SERVICE},
+    "GetUnit": READERS | {Role.TEAM, Role.SERVICE},
+    "ListUnits": READERS | {Role.TEAM, Role.SERVICE},
     # dispatch's need filler re-dispatches and releases with its service credential
     "ReserveUnit": STAFF | {Role.SERVICE},
     "ReleaseUnit": STAFF | {Role.SERVICE},
     "ChangeStatus": STAFF | {Role.TEAM},
     "ReportLocation": {Role.ADMIN, Role.TEAM},
     "WatchAlerts": {Role.ADMIN, Role.TEAM},
-    "ListAlerts": {Role.ADMIN, Role.TEAM},
+    "ListAlerts": {Role.ADMIN, Role.TEAM, Role.VIEWER},
     "AcknowledgeAlert": STAFF | {Role.TEAM},
     "DeclineAlert": STAFF | {Role.TEAM},
     "GetJurisdiction": STAFF | {Role.TEAM, Role.SERVICE},

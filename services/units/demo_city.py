@@ -22,7 +22,8 @@ from typing import Any
 
 import yaml
 
-from services.common.jurisdiction import DEFAULT_TIERS, Tier, token_hash
+from services.common.jurisdiction import DEFAULT_TIERS, STAFF_ROLES, Role, Tier, token_hash
+from services.edge.passwords import demo_hash
 
 SEED = 119
 CITY_NAME = "Xiangjiang City"
@@ -336,13 +337,21 @@ OPERATORS: list[tuple[str, str, str]] = [
     ("cmd-01", "Commander 1", "COMMANDER"),
     ("cmd-02", "Commander 2", "COMMANDER"),
     ("admin-01", "Administrator", "ADMIN"),
+    ("sup-01", "Supervisor 1", "VIEWER"),
+    ("wall-01", "Wall board", "VIEWER"),
     ("svc-dispatch", "Dispatch service", "SERVICE"),
+    ("svc-edge", "HTTP edge (the console's gateway)", "GATEWAY"),
 ]
 
 
 def demo_token(holder_id: str) -> str:
     """The demo plaintext token of an operator or a station (demo use only)."""
     return f"demo-{holder_id.lower()}"
+
+
+def demo_password(operator_id: str) -> str:
+    """The demo console password of a staff operator: the same text as its token."""
+    return demo_token(operator_id)
 
 
 # --- placing things on the map ---------------------------------------------------------
@@ -556,10 +565,15 @@ def stations_by_tier(seed: int = SEED) -> dict[Tier, list[Station]]:
 
 
 def operators() -> list[dict[str, str]]:
-    return [
-        {"id": op_id, "name": name, "role": role, "token_sha256": token_hash(demo_token(op_id))}
-        for op_id, name, role in OPERATORS
-    ]
+    """Every operator with its demo token's hash; staff also get a console password."""
+    out = []
+    for op_id, name, role in OPERATORS:
+        operator = {"id": op_id, "name": name, "role": role,
+                    "token_sha256": token_hash(demo_token(op_id))}  # fmt: skip
+        if Role(role) in STAFF_ROLES:
+            operator["password_argon2"] = demo_hash(op_id, demo_password(op_id))
+        out.append(operator)
+    return out
 
 
 def tier_policies() -> dict[str, dict[str, Any]]:
@@ -622,6 +636,11 @@ def header(by_tier: dict[Tier, list[Station]]) -> list[str]:
         "# file in a real deployment. The file keeps only their SHA-256 (token_sha256).",
         "#   operators: demo-<operator id>, e.g. demo-ct-01, demo-cmd-01, demo-admin-01",
         "#   stations:  demo-<station id, lowercased>, e.g. demo-pro-01, demo-vol-03, demo-mic-001",
+        "#",
+        "# DEMO PASSWORDS for the console (staff operators only), the same text as the token:",
+        "#   demo-<operator id>, e.g. user ct-01 with password demo-ct-01; sup-01 is read-only.",
+        "# The file keeps only their argon2id hashes (password_argon2), salted from the operator",
+        "# id so that the generated file is stable: demo use only.",
         "",
     ]
 
@@ -646,7 +665,7 @@ def render(data: dict[str, Any]) -> str:
     lines += [f"  {key}: {flow(value)}" for key, value in data["jurisdiction"].items()]
     lines += ["", "tiers:  # defaults for every station of the tier"]
     lines += [f"  {tier}: {flow(policy)}" for tier, policy in data["tiers"].items()]
-    lines += ["", "operators:  # token: demo-<id>"]
+    lines += ["", "operators:  # token and (staff) console password: demo-<id>"]
     lines += [f"  - {flow(operator)}" for operator in data["operators"]]
     lines += ["", "stations:  # token of each: demo-<station id, lowercased>"]
     for tier, group in by_tier.items():

@@ -5,6 +5,7 @@ rewinds, bytes that are no event are parked and the stream goes on."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,20 @@ def run_agent(runner: ProjectionRunner, messages: list[tuple[bytes, dict[str, An
                 await asyncio.sleep(0.01)
             raise AssertionError(f"the agent handled {handled()} of {len(messages)} events")
 
-    asyncio.run(feed())
+    # In a thread of its own: a browser test's Playwright may hold this thread's loop.
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(feed())
+        except BaseException as exc:  # re-raised in the test's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(30)
+    if failure:
+        raise failure[0]
 
 
 def test_each_event_is_applied_once_however_often_it_is_delivered(

@@ -158,7 +158,10 @@ def test_the_documented_demo_tokens_match_the_stored_hashes(city: Jurisdiction) 
         "cmd-01",
         "cmd-02",
         "admin-01",
+        "sup-01",
+        "wall-01",
         "svc-dispatch",
+        "svc-edge",
     }
     for operator_id, stored in operators.items():
         assert token_hash(f"demo-{operator_id}") == stored
@@ -167,3 +170,19 @@ def test_the_documented_demo_tokens_match_the_stored_hashes(city: Jurisdiction) 
         assert token_hash(f"demo-{station.id.lower()}") in stored, station.id
     mic_001 = next(station for station in city.stations if station.id == "MIC-001")
     assert token_hash("demo-mic-001") in {c.token_sha256 for c in mic_001.credentials}
+
+
+def test_staff_have_the_documented_demo_password_and_services_none(city: Jurisdiction) -> None:
+    from services.common.jurisdiction import STAFF_ROLES
+    from services.edge.passwords import verify_password
+
+    header = DEMO_FILE.read_text(encoding="utf-8").split("\njurisdiction:")[0]
+    assert "DEMO PASSWORDS" in header and "demo-ct-01" in header
+    for operator in city.operators:
+        if operator.role in STAFF_ROLES:
+            assert verify_password(operator.password_argon2, f"demo-{operator.id}"), operator.id
+            assert not verify_password(operator.password_argon2, f"demo-{operator.id}x")
+        else:
+            assert operator.password_argon2 is None, operator.id
+    roles = {operator.id: operator.role.value for operator in city.operators}
+    assert (roles["sup-01"], roles["svc-edge"]) == ("VIEWER", "GATEWAY")
