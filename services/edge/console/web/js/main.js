@@ -104,10 +104,12 @@ async function logIn(event) {
 }
 
 function sessionEnded() {
+  // Only a session that was running can have ended: a first visit just asks to log in.
+  const wasRunning = started
   if (connection) connection.stop()
   connection = null
   started = false
-  showLogin(t('session_ended'))
+  showLogin(wasRunning ? t('session_ended') : '')
 }
 
 function setConnection(status, lastContact) {
