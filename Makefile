@@ -41,13 +41,13 @@ $(CONSOLE_ASSETS): $(CONSOLE_MODULES) $(CONSOLE)/build.py
 	touch $@
 
 lint: $(GENERATED)
-	$(PY) -m ruff check services bench tests
-	$(PY) -m ruff format --check services bench tests
+	$(PY) -m ruff check services tools bench tests
+	$(PY) -m ruff format --check services tools bench tests
 	$(PY) -m mypy
 
 fmt: $(INSTALLED)
-	$(PY) -m ruff format services bench tests
-	$(PY) -m ruff check --fix services bench tests
+	$(PY) -m ruff format services tools bench tests
+	$(PY) -m ruff check --fix services tools bench tests
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -39,10 +39,10 @@ from emergency.v1 import (
     units_pb2,
     units_pb2_grpc,
 )
-from services.common.broker import free_port
 from services.common.config import DEMO_JURISDICTION
 from services.common.jurisdiction import Tier, load_jurisdiction
-from services.stack import Stack
+from tools.broker import free_port
+from tools.stack import Stack
 
 log = logging.getLogger("bench.alerts")
 SAMPLES = 300

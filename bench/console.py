@@ -37,8 +37,8 @@ from typing import Any
 import grpc
 
 from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc
-from services.common.broker import free_port
-from services.stack import Stack
+from tools.broker import free_port
+from tools.stack import Stack
 
 log = logging.getLogger("bench.console")
 PAGES = int(os.environ.get("UC_BENCH_CONSOLE_PAGES", "10"))

@@ -71,14 +71,14 @@ from emergency.v1 import (
     units_pb2,
     units_pb2_grpc,
 )
-from services.common.broker import free_port
 from services.common.config import DEMO_JURISDICTION
 from services.common.geo import KM_PER_DEGREE_LAT, distance_km
 from services.common.jurisdiction import StationSpec, Tier, load_jurisdiction
-from services.dispatch.callgen import DEFAULT_TYPE_WEIGHTS
 from services.dispatch.recommend import FIRST_INTERVENTION
 from services.dispatch.runcards import load_run_cards
-from services.stack import Stack
+from tools.broker import free_port
+from tools.callgen import DEFAULT_TYPE_WEIGHTS
+from tools.stack import Stack
 
 log = logging.getLogger("bench.intake")
 

@@ -31,10 +31,10 @@ from services.common.config import DEMO_JURISDICTION
 from services.common.database import create_store_engine
 from services.common.jurisdiction import load_jurisdiction
 from services.common.projection import ProjectionRunner
-from services.dispatch.callgen import CallGenerator, CallMix
 from services.incidents.read_models import IncidentLogProjection, IncidentLogReader
 from services.incidents.report import build_report, render_html
 from services.incidents.view import fold
+from tools.callgen import CallGenerator, CallMix
 
 log = logging.getLogger("bench.replay")
 E = events_pb2.EventEnvelope

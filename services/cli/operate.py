@@ -29,7 +29,7 @@ from services.common.logging import configure_logging
 )
 def run(data_dir: Path, broker_port: int) -> None:
     """Start the broker (embedded unless KAFKA_BOOTSTRAP_SERVERS is set) and all services."""
-    from services.stack import HTTP_SERVICES, SERVICES, Stack
+    from tools.stack import HTTP_SERVICES, SERVICES, Stack
 
     configure_logging("launcher")
     stack = Stack(
@@ -82,8 +82,8 @@ def generate(
     no_crews: bool,
 ) -> None:  # fmt: skip
     """Play a generated call stream against the running system, as call takers would."""
-    from services.dispatch.callgen import CallGenerator, CallMix, summary
-    from services.dispatch.scenario import Pacing, Scenario
+    from tools.callgen import CallGenerator, CallMix, summary
+    from tools.scenario import Pacing, Scenario
 
     try:
         mix = CallMix(rate_per_second=rate, duplicate_share=duplicates,

@@ -13,10 +13,10 @@ from collections.abc import Callable
 import structlog
 from kafka import KafkaConsumer
 
-from services.common.broker import CLIENT_TIMEOUTS
 from services.common.envelope import EventEnvelope, UndecodableEvent, decode
 from services.common.errors import Conflict, DomainError, Unavailable
 from services.common.relay import publish_epoch
+from services.common.topics import CLIENT_TIMEOUTS
 
 log = structlog.get_logger(__name__)
 

@@ -32,9 +32,9 @@ from collections.abc import Callable, Iterable, Mapping
 import structlog
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from services.common.broker import ensure_topics
 from services.common.envelope import encode
 from services.common.eventstore import EventStore
+from services.common.topics import ensure_topics
 
 log = structlog.get_logger(__name__)
 

@@ -44,10 +44,10 @@ import structlog
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
-from services.common.broker import CLIENT_TIMEOUTS
 from services.common.config import TOPICS
 from services.common.envelope import EventEnvelope, UndecodableEvent, decode, micros, payload_of
 from services.common.relay import publish_epoch
+from services.common.topics import CLIENT_TIMEOUTS
 from services.dispatch.api import incident_message
 from services.dispatch.domain import Incident
 from services.incidents.narration import actor_of, summary

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import faust
 import structlog
 
-from services.common.broker import ensure_topics
 from services.common.config import TOPICS
 from services.common.projection import ProjectionRunner
 from services.common.runtime import ServiceRuntime
+from services.common.topics import ensure_topics
 from services.incidents.api import ACCESS, IncidentsServicer, mount
 from services.incidents.app import IncidentRecord
 from services.incidents.kafka_source import read_incident

@@ -21,8 +21,8 @@ from emergency.v1 import (
     incidents_pb2_grpc,
     units_pb2_grpc,
 )
-from services.common.broker import free_port
-from services.stack import Stack
+from tools.broker import free_port
+from tools.stack import Stack
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from services.stack import Stack
+from tools.stack import Stack
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 NEW_YORK = "America/New_York"  # the browser's zone: the page must still show Shanghai time

@@ -12,7 +12,6 @@ import pytest
 
 from emergency.v1 import common_pb2, dispatch_pb2, units_pb2
 from services.common.config import DEMO_JURISDICTION
-from services.stack import Stack
 from tests.e2e.conftest import (
     ADMIN,
     CALL_TAKER,
@@ -22,6 +21,7 @@ from tests.e2e.conftest import (
     share_one_stack_per_module,
     team,
 )
+from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -17,9 +17,9 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from services.stack import Stack
 from tests.e2e.conftest import share_one_stack_per_module
 from tests.e2e.console_pages import ConsoleApi, open_console, screenshot, team_headers
+from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
 stack, clients = share_one_stack_per_module()

@@ -23,9 +23,9 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from services.stack import Stack
 from tests.e2e.conftest import share_one_stack_per_module
 from tests.e2e.console_pages import ConsoleApi
+from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
 stack, clients = share_one_stack_per_module()

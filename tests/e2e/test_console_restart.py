@@ -12,9 +12,9 @@ import pytest
 from playwright.sync_api import expect
 
 from emergency.v1 import dispatch_pb2
-from services.stack import Stack
 from tests.e2e.conftest import CALL_TAKER, Clients, share_one_stack_per_module
 from tests.e2e.console_pages import ConsoleApi, open_console, screenshot
+from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
 stack, clients = share_one_stack_per_module()

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from emergency.v1 import dispatch_pb2
-from services.stack import Stack
 from tests.e2e.conftest import CALL_TAKER, Clients, eventually, share_one_stack_per_module
+from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -21,7 +21,6 @@ import pytest
 from emergency.v1 import common_pb2, dispatch_pb2, events_pb2, incidents_pb2, units_pb2
 from services.common.config import DEMO_JURISDICTION
 from services.common.grpc_client import open_channel
-from services.stack import Stack
 from tests.e2e.conftest import (
     ADMIN,
     CALL_TAKER,
@@ -31,6 +30,7 @@ from tests.e2e.conftest import (
     running_stack,
     team,
 )
+from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,8 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from emergency.v1 import common_pb2, dispatch_pb2
-from services.stack import Stack
 from tests.e2e.conftest import CALL_TAKER, Clients, eventually
+from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
 COMPLETE_LOG = ["CallReceived", "IncidentCreated"]

@@ -20,7 +20,6 @@ from kafka import KafkaProducer
 from emergency.v1 import common_pb2, dispatch_pb2, incidents_pb2, units_pb2
 from services.common.config import TOPICS
 from services.incidents.domain import MAX_PACED_REPLAYS
-from services.stack import Stack
 from tests.e2e.conftest import (
     CALL_TAKER,
     Clients,
@@ -28,6 +27,7 @@ from tests.e2e.conftest import (
     rid,
     share_one_stack_per_module,
 )
+from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
 stack, clients = share_one_stack_per_module()

@@ -9,8 +9,8 @@ from kafka import KafkaConsumer
 
 from emergency.v1 import common_pb2, dispatch_pb2, units_pb2
 from services.common.envelope import decode
-from services.stack import Stack
 from tests.e2e.conftest import ADMIN, CALL_TAKER, Clients, eventually
+from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

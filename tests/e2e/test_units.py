@@ -10,7 +10,6 @@ import pytest
 
 from emergency.v1 import common_pb2, units_pb2
 from services.common.config import DEMO_JURISDICTION
-from services.stack import Stack
 from tests.e2e.conftest import (
     ADMIN,
     CALL_TAKER,
@@ -19,6 +18,7 @@ from tests.e2e.conftest import (
     rid,
     share_one_stack_per_module,
 )
+from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

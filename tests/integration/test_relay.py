@@ -8,10 +8,10 @@ import pytest
 from kafka import KafkaConsumer
 
 from emergency.v1 import common_pb2, events_pb2
-from services.common.broker import EmbeddedBroker, free_port
 from services.common.envelope import decode, new_event
 from services.common.eventstore import EventStore
 from services.common.relay import OutboxRelay
+from tools.broker import EmbeddedBroker, free_port
 
 pytestmark = pytest.mark.broker
 TOPIC = "emergency.units.v1"

@@ -16,7 +16,10 @@ from emergency.v1 import common_pb2
 from services.common.config import DEMO_JURISDICTION
 from services.common.geo import distance_km
 from services.common.jurisdiction import Jurisdiction, load_jurisdiction
-from services.dispatch.callgen import (
+from services.dispatch.domain import AUTOMATIC_SOURCES
+from services.dispatch.duplicates import OpenIncident, find_duplicates
+from services.dispatch.runcards import RunCards, load_run_cards
+from tools.callgen import (
     AUTOMATIC_ALARM,
     DEFAULT_TYPE_WEIGHTS,
     TIER_WEIGHTS,
@@ -25,9 +28,6 @@ from services.dispatch.callgen import (
     GeneratedCall,
     summary,
 )
-from services.dispatch.domain import AUTOMATIC_SOURCES
-from services.dispatch.duplicates import OpenIncident, find_duplicates
-from services.dispatch.runcards import RunCards, load_run_cards
 
 CITY = load_jurisdiction(DEMO_JURISDICTION)
 BOUNDS = CITY.jurisdiction.bounds

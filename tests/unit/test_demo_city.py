@@ -16,7 +16,7 @@ from services.common.jurisdiction import (
     load_jurisdiction,
     token_hash,
 )
-from services.units import demo_city
+from tools import demo_city
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "config" / "jurisdiction" / "demo-city.yaml"
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import grpc
 
 from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc, units_pb2, units_pb2_grpc
-from services.dispatch.callgen import GeneratedCall
+from tools.callgen import GeneratedCall
 
 Say = Callable[[str], None]
 

