@@ -4,7 +4,7 @@ The whole system runs as processes (broker, dispatch, units, incidents; SQLite s
 as `make run` starts it. Every volunteer team and micro station of the demo city has a
 WatchAlerts stream open, as their apps would. Each sample takes a call, dispatches one
 team's unit, and waits for the alert on that team's stream; the call taker then cancels
-the incident (reason OTHER), and dispatch's need filler releases the unit on its own, a
+the incident (reason OTHER), and dispatch's request filler releases the unit on its own, a
 moment later. (Declining would free the unit too, but dispatch now re-dispatches after a
 decline: every sample would send a second unit and use up the city.) The teams take
 turns, so a unit comes round again only after every other team has had a sample; if its
@@ -160,18 +160,22 @@ def _measure(stack: Stack, dispatch_db: Path, teams: dict[str, str]) -> dict[str
                 releasing.discard(unit_id)
             incident = dispatch.ReceiveCall(
                 dispatch_pb2.ReceiveCallRequest(
-                    request_id=str(uuid.uuid4()), caller_number="13800000000",
-                    source=common_pb2.PHONE, incident_type="field_fire",
+                    request_id=str(uuid.uuid4()),
+                    caller_number="13800000000",
+                    source=common_pb2.PHONE,
+                    incident_type="field_fire",
                     location=common_pb2.GeoPoint(latitude=28.2, longitude=112.9),
                 ),
-                metadata=CALL_TAKER, timeout=10,
-            ).incident_id  # fmt: skip
+                metadata=CALL_TAKER,
+                timeout=10,
+            ).incident_id
             dispatch.DispatchUnit(
                 dispatch_pb2.DispatchUnitRequest(
                     request_id=str(uuid.uuid4()), incident_id=incident, unit_id=unit_id
                 ),
-                metadata=CALL_TAKER, timeout=10,
-            )  # fmt: skip
+                metadata=CALL_TAKER,
+                timeout=10,
+            )
             # the first alert waits for the units service's consumer to join its group
             alert = apps.wait_for_incident(incident, timeout=60 if n == 0 else 10)
             (recorded_at,) = store.execute(
@@ -182,11 +186,14 @@ def _measure(stack: Stack, dispatch_db: Path, teams: dict[str, str]) -> dict[str
             # Free the unit: dispatch releases every unit of a cancelled incident.
             dispatch.CancelIncident(
                 dispatch_pb2.CancelIncidentRequest(
-                    request_id=str(uuid.uuid4()), incident_id=incident, reason="OTHER",
+                    request_id=str(uuid.uuid4()),
+                    incident_id=incident,
+                    reason="OTHER",
                     note="benchmark",
                 ),
-                metadata=CALL_TAKER, timeout=10,
-            )  # fmt: skip
+                metadata=CALL_TAKER,
+                timeout=10,
+            )
             releasing.add(unit_id)
     finally:
         apps.close()

@@ -48,12 +48,17 @@ READY_INCIDENTS = 200
 READY_LOADS = 5
 CALL_TAKER = [("authorization", "Bearer demo-ct-02")]
 FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
     # ten pages share two cores with the services: none of them is "in the background"
-    "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",
-]  # fmt: skip
+]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -65,13 +70,18 @@ def call(stub: dispatch_pb2_grpc.DispatchServiceStub, n: int) -> None:
     """A call somewhere in the city (a 30 x 30 grid of places ~300 m apart)."""
     stub.ReceiveCall(
         dispatch_pb2.ReceiveCallRequest(
-            request_id=str(uuid.uuid4()), caller_number=f"139{n:08d}", source=common_pb2.PHONE,
-            location=common_pb2.GeoPoint(latitude=28.10 + (n % 30) * 0.003,
-                                         longitude=112.90 + (n // 30 % 30) * 0.003),
-            address=f"芙蓉中路{n}号", incident_type="residential_fire",
+            request_id=str(uuid.uuid4()),
+            caller_number=f"139{n:08d}",
+            source=common_pb2.PHONE,
+            location=common_pb2.GeoPoint(
+                latitude=28.10 + (n % 30) * 0.003, longitude=112.90 + (n // 30 % 30) * 0.003
+            ),
+            address=f"芙蓉中路{n}号",
+            incident_type="residential_fire",
         ),
-        metadata=CALL_TAKER, timeout=10,
-    )  # fmt: skip
+        metadata=CALL_TAKER,
+        timeout=10,
+    )
 
 
 def run() -> dict[str, Any]:
@@ -82,11 +92,15 @@ def run() -> dict[str, Any]:
             broker_port=free_port(),
             log_to_files=True,
             extra_env={
-                "UC_LOG_FORMAT": "json", "UC_LOG_LEVEL": "WARNING", "DATABASE_URL": "",
-                **{f"UC_{s.upper()}_DATABASE_URL": "" for s in
-                   ("dispatch", "units", "incidents", "edge")},
+                "UC_LOG_FORMAT": "json",
+                "UC_LOG_LEVEL": "WARNING",
+                "DATABASE_URL": "",
+                **{
+                    f"UC_{s.upper()}_DATABASE_URL": ""
+                    for s in ("dispatch", "units", "incidents", "edge")
+                },
             },
-        )  # fmt: skip
+        )
         log.info("console: starting the stack in %s", tmp)
         stack.start()
         try:
@@ -119,18 +133,21 @@ def _measure(stack: Stack) -> dict[str, Any]:
 
 
 def _logged_in(browser: Any, base: str, user: str) -> Any:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000},
-                                  timezone_id="Asia/Shanghai", locale="zh-CN")  # fmt: skip
-    reply = context.request.post(f"{base}/api/session",
-                                 data={"username": user, "password": f"demo-{user}"})  # fmt: skip
+    context = browser.new_context(
+        viewport={"width": 1600, "height": 1000}, timezone_id="Asia/Shanghai", locale="zh-CN"
+    )
+    reply = context.request.post(
+        f"{base}/api/session", data={"username": user, "password": f"demo-{user}"}
+    )
     if not reply.ok:
         raise RuntimeError(f"log-in as {user} failed: {reply.status} {reply.text()}")
     return context
 
 
 def _ready(page: Any) -> float:
-    page.wait_for_function("() => window.ucMetrics && window.ucMetrics.ready !== null",
-                           timeout=30_000)  # fmt: skip
+    page.wait_for_function(
+        "() => window.ucMetrics && window.ucMetrics.ready !== null", timeout=30_000
+    )
     return float(page.evaluate("window.ucMetrics.ready"))
 
 
@@ -158,20 +175,34 @@ def _page_ready(browser: Any, base: str) -> dict[str, Any]:
     for r in resources:
         name = r["name"]
         kind = (
-            "font" if ".woff2" in name else "script" if name.endswith(".js")
-            else "style" if name.endswith(".css") else "api" if "/api/" in name else "page"
-        )  # fmt: skip
+            "font"
+            if ".woff2" in name
+            else "script"
+            if name.endswith(".js")
+            else "style"
+            if name.endswith(".css")
+            else "api"
+            if "/api/" in name
+            else "page"
+        )
         kinds[kind] = kinds.get(kind, 0) + int(r["bytes"])
     log.info("console: page ready %.0f ms cold, %.0f ms warm", cold, statistics.median(warm))
     return {
         "page_ready_ms": {
-            "cold": round(cold), "warm_median": round(statistics.median(warm)),
-            "warm_max": round(max(warm)), "loads": 1 + READY_LOADS,
-            "active_incidents": incidents, "units": units, "target": 1000,
+            "cold": round(cold),
+            "warm_median": round(statistics.median(warm)),
+            "warm_max": round(max(warm)),
+            "loads": 1 + READY_LOADS,
+            "active_incidents": incidents,
+            "units": units,
+            "target": 1000,
         },
-        "transfer_bytes": {"total": sum(kinds.values()), "by_kind": kinds,
-                           "requests": len(resources)},
-    }  # fmt: skip
+        "transfer_bytes": {
+            "total": sum(kinds.values()),
+            "by_kind": kinds,
+            "requests": len(resources),
+        },
+    }
 
 
 def _live_latency(browser: Any, base: str, stub: dispatch_pb2_grpc.DispatchServiceStub) -> dict:
@@ -184,8 +215,9 @@ def _live_latency(browser: Any, base: str, stub: dispatch_pb2_grpc.DispatchServi
         page.wait_for_selector("#connection.live", timeout=30_000)
         pages.append(page)
     for page in pages:
-        page.evaluate("() => Object.assign(window.ucMetrics, {latencies: [], arrivals: [], "
-                      "enabled: true})")  # fmt: skip
+        page.evaluate(
+            "() => Object.assign(window.ucMetrics, {latencies: [], arrivals: [], enabled: true})"
+        )
     total = round(RATE * SECONDS)
     log.info("console: %d calls at %.0f/s to %d open consoles", total, RATE, PAGES)
     late = 0
@@ -226,15 +258,24 @@ def _live_latency(browser: Any, base: str, stub: dispatch_pb2_grpc.DispatchServi
         arrivals += page.evaluate("window.ucMetrics.arrivals")
         page.context.close()
     return {
-        "pages": PAGES, "rate_per_s": RATE, "seconds": SECONDS, "calls": total,
-        "events_per_page": expected, "items_seen_per_page_min": min(counts),
-        "calls_failed": len(errors), "calls_sent_late": late,
+        "pages": PAGES,
+        "rate_per_s": RATE,
+        "seconds": SECONDS,
+        "calls": total,
+        "events_per_page": expected,
+        "items_seen_per_page_min": min(counts),
+        "calls_failed": len(errors),
+        "calls_sent_late": late,
         "store_to_screen_ms": {
-            "p50": round(percentile(samples, 50), 1), "p99": round(percentile(samples, 99), 1),
-            "max": round(max(samples), 1), "samples": len(samples), "target_p99": 300,
+            "p50": round(percentile(samples, 50), 1),
+            "p99": round(percentile(samples, 99), 1),
+            "max": round(max(samples), 1),
+            "samples": len(samples),
+            "target_p99": 300,
         },
         # where the time goes: store to the page's hands (before it is drawn)
         "store_to_page_ms": {
-            "p50": round(percentile(arrivals, 50), 1), "p99": round(percentile(arrivals, 99), 1),
+            "p50": round(percentile(arrivals, 50), 1),
+            "p99": round(percentile(arrivals, 99), 1),
         },
-    }  # fmt: skip
+    }

@@ -16,7 +16,7 @@ a worker thread, whatever happened to the calls before it; lateness of the sched
 measured and reported. A call: ``ReceiveCall`` at a point less than 300 m from a micro
 station drawn at random (fixed seed; incident types drawn from the call generator's mix
 of the types that want a first intervention), then ``RecommendUnits``, then
-``DispatchUnit`` of the recommendation's ``first_intervention`` pick in that slot. If
+``DispatchUnit`` of the recommendation's ``first_intervention`` pick in that capability. If
 another call took that unit between the recommendation and the dispatch, the call taker
 asks again (at most ``DISPATCH_ATTEMPTS`` times; counted). No pick (every micro station
 near is busy) is counted as "no unit free", not dropped. Once a call's alert has arrived,
@@ -152,10 +152,18 @@ def plan(
         bearing = rng.uniform(0, 2 * math.pi)
         lat = lat0 + km * math.cos(bearing) / KM_PER_DEGREE_LAT
         lon = lon0 + km * math.sin(bearing) / (KM_PER_DEGREE_LAT * math.cos(math.radians(lat0)))
-        calls.append(PlannedCall(
-            len(calls), at, station.id, rng.choices(types, weights)[0], lat, lon,
-            distance_km((lat0, lon0), (lat, lon)) * 1000, at >= WARMUP_SECONDS,
-        ))  # fmt: skip
+        calls.append(
+            PlannedCall(
+                len(calls),
+                at,
+                station.id,
+                rng.choices(types, weights)[0],
+                lat,
+                lon,
+                distance_km((lat0, lon0), (lat, lon)) * 1000,
+                at >= WARMUP_SECONDS,
+            )
+        )
 
 
 # --- one call ---------------------------------------------------------------------------
@@ -280,14 +288,17 @@ class Intake:
         t = time.perf_counter()
         reply = self.dispatch.ReceiveCall(
             dispatch_pb2.ReceiveCallRequest(
-                request_id=str(uuid.uuid4()), caller_number=f"138{p.n:08d}",
-                source=common_pb2.PHONE, incident_type=p.incident_type,
+                request_id=str(uuid.uuid4()),
+                caller_number=f"138{p.n:08d}",
+                source=common_pb2.PHONE,
+                incident_type=p.incident_type,
                 location=common_pb2.GeoPoint(latitude=p.latitude, longitude=p.longitude),
                 address=f"{p.distance_m:.0f} m from micro station {p.station_id}",
                 description="benchmark call",
             ),
-            metadata=CALL_TAKER, timeout=RPC_TIMEOUT,
-        )  # fmt: skip
+            metadata=CALL_TAKER,
+            timeout=RPC_TIMEOUT,
+        )
         record.receive_ms = (time.perf_counter() - t) * 1000
         with self.lock:
             record.incident_id = reply.incident_id
@@ -296,13 +307,14 @@ class Intake:
             t = time.perf_counter()
             advice = self.dispatch.RecommendUnits(
                 dispatch_pb2.RecommendUnitsRequest(incident_id=record.incident_id),
-                metadata=CALL_TAKER, timeout=RPC_TIMEOUT,
-            )  # fmt: skip
+                metadata=CALL_TAKER,
+                timeout=RPC_TIMEOUT,
+            )
             record.recommend_ms.append((time.perf_counter() - t) * 1000)
-            pick = next((x for x in advice.picks if x.slot == FIRST_INTERVENTION), None)
+            pick = next((x for x in advice.picks if x.capability == FIRST_INTERVENTION), None)
             if pick is None:
                 record.no_unit = next(
-                    (s.reason for s in advice.shortfalls if s.slot == FIRST_INTERVENTION),
+                    (s.reason for s in advice.shortfalls if s.capability == FIRST_INTERVENTION),
                     "no first-intervention pick and no shortfall given",
                 )
                 self._cancel_later(record)
@@ -311,11 +323,15 @@ class Intake:
             try:
                 sent = self.dispatch.DispatchUnit(
                     dispatch_pb2.DispatchUnitRequest(
-                        request_id=str(uuid.uuid4()), incident_id=record.incident_id,
-                        unit_id=pick.unit_id, slot=pick.slot, reason=pick.reason,
+                        request_id=str(uuid.uuid4()),
+                        incident_id=record.incident_id,
+                        unit_id=pick.unit_id,
+                        capability=pick.capability,
+                        reason=pick.reason,
                     ),
-                    metadata=CALL_TAKER, timeout=RPC_TIMEOUT,
-                )  # fmt: skip
+                    metadata=CALL_TAKER,
+                    timeout=RPC_TIMEOUT,
+                )
             except grpc.RpcError as exc:
                 record.dispatch_ms.append((time.perf_counter() - t) * 1000)
                 code = exc.code()  # type: ignore[attr-defined]
@@ -339,11 +355,14 @@ class Intake:
         try:
             self.dispatch.CancelIncident(
                 dispatch_pb2.CancelIncidentRequest(
-                    request_id=str(uuid.uuid4()), incident_id=record.incident_id,
-                    reason="OTHER", note="benchmark",
+                    request_id=str(uuid.uuid4()),
+                    incident_id=record.incident_id,
+                    reason="OTHER",
+                    note="benchmark",
                 ),
-                metadata=CALL_TAKER, timeout=RPC_TIMEOUT,
-            )  # fmt: skip
+                metadata=CALL_TAKER,
+                timeout=RPC_TIMEOUT,
+            )
             record.cancel_ms = (time.perf_counter() - t) * 1000
         except grpc.RpcError as exc:
             record.cancel_error = exc.code().name  # type: ignore[attr-defined]
@@ -355,8 +374,9 @@ class Intake:
         try:
             reply = self.incidents.GetIncidentLog(
                 incidents_pb2.GetIncidentLogRequest(incident_id=incident_id),
-                metadata=CALL_TAKER, timeout=RPC_TIMEOUT,
-            )  # fmt: skip
+                metadata=CALL_TAKER,
+                timeout=RPC_TIMEOUT,
+            )
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.NOT_FOUND:  # type: ignore[attr-defined]
                 return None
@@ -379,17 +399,20 @@ def run() -> dict[str, Any]:
             broker_port=free_port(),
             log_to_files=True,
             extra_env={
-                "UC_LOG_FORMAT": "json", "UC_LOG_LEVEL": "WARNING",
+                "UC_LOG_FORMAT": "json",
+                "UC_LOG_LEVEL": "WARNING",
                 # SQLite files under the data dir, whatever the shell has set
-                "DATABASE_URL": "", **{f"UC_{s.upper()}_DATABASE_URL": "" for s in
-                                       ("dispatch", "units", "incidents", "edge")},
+                "DATABASE_URL": "",
+                **{
+                    f"UC_{s.upper()}_DATABASE_URL": ""
+                    for s in ("dispatch", "units", "incidents", "edge")
+                },
             },
-        )  # fmt: skip
+        )
         log.info("intake: starting the stack in %s", tmp)
         stack.start()
         try:
-            return _measure(stack, Path(tmp), [s.id for s in micro], calls, rate, seconds,
-                            arrivals)  # fmt: skip
+            return _measure(stack, Path(tmp), [s.id for s in micro], calls, rate, seconds, arrivals)
         finally:
             stack.stop()
 
@@ -423,10 +446,19 @@ def _measure(
     finally:
         intake.close()
     return _report(
-        records, intake, cpu, path, incident_log, timeouts, alive,
-        rate=rate, seconds=seconds, arrivals=arrivals, teams=len(teams),
+        records,
+        intake,
+        cpu,
+        path,
+        incident_log,
+        timeouts,
+        alive,
+        rate=rate,
+        seconds=seconds,
+        arrivals=arrivals,
+        teams=len(teams),
         schedule_end=schedule_end,
-    )  # fmt: skip
+    )
 
 
 def _prime(intake: Intake, like: PlannedCall) -> None:
@@ -456,8 +488,12 @@ def _load(
     window = (start + WARMUP_SECONDS, start + WARMUP_SECONDS + seconds)
     cpu_before: dict[str, float] | None = None
     next_progress = start + 10
-    log.info("intake: %d calls over %.0f s (%.0f s warm-up)", len(records),
-             WARMUP_SECONDS + seconds, WARMUP_SECONDS)  # fmt: skip
+    log.info(
+        "intake: %d calls over %.0f s (%.0f s warm-up)",
+        len(records),
+        WARMUP_SECONDS + seconds,
+        WARMUP_SECONDS,
+    )
     try:
         for record in records:
             record.scheduled = start + record.planned.at
@@ -470,9 +506,13 @@ def _load(
                 next_progress += 10
                 with intake.lock:
                     alerted = sum(r.alert_wall is not None for r in intake.by_incident.values())
-                log.info("intake: %5.1f s: %d calls started, %d alerts, %d in flight",
-                         record.scheduled - start, record.planned.n + 1, alerted,
-                         intake.in_flight)  # fmt: skip
+                log.info(
+                    "intake: %5.1f s: %d calls started, %d alerts, %d in flight",
+                    record.scheduled - start,
+                    record.planned.n + 1,
+                    alerted,
+                    intake.in_flight,
+                )
         if cpu_before is None:
             cpu_before = _cpu_seconds(pids)
         _sleep_until(window[1])
@@ -594,7 +634,7 @@ def _path_from_stores(data_dir: Path, records: list[CallRecord]) -> dict[str, An
 
 def _releases_from_stores(data_dir: Path, records: list[CallRecord]) -> dict[str, Any]:
     """How long units stay taken: dispatch's IncidentCancelled -> units' UnitReleased
-    (the need filler's asynchronous release), and UnitReserved -> UnitReleased, for the
+    (the request filler's asynchronous release), and UnitReserved -> UnitReleased, for the
     measured calls that sent a unit (both events carry the incident as correlation id)."""
     sent = {r.incident_id for r in records if r.dispatched}
     deadline = time.monotonic() + RELEASE_WAIT_SECONDS

@@ -1,6 +1,6 @@
 """Recommendation over 5,000 units: the demo city's units, replicated with jitter into a
 region of 5,000 units keeping the city's tier and capability mix. Each sample recommends
-for a high-rise fire at alarm level 3 (the largest card: 17 slots + first intervention)
+for a high-rise fire at alarm level 3 (the largest card: 17 card + first intervention)
 at a random point of the city. The pool is built once, as dispatch does between changes
 of the board; building it is reported separately."""
 
@@ -32,10 +32,16 @@ def candidates(count: int, rng: random.Random) -> list[Candidate]:
     for n in range(count):
         station, unit, turnout = base[n % len(base)]
         lat, lon = station.location
-        out.append(Candidate(
-            f"{unit.id}-{n}", station.name, station.tier.value, frozenset(unit.capabilities),
-            Point(lat + rng.uniform(-0.05, 0.05), lon + rng.uniform(-0.05, 0.05)), turnout,
-        ))  # fmt: skip
+        out.append(
+            Candidate(
+                f"{unit.id}-{n}",
+                station.name,
+                station.tier.value,
+                frozenset(unit.capabilities),
+                Point(lat + rng.uniform(-0.05, 0.05), lon + rng.uniform(-0.05, 0.05)),
+                turnout,
+            )
+        )
     return out
 
 
@@ -45,13 +51,13 @@ def run() -> dict[str, Any]:
     started = time.perf_counter()
     pool = CandidatePool(units, first_intervention_only={"MICRO_STATION"})
     build_ms = (time.perf_counter() - started) * 1000
-    slots = load_run_cards().slots("high_rise_fire", 3)
+    card = load_run_cards().card("high_rise_fire", 3)
     travel = StraightLineTravel()
     timings = []
     for n in range(SAMPLES + 50):
         at = (rng.uniform(28.05, 28.35), rng.uniform(112.6, 113.3))
         started = time.perf_counter()
-        result = recommend(slots, pool, at, travel)
+        result = recommend(card, pool, at, travel)
         if n >= 50:  # warm-up
             timings.append((time.perf_counter() - started) * 1000)
         assert result.picks
@@ -59,7 +65,7 @@ def run() -> dict[str, Any]:
     return {
         "what": "recommend(high_rise_fire level 3) over one pool of every tier",
         "units": len(pool),
-        "slots": sum(slots.values()) + 1,
+        "card": sum(card.values()) + 1,
         "samples": len(timings),
         "latency_ms": {
             "p50": round(timings[len(timings) // 2], 3),

@@ -38,8 +38,12 @@ from tools.callgen import CallGenerator, CallMix
 
 log = logging.getLogger("bench.replay")
 E = events_pb2.EventEnvelope
-TIERS = [common_pb2.PROFESSIONAL, common_pb2.GOV_FULLTIME, common_pb2.VOLUNTEER,
-         common_pb2.MICRO_STATION]  # fmt: skip
+TIERS = [
+    common_pb2.PROFESSIONAL,
+    common_pb2.GOV_FULLTIME,
+    common_pb2.VOLUNTEER,
+    common_pb2.MICRO_STATION,
+]
 ARRIVAL = [common_pb2.EN_ROUTE, common_pb2.ON_SCENE]
 
 
@@ -58,11 +62,14 @@ class IncidentScript:
         self.at += int(step_s * 1e6)
         self.versions[(source, stream)] += 1
         envelope = E(
-            event_id=uuid.uuid4().hex, stream_id=stream,
-            stream_version=self.versions[(source, stream)], source=source,
+            event_id=uuid.uuid4().hex,
+            stream_id=stream,
+            stream_version=self.versions[(source, stream)],
+            source=source,
             correlation_id=self.incident_id,
-            actor=events_pb2.Actor(kind=events_pb2.Actor.SYSTEM, id="bench"), **payload,
-        )  # fmt: skip
+            actor=events_pb2.Actor(kind=events_pb2.Actor.SYSTEM, id="bench"),
+            **payload,
+        )
         envelope.occurred_at.FromMicroseconds(self.at)
         envelope.event_type = next(iter(payload.values())).DESCRIPTOR.name
         self.events.append(envelope)
@@ -70,49 +77,109 @@ class IncidentScript:
     def open(self, incident_type: str, lat: float, lon: float) -> None:
         stream = f"incident-{self.incident_id}"
         where = common_pb2.GeoPoint(latitude=lat, longitude=lon)
-        self.emit("dispatch", stream, 0, call_received=events_pb2.CallReceived(
-            call_id=uuid.uuid4().hex, caller_number="13912345678", source=common_pb2.PHONE,
-            location=where, incident_type=incident_type))  # fmt: skip
-        self.emit("dispatch", stream, 0.001, incident_created=events_pb2.IncidentCreated(
-            incident_id=self.incident_id, incident_type=incident_type, location=where,
-            alarm_level=1))  # fmt: skip
+        self.emit(
+            "dispatch",
+            stream,
+            0,
+            call_received=events_pb2.CallReceived(
+                call_id=uuid.uuid4().hex,
+                caller_number="13912345678",
+                source=common_pb2.PHONE,
+                location=where,
+                incident_type=incident_type,
+            ),
+        )
+        self.emit(
+            "dispatch",
+            stream,
+            0.001,
+            incident_created=events_pb2.IncidentCreated(
+                incident_id=self.incident_id,
+                incident_type=incident_type,
+                location=where,
+                alarm_level=1,
+            ),
+        )
 
-    def send(self, unit_id: str, tier: int, slot: str) -> None:
+    def send(self, unit_id: str, tier: int, capability: str) -> None:
         incident, unit = f"incident-{self.incident_id}", f"unit-{unit_id}"
         i = self.incident_id
-        self.emit("dispatch", incident, self.rng.uniform(5, 40),
-                  unit_dispatched=events_pb2.UnitDispatched(incident_id=i, unit_id=unit_id,
-                                                            slot=slot))  # fmt: skip
+        self.emit(
+            "dispatch",
+            incident,
+            self.rng.uniform(5, 40),
+            unit_dispatched=events_pb2.UnitDispatched(
+                incident_id=i, unit_id=unit_id, capability=capability
+            ),
+        )
         reserved = events_pb2.UnitReserved(unit_id=unit_id, incident_id=i)
         self.emit("units", unit, 0.01, unit_reserved=reserved)
-        self.emit("units", unit, 0.05, unit_alerted=events_pb2.UnitAlerted(
-            unit_id=unit_id, alert_id=uuid.uuid4().hex, incident_id=i, tier=tier))  # fmt: skip
-        self.emit("units", unit, self.rng.uniform(2, 60), alert_acknowledged=events_pb2.
-                  AlertAcknowledged(unit_id=unit_id, complete=True, responders=4))  # fmt: skip
+        self.emit(
+            "units",
+            unit,
+            0.05,
+            unit_alerted=events_pb2.UnitAlerted(
+                unit_id=unit_id, alert_id=uuid.uuid4().hex, incident_id=i, tier=tier
+            ),
+        )
+        self.emit(
+            "units",
+            unit,
+            self.rng.uniform(2, 60),
+            alert_acknowledged=events_pb2.AlertAcknowledged(
+                unit_id=unit_id, complete=True, responders=4
+            ),
+        )
         for status in ARRIVAL:
-            self.emit("units", unit, self.rng.uniform(30, 240),
-                      unit_status_changed=events_pb2.UnitStatusChanged(
-                          unit_id=unit_id, to_status=status, incident_id=i))  # fmt: skip
+            self.emit(
+                "units",
+                unit,
+                self.rng.uniform(30, 240),
+                unit_status_changed=events_pb2.UnitStatusChanged(
+                    unit_id=unit_id, to_status=status, incident_id=i
+                ),
+            )
 
     def locate(self, unit_id: str, lat: float, lon: float) -> None:
-        self.emit("units", f"unit-{unit_id}", self.rng.uniform(1, 5),
-                  unit_location_reported=events_pb2.UnitLocationReported(
-                      unit_id=unit_id, location=common_pb2.GeoPoint(latitude=lat,
-                                                                    longitude=lon)))  # fmt: skip
+        self.emit(
+            "units",
+            f"unit-{unit_id}",
+            self.rng.uniform(1, 5),
+            unit_location_reported=events_pb2.UnitLocationReported(
+                unit_id=unit_id, location=common_pb2.GeoPoint(latitude=lat, longitude=lon)
+            ),
+        )
 
     def note(self, text: str) -> None:
-        self.emit("incidents", f"notes-{self.incident_id}", 30,
-                  commander_note_added=events_pb2.CommanderNoteAdded(
-                      incident_id=self.incident_id, note_id=uuid.uuid4().hex,
-                      kind="SITUATION_REPORT", text=text))  # fmt: skip
+        self.emit(
+            "incidents",
+            f"notes-{self.incident_id}",
+            30,
+            commander_note_added=events_pb2.CommanderNoteAdded(
+                incident_id=self.incident_id,
+                note_id=uuid.uuid4().hex,
+                kind="SITUATION_REPORT",
+                text=text,
+            ),
+        )
 
     def close(self, units: list[str]) -> None:
         i = self.incident_id
-        self.emit("dispatch", f"incident-{i}", 60,
-                  incident_closed=events_pb2.IncidentClosed(incident_id=i))  # fmt: skip
+        self.emit(
+            "dispatch",
+            f"incident-{i}",
+            60,
+            incident_closed=events_pb2.IncidentClosed(incident_id=i),
+        )
         for unit_id in units:
-            self.emit("units", f"unit-{unit_id}", 0.1, unit_released=events_pb2.UnitReleased(
-                unit_id=unit_id, incident_id=i, reason="incident closed"))  # fmt: skip
+            self.emit(
+                "units",
+                f"unit-{unit_id}",
+                0.1,
+                unit_released=events_pb2.UnitReleased(
+                    unit_id=unit_id, incident_id=i, reason="incident closed"
+                ),
+            )
 
 
 def incident(n_events: int, seed: int = 1, start_us: int = 1_790_000_000_000_000) -> list[E]:
@@ -128,8 +195,11 @@ def incident(n_events: int, seed: int = 1, start_us: int = 1_790_000_000_000_000
         if rng.random() < 0.01:
             script.note("sitrep: interior attack continuing")
         else:
-            script.locate(rng.choice(units), 28.195 + rng.uniform(-0.01, 0.01),
-                          112.978 + rng.uniform(-0.01, 0.01))  # fmt: skip
+            script.locate(
+                rng.choice(units),
+                28.195 + rng.uniform(-0.01, 0.01),
+                112.978 + rng.uniform(-0.01, 0.01),
+            )
     script.close(units)
     return script.events
 
@@ -142,8 +212,9 @@ def city_day(seed: int = 7) -> Iterator[list[E]]:
     for call in generator.calls(duration_seconds=86_400):
         if call.duplicate_of is not None:
             continue
-        script = IncidentScript(uuid.UUID(int=rng.getrandbits(128)).hex,
-                                day_start + int(call.at_seconds * 1e6), rng)  # fmt: skip
+        script = IncidentScript(
+            uuid.UUID(int=rng.getrandbits(128)).hex, day_start + int(call.at_seconds * 1e6), rng
+        )
         script.open(call.incident_type, call.latitude, call.longitude)
         units = [f"U-{rng.randrange(258):03d}" for _ in range(rng.randint(1, 6))]
         units = list(dict.fromkeys(units))
@@ -201,8 +272,9 @@ def run() -> dict[str, Any]:
     day = list(city_day())
     events = sum(len(i) for i in day)
     with tempfile.TemporaryDirectory(prefix="uc-bench-replay-") as tmp:
-        log.info("replay: writing a city day (%d incidents, %d events) to a store",
-                 len(day), events)  # fmt: skip
+        log.info(
+            "replay: writing a city day (%d incidents, %d events) to a store", len(day), events
+        )
         reader = _store(Path(tmp), day)
         began = time.perf_counter()
         for incident_events in day:

@@ -42,43 +42,76 @@ AUTOMATIC_ALARM = "automatic_alarm"
 # Relative weights of incident types (first reports): a Chinese city's 119 centre, where
 # social assistance and automatic alarms are common and the "high, low, large, chemical"
 # fires rare.
-DEFAULT_TYPE_WEIGHTS: Mapping[str, float] = MappingProxyType({
-    "residential_fire": 14.0, "high_rise_fire": 2.0, "underground_fire": 0.5,
-    "large_complex_fire": 1.0, "chemical_plant_fire": 0.3, "vehicle_fire": 6.0,
-    "field_fire": 6.0, "forest_fire": 1.5, "traffic_rescue": 10.0, "water_rescue": 2.0,
-    "mountain_rescue": 1.0, "collapse": 0.5, "hazmat_leak": 0.7, "social_assistance": 30.0,
-    AUTOMATIC_ALARM: 15.0,
-})  # fmt: skip
+DEFAULT_TYPE_WEIGHTS: Mapping[str, float] = MappingProxyType(
+    {
+        "residential_fire": 14.0,
+        "high_rise_fire": 2.0,
+        "underground_fire": 0.5,
+        "large_complex_fire": 1.0,
+        "chemical_plant_fire": 0.3,
+        "vehicle_fire": 6.0,
+        "field_fire": 6.0,
+        "forest_fire": 1.5,
+        "traffic_rescue": 10.0,
+        "water_rescue": 2.0,
+        "mountain_rescue": 1.0,
+        "collapse": 0.5,
+        "hazmat_leak": 0.7,
+        "social_assistance": 30.0,
+        AUTOMATIC_ALARM: 15.0,
+    }
+)
 # How many calls come from around a station of each tier, relatively: urban stations cover
 # the most people; civilian teams cover specialised rescue, not a populated area.
-TIER_WEIGHTS: Mapping[Tier, float] = MappingProxyType({
-    Tier.PROFESSIONAL: 10.0, Tier.GOV_FULLTIME: 6.0, Tier.VOLUNTEER: 1.5,
-    Tier.MICRO_STATION: 0.5, Tier.CIVILIAN: 0.0,
-})  # fmt: skip
+TIER_WEIGHTS: Mapping[Tier, float] = MappingProxyType(
+    {
+        Tier.PROFESSIONAL: 10.0,
+        Tier.GOV_FULLTIME: 6.0,
+        Tier.VOLUNTEER: 1.5,
+        Tier.MICRO_STATION: 0.5,
+        Tier.CIVILIAN: 0.0,
+    }
+)
 TRANSFER_SHARE = 0.06  # calls from a person transferred from 110/120 rather than dialled
 DETECTOR_SHARE = 0.3  # duplicates of a building fire raised by the building's detectors
-_ROADS = ("Renmin", "Jiefang", "Wuyi", "Furong", "Shaoshan", "Laodong", "Xiangjiang",
-          "Yingbin", "Zhongshan", "Huangxing", "Dongfeng", "Xinmin")  # fmt: skip
-_DESCRIPTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "residential_fire": ("Smoke from a flat on floor {n}", "Kitchen fire, family got out"),
-    "high_rise_fire": ("Flames seen on floor {n} of a tower block",),
-    "underground_fire": ("Smoke coming out of an underground car park",),
-    "large_complex_fire": ("Fire in a shopping mall, people evacuating",),
-    "chemical_plant_fire": ("Explosion and black smoke at a chemical plant",),
-    "vehicle_fire": ("Car on fire at the roadside", "Bus engine on fire"),
-    "field_fire": ("Straw burning in a field, spreading",),
-    "forest_fire": ("Smoke on the wooded hillside",),
-    "traffic_rescue": ("Collision, driver trapped in the car", "Truck overturned, {n} hurt"),
-    "water_rescue": ("Person in the river, cannot swim",),
-    "mountain_rescue": ("{n} hikers lost on the mountain",),
-    "collapse": ("Part of an old building collapsed, people inside",),
-    "hazmat_leak": ("Strong gas smell, a tanker is leaking",),
-    "social_assistance": ("Locked out, child inside", "Flooded basement", "Cat stuck on roof"),
-})  # fmt: skip
-_ALARM_TEXTS: Mapping[int, str] = MappingProxyType({
-    common_pb2.FIRE_ALARM_NETWORK: "Alarm network: smoke detector zone {n} activated",
-    common_pb2.SMART_SMOKE_DETECTOR: "Smart smoke detector alarm, household not answering",
-})  # fmt: skip
+_ROADS = (
+    "Renmin",
+    "Jiefang",
+    "Wuyi",
+    "Furong",
+    "Shaoshan",
+    "Laodong",
+    "Xiangjiang",
+    "Yingbin",
+    "Zhongshan",
+    "Huangxing",
+    "Dongfeng",
+    "Xinmin",
+)
+_DESCRIPTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "residential_fire": ("Smoke from a flat on floor {n}", "Kitchen fire, family got out"),
+        "high_rise_fire": ("Flames seen on floor {n} of a tower block",),
+        "underground_fire": ("Smoke coming out of an underground car park",),
+        "large_complex_fire": ("Fire in a shopping mall, people evacuating",),
+        "chemical_plant_fire": ("Explosion and black smoke at a chemical plant",),
+        "vehicle_fire": ("Car on fire at the roadside", "Bus engine on fire"),
+        "field_fire": ("Straw burning in a field, spreading",),
+        "forest_fire": ("Smoke on the wooded hillside",),
+        "traffic_rescue": ("Collision, driver trapped in the car", "Truck overturned, {n} hurt"),
+        "water_rescue": ("Person in the river, cannot swim",),
+        "mountain_rescue": ("{n} hikers lost on the mountain",),
+        "collapse": ("Part of an old building collapsed, people inside",),
+        "hazmat_leak": ("Strong gas smell, a tanker is leaking",),
+        "social_assistance": ("Locked out, child inside", "Flooded basement", "Cat stuck on roof"),
+    }
+)
+_ALARM_TEXTS: Mapping[int, str] = MappingProxyType(
+    {
+        common_pb2.FIRE_ALARM_NETWORK: "Alarm network: smoke detector zone {n} activated",
+        common_pb2.SMART_SMOKE_DETECTOR: "Smart smoke detector alarm, household not answering",
+    }
+)
 
 
 @dataclass(frozen=True)

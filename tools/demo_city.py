@@ -568,8 +568,12 @@ def operators() -> list[dict[str, str]]:
     """Every operator with its demo token's hash; staff also get a console password."""
     out = []
     for op_id, name, role in OPERATORS:
-        operator = {"id": op_id, "name": name, "role": role,
-                    "token_sha256": token_hash(demo_token(op_id))}  # fmt: skip
+        operator = {
+            "id": op_id,
+            "name": name,
+            "role": role,
+            "token_sha256": token_hash(demo_token(op_id)),
+        }
         if Role(role) in STAFF_ROLES:
             operator["password_argon2"] = demo_hash(op_id, demo_password(op_id))
         out.append(operator)

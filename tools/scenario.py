@@ -55,9 +55,14 @@ class ScenarioResult:
 
 class Scenario:
     def __init__(
-        self, channel: grpc.Channel, units_channel: grpc.Channel, authorization: str,
-        pacing: Pacing, say: Say = print, seed: int = 1,
-    ) -> None:  # fmt: skip
+        self,
+        channel: grpc.Channel,
+        units_channel: grpc.Channel,
+        authorization: str,
+        pacing: Pacing,
+        say: Say = print,
+        seed: int = 1,
+    ) -> None:
         self.dispatch = dispatch_pb2_grpc.DispatchServiceStub(channel)
         self.units = units_pb2_grpc.UnitsServiceStub(units_channel)
         self.random = random.Random(seed)
@@ -106,28 +111,37 @@ class Scenario:
         reply = self._ask(
             self.dispatch.ReceiveCall,
             dispatch_pb2.ReceiveCallRequest(
-                request_id=str(uuid.uuid4()), caller_number=call.caller_number,
-                source=call.source, location=where, address=call.address,
-                incident_type=call.incident_type, description=call.description,
+                request_id=str(uuid.uuid4()),
+                caller_number=call.caller_number,
+                source=call.source,
+                location=where,
+                address=call.address,
+                incident_type=call.incident_type,
+                description=call.description,
                 link_to_incident_id=link,
             ),
-        )  # fmt: skip
+        )
         self._incident_of[call.seq] = reply.incident_id
         if link:
             self.result.linked += 1
             self.say(f"{call.at_seconds:7.1f}s call {call.seq}: linked to {link}")
             return
         self.result.incidents.append(reply.incident_id)
-        self.say(f"{call.at_seconds:7.1f}s call {call.seq}: {call.incident_type} "
-                 f"-> incident {reply.incident_id}")  # fmt: skip
+        self.say(
+            f"{call.at_seconds:7.1f}s call {call.seq}: {call.incident_type} "
+            f"-> incident {reply.incident_id}"
+        )
         if self.pacing.dispatch:
             self._send_recommended(reply.incident_id)
         if call.incident_type == "automatic_alarm":
-            self._at(call.at_seconds + self.pacing.verify_after,
-                     lambda: self._verify(reply.incident_id, call))  # fmt: skip
+            self._at(
+                call.at_seconds + self.pacing.verify_after,
+                lambda: self._verify(reply.incident_id, call),
+            )
         else:
-            self._at(call.at_seconds + self.pacing.close_after,
-                     lambda: self._close(reply.incident_id))  # fmt: skip
+            self._at(
+                call.at_seconds + self.pacing.close_after, lambda: self._close(reply.incident_id)
+            )
 
     def _original_offered(self, call: GeneratedCall, where: common_pb2.GeoPoint) -> str:
         """The original's incident, when this call repeats it and dispatch offers it."""
@@ -135,9 +149,10 @@ class Scenario:
             return ""
         offered = self._ask(
             self.dispatch.FindDuplicates,
-            dispatch_pb2.FindDuplicatesRequest(incident_type=call.incident_type,
-                                               location=where, address=call.address),
-        ).duplicates  # fmt: skip
+            dispatch_pb2.FindDuplicatesRequest(
+                incident_type=call.incident_type, location=where, address=call.address
+            ),
+        ).duplicates
         original = self._incident_of[call.duplicate_of]
         return original if any(d.incident_id == original for d in offered) else ""
 
@@ -151,10 +166,13 @@ class Scenario:
                 self._ask(
                     self.dispatch.DispatchUnit,
                     dispatch_pb2.DispatchUnitRequest(
-                        request_id=str(uuid.uuid4()), incident_id=incident_id,
-                        unit_id=pick.unit_id, slot=pick.slot, reason=pick.reason,
+                        request_id=str(uuid.uuid4()),
+                        incident_id=incident_id,
+                        unit_id=pick.unit_id,
+                        capability=pick.capability,
+                        reason=pick.reason,
                     ),
-                )  # fmt: skip
+                )
                 self.result.dispatched += 1
                 if self.pacing.crews:
                     self._play_crew(incident_id, pick)
@@ -162,8 +180,10 @@ class Scenario:
                 self.result.refused.append(f"{exc.code().name}: {exc.details()}")
         self.result.shortfalls += len(offer.shortfalls)
         sent = ", ".join(p.unit_id for p in offer.picks) or "nobody"
-        self.say(f"          sent {sent}" + (f"; {len(offer.shortfalls)} slot(s) short"
-                                             if offer.shortfalls else ""))  # fmt: skip
+        self.say(
+            f"          sent {sent}"
+            + (f"; {len(offer.shortfalls)} capability(s) short" if offer.shortfalls else "")
+        )
 
     # --- the crews ---------------------------------------------------------------------
 
@@ -174,40 +194,72 @@ class Scenario:
         if not staffed:
             self._at(now + answer, lambda: self._answer(incident_id, pick.unit_id), incident_id)
         turnout = max(20.0, pick.eta_seconds * 0.25)  # the pick's ETA includes the turnout
-        self._at(now + answer + turnout,
-                 lambda: self._move(pick.unit_id, common_pb2.EN_ROUTE), incident_id)  # fmt: skip
-        self._at(now + answer + max(pick.eta_seconds, turnout + 10),
-                 lambda: self._move(pick.unit_id, common_pb2.ON_SCENE), incident_id)  # fmt: skip
+        self._at(
+            now + answer + turnout,
+            lambda: self._move(pick.unit_id, common_pb2.EN_ROUTE),
+            incident_id,
+        )
+        self._at(
+            now + answer + max(pick.eta_seconds, turnout + 10),
+            lambda: self._move(pick.unit_id, common_pb2.ON_SCENE),
+            incident_id,
+        )
 
     def _answer(self, incident_id: str, unit_id: str) -> None:
         """The team answers its alert (a call taker may do it on the team's behalf)."""
-        detail = self._ask(self.units.GetUnit, units_pb2.GetUnitRequest(unit_id=unit_id,
-                                                                         history=10))  # fmt: skip
-        alert = next((e.unit_alerted for e in reversed(detail.history)
-                      if e.WhichOneof("payload") == "unit_alerted"
-                      and e.unit_alerted.incident_id == incident_id), None)  # fmt: skip
+        detail = self._ask(
+            self.units.GetUnit, units_pb2.GetUnitRequest(unit_id=unit_id, history=10)
+        )
+        alert = next(
+            (
+                e.unit_alerted
+                for e in reversed(detail.history)
+                if e.WhichOneof("payload") == "unit_alerted"
+                and e.unit_alerted.incident_id == incident_id
+            ),
+            None,
+        )
         if alert is None or detail.unit.status != common_pb2.ALERTED:
             return  # not alerted for this incident (any more)
         if self.random.random() < self.pacing.decline_share:
-            self._ask(self.units.DeclineAlert, units_pb2.DeclineAlertRequest(
-                request_id=str(uuid.uuid4()), alert_id=alert.alert_id, unit_id=unit_id,
-                reason="not enough members at home"))  # fmt: skip
+            self._ask(
+                self.units.DeclineAlert,
+                units_pb2.DeclineAlertRequest(
+                    request_id=str(uuid.uuid4()),
+                    alert_id=alert.alert_id,
+                    unit_id=unit_id,
+                    reason="not enough members at home",
+                ),
+            )
             self.result.declined += 1
             self.say(f"          {unit_id} declined")
             return
-        self._ask(self.units.AcknowledgeAlert, units_pb2.AcknowledgeAlertRequest(
-            request_id=str(uuid.uuid4()), alert_id=alert.alert_id, unit_id=unit_id,
-            responders=max(1, alert.responders_needed), note="scenario"))  # fmt: skip
+        self._ask(
+            self.units.AcknowledgeAlert,
+            units_pb2.AcknowledgeAlertRequest(
+                request_id=str(uuid.uuid4()),
+                alert_id=alert.alert_id,
+                unit_id=unit_id,
+                responders=max(1, alert.responders_needed),
+                note="scenario",
+            ),
+        )
         self.result.acknowledged += 1
 
     def _move(self, unit_id: str, status: int) -> None:
         unit = self._ask(self.units.GetUnit, units_pb2.GetUnitRequest(unit_id=unit_id)).unit
-        allowed = {common_pb2.EN_ROUTE: common_pb2.ACKNOWLEDGED,
-                   common_pb2.ON_SCENE: common_pb2.EN_ROUTE}  # fmt: skip
+        allowed = {
+            common_pb2.EN_ROUTE: common_pb2.ACKNOWLEDGED,
+            common_pb2.ON_SCENE: common_pb2.EN_ROUTE,
+        }
         if unit.status != allowed[status]:
             return  # declined, timed out, released meanwhile
-        self._ask(self.units.ChangeStatus, units_pb2.ChangeStatusRequest(
-            request_id=str(uuid.uuid4()), unit_id=unit_id, status=status))  # fmt: skip
+        self._ask(
+            self.units.ChangeStatus,
+            units_pb2.ChangeStatusRequest(
+                request_id=str(uuid.uuid4()), unit_id=unit_id, status=status
+            ),
+        )
         if status == common_pb2.ON_SCENE:
             self.result.arrived += 1
             self.say(f"          {unit_id} on scene")
@@ -218,28 +270,34 @@ class Scenario:
         if call.false_alarm:
             self._ask(
                 self.dispatch.CancelIncident,
-                dispatch_pb2.CancelIncidentRequest(request_id=str(uuid.uuid4()),
-                                                   incident_id=incident_id,
-                                                   reason="FALSE_ALARM",
-                                                   note="checked on site: no fire"),
-            )  # fmt: skip
+                dispatch_pb2.CancelIncidentRequest(
+                    request_id=str(uuid.uuid4()),
+                    incident_id=incident_id,
+                    reason="FALSE_ALARM",
+                    note="checked on site: no fire",
+                ),
+            )
             self.result.cancelled += 1
             self._over.add(incident_id)
             self.say(f"          incident {incident_id}: false alarm, cancelled")
             return
         self._ask(
             self.dispatch.ClassifyIncident,
-            dispatch_pb2.ClassifyIncidentRequest(request_id=str(uuid.uuid4()),
-                                                 incident_id=incident_id,
-                                                 incident_type="residential_fire",
-                                                 note="alarm verified: smoke and flames"),
-        )  # fmt: skip
+            dispatch_pb2.ClassifyIncidentRequest(
+                request_id=str(uuid.uuid4()),
+                incident_id=incident_id,
+                incident_type="residential_fire",
+                note="alarm verified: smoke and flames",
+            ),
+        )
         self.result.verified += 1
         self.say(f"          incident {incident_id}: alarm verified as a residential fire")
         if self.pacing.dispatch:
             self._send_recommended(incident_id)
-        self._at(call.at_seconds + self.pacing.verify_after + self.pacing.close_after,
-                 lambda: self._close(incident_id))  # fmt: skip
+        self._at(
+            call.at_seconds + self.pacing.verify_after + self.pacing.close_after,
+            lambda: self._close(incident_id),
+        )
 
     def _close(self, incident_id: str) -> None:
         for method in (self.dispatch.MarkUnderControl, self.dispatch.CloseIncident):

@@ -42,72 +42,120 @@ def _command(options: dict[str, Any]) -> tuple[str, Message]:
     """Assume command, or with --transfer take it over from the commander in place."""
     if options["transfer"]:
         return "TransferCommand", dispatch_pb2.TransferCommandRequest(
-            to_commander_id=options["commander"], to_commander_name=options["name"],
-            unit_id=options["unit"], reason=options["reason"],
-        )  # fmt: skip
+            to_commander_id=options["commander"],
+            to_commander_name=options["name"],
+            unit_id=options["unit"],
+            reason=options["reason"],
+        )
     return "AssumeCommand", dispatch_pb2.AssumeCommandRequest(
-        commander_id=options["commander"], commander_name=options["name"],
+        commander_id=options["commander"],
+        commander_name=options["name"],
         unit_id=options["unit"],
-    )  # fmt: skip
+    )
 
 
 TABLE = (
     IncidentCommand(
-        "raise", "Raise the alarm level: the run card's difference is dispatched at once.",
+        "raise",
+        "Raise the alarm level: the run card's difference is dispatched at once.",
         (click.Argument(["level"], type=click.IntRange(1, 5)), reason()),
-        lambda o: ("RaiseAlarmLevel",
-                   dispatch_pb2.RaiseAlarmLevelRequest(alarm_level=o["level"], reason=o["reason"])),
+        lambda o: (
+            "RaiseAlarmLevel",
+            dispatch_pb2.RaiseAlarmLevelRequest(alarm_level=o["level"], reason=o["reason"]),
+        ),
     ),
     IncidentCommand(
-        "request", "Ask for more of one capability (water_tanker, hazmat, ...): sent at once.",
-        (click.Argument(["capability"]), click.Option(["--count"], default=1, show_default=True),
-         reason()),
-        lambda o: ("RequestUnits", dispatch_pb2.RequestUnitsRequest(
-            capability=o["capability"], count=o["count"], reason=o["reason"])),
+        "request",
+        "Ask for more of one capability (water_tanker, hazmat, ...): sent at once.",
+        (
+            click.Argument(["capability"]),
+            click.Option(["--count"], default=1, show_default=True),
+            reason(),
+        ),
+        lambda o: (
+            "RequestUnits",
+            dispatch_pb2.RequestUnitsRequest(
+                capability=o["capability"], count=o["count"], reason=o["reason"]
+            ),
+        ),
     ),
     IncidentCommand(
-        "command", "Assume command of an incident, or (--transfer) take it over.",
-        (click.Option(["--commander"], default="", help="Who takes command (default: you)."),
-         click.Option(["--name"], default="", help="The commander's name and rank."),
-         click.Option(["--unit"], default="", help="The commander's unit, if on one."),
-         click.Option(["--transfer"], is_flag=True,
-                      help="Take over from the commander in place."),
-         reason()),
+        "command",
+        "Assume command of an incident, or (--transfer) take it over.",
+        (
+            click.Option(["--commander"], default="", help="Who takes command (default: you)."),
+            click.Option(["--name"], default="", help="The commander's name and rank."),
+            click.Option(["--unit"], default="", help="The commander's unit, if on one."),
+            click.Option(
+                ["--transfer"], is_flag=True, help="Take over from the commander in place."
+            ),
+            reason(),
+        ),
         _command,
     ),
     IncidentCommand(
-        "control", "Mark the incident under control; open requests for units end unless kept.",
-        (note(), click.Option(["--keep-requests"], is_flag=True,
-                            help="Keep the open requests for units (by default they end).")),
-        lambda o: ("MarkUnderControl", dispatch_pb2.IncidentNoteRequest(
-            note=o["note"], keep_requests=o["keep_requests"])),
+        "control",
+        "Mark the incident under control; open requests for units end unless kept.",
+        (
+            note(),
+            click.Option(
+                ["--keep-requests"],
+                is_flag=True,
+                help="Keep the open requests for units (by default they end).",
+            ),
+        ),
+        lambda o: (
+            "MarkUnderControl",
+            dispatch_pb2.IncidentNoteRequest(note=o["note"], keep_requests=o["keep_requests"]),
+        ),
     ),
     IncidentCommand(
-        "withdraw", "Withdraw an open request for units (its id, n3, is in `uc incident`).",
-        (click.Argument(["need_id"]),
-         click.Option(["--reason"], default="", help="Why it is no longer wanted.")),
-        lambda o: ("CancelUnitsRequest", dispatch_pb2.CancelUnitsRequestRequest(
-            need_id=o["need_id"], reason=o["reason"])),
+        "withdraw",
+        "Withdraw an open request for units (its id, n3, is in `uc incident`).",
+        (
+            click.Argument(["resource_request_id"]),
+            click.Option(["--reason"], default="", help="Why it is no longer wanted."),
+        ),
+        lambda o: (
+            "CancelResourceRequest",
+            dispatch_pb2.CancelResourceRequestRequest(
+                resource_request_id=o["resource_request_id"], reason=o["reason"]
+            ),
+        ),
     ),
     IncidentCommand(
-        "close", "Close the incident: every unit still on it is released.",
+        "close",
+        "Close the incident: every unit still on it is released.",
         (note(),),
         lambda o: ("CloseIncident", dispatch_pb2.IncidentNoteRequest(note=o["note"])),
     ),
     IncidentCommand(
-        "cancel", "Cancel the incident (a false alarm, say): every unit on it is released.",
-        (click.Option(["--reason"], type=click.Choice(CANCEL_REASONS), default="FALSE_ALARM",
-                      show_default=True), note()),
-        lambda o: ("CancelIncident",
-                   dispatch_pb2.CancelIncidentRequest(reason=o["reason"], note=o["note"])),
+        "cancel",
+        "Cancel the incident (a false alarm, say): every unit on it is released.",
+        (
+            click.Option(
+                ["--reason"],
+                type=click.Choice(CANCEL_REASONS),
+                default="FALSE_ALARM",
+                show_default=True,
+            ),
+            note(),
+        ),
+        lambda o: (
+            "CancelIncident",
+            dispatch_pb2.CancelIncidentRequest(reason=o["reason"], note=o["note"]),
+        ),
     ),
     IncidentCommand(
-        "classify", "Change the incident's type (verify an automatic alarm as a real fire).",
+        "classify",
+        "Change the incident's type (verify an automatic alarm as a real fire).",
         (click.Argument(["incident_type"]), note()),
-        lambda o: ("ClassifyIncident", dispatch_pb2.ClassifyIncidentRequest(
-            incident_type=o["incident_type"], note=o["note"])),
+        lambda o: (
+            "ClassifyIncident",
+            dispatch_pb2.ClassifyIncidentRequest(incident_type=o["incident_type"], note=o["note"]),
+        ),
     ),
-)  # fmt: skip
+)
 
 
 def _click_command(row: IncidentCommand) -> click.Command:
@@ -119,9 +167,11 @@ def _click_command(row: IncidentCommand) -> click.Command:
         print_incident(session.ask(getattr(session.client.dispatch, method), request))
 
     return click.Command(
-        row.name, callback=run, help=row.help,
+        row.name,
+        callback=run,
+        help=row.help,
         params=[click.Argument(["incident_id"]), *row.params],
-    )  # fmt: skip
+    )
 
 
 COMMANDS = tuple(_click_command(row) for row in TABLE)

@@ -35,15 +35,26 @@ SOURCES = ["PHONE", "FIRE_ALARM_NETWORK", "SMART_SMOKE_DETECTOR", "TRANSFER"]
     help="Link the call to this open incident (a duplicate) instead of opening one.",
 )
 def call(
-    session: Session, incident_type: str, lat: float | None, lon: float | None, address: str,
-    caller: str, description: str, source: str, link_to: str,
-) -> None:  # fmt: skip
+    session: Session,
+    incident_type: str,
+    lat: float | None,
+    lon: float | None,
+    address: str,
+    caller: str,
+    description: str,
+    source: str,
+    link_to: str,
+) -> None:
     """Take a 119 call: opens an incident (or links to one) and prints its id."""
     request = dispatch_pb2.ReceiveCallRequest(
-        request_id=str(uuid.uuid4()), link_to_incident_id=link_to, caller_number=caller,
-        source=common_pb2.CallSource.Value(source), address=address,
-        incident_type=incident_type, description=description,
-    )  # fmt: skip
+        request_id=str(uuid.uuid4()),
+        link_to_incident_id=link_to,
+        caller_number=caller,
+        source=common_pb2.CallSource.Value(source),
+        address=address,
+        incident_type=incident_type,
+        description=description,
+    )
     if lat is not None and lon is not None:
         request.location.latitude, request.location.longitude = lat, lon
     click.echo(session.ask(session.client.dispatch.ReceiveCall, request).incident_id)
@@ -85,25 +96,36 @@ def recommend_units(session: Session, incident_id: str, level: int | None) -> No
     )
     click.echo(f"{result.incident_type}, alarm level {result.alarm_level}:")
     for pick in result.picks:
-        click.echo(f"  {pick.slot:<19} {pick.unit_id:<12} ETA {pick.eta_seconds / 60:4.1f} min  "
-                   f"{pick.reason}")  # fmt: skip
+        click.echo(
+            f"  {pick.capability:<19} {pick.unit_id:<12} ETA {pick.eta_seconds / 60:4.1f} min  "
+            f"{pick.reason}"
+        )
     for gap in result.shortfalls:
-        click.echo(f"  {gap.slot:<19} MISSING {gap.missing}: {gap.reason}")
+        click.echo(f"  {gap.capability:<19} MISSING {gap.missing}: {gap.reason}")
 
 
 @click.command(name="dispatch")
 @pass_session
 @click.argument("incident_id")
 @click.argument("unit_id")
-@click.option("--slot", default="", help="The run-card slot it fills (from uc recommend).")
+@click.option(
+    "--capability", default="", help="The run-card capability it fills (from uc recommend)."
+)
 @click.option("--reason", default="")
-def dispatch_unit(session: Session, incident_id: str, unit_id: str, slot: str, reason: str) -> None:
+def dispatch_unit(
+    session: Session, incident_id: str, unit_id: str, capability: str, reason: str
+) -> None:
     """Send a unit to an incident (it is reserved, then its team is alerted)."""
     reply = session.ask(
         session.client.dispatch.DispatchUnit,
-        dispatch_pb2.DispatchUnitRequest(request_id=str(uuid.uuid4()), incident_id=incident_id,
-                                         unit_id=unit_id, slot=slot, reason=reason),
-    )  # fmt: skip
+        dispatch_pb2.DispatchUnitRequest(
+            request_id=str(uuid.uuid4()),
+            incident_id=incident_id,
+            unit_id=unit_id,
+            capability=capability,
+            reason=reason,
+        ),
+    )
     if reply.pending:
         click.echo(f"{unit_id} PENDING for {incident_id}: {reply.message}")
     else:
@@ -142,11 +164,11 @@ def print_incident(i: dispatch_pb2.Incident) -> None:
     for a in i.assignments:
         instead = f" (replaces {a.replaces_unit_id})" if a.replaces_unit_id else ""
         ended = f": {a.ended_reason}" if a.ended_reason else ""
-        click.echo(f"  {a.unit_id:<12} {a.slot or '-':<19} {a.state}{ended}{instead}")
-    for n in i.open_needs:
-        what = n.slot or n.unit_id
+        click.echo(f"  {a.unit_id:<12} {a.capability or '-':<19} {a.state}{ended}{instead}")
+    for n in i.open_requests:
+        what = n.capability or n.unit_id
         why = f" - not filled: {n.unavailable_reason}" if n.unavailable_reason else ""
-        click.echo(f"  REQUEST {n.need_id}: {n.remaining} x {what} ({n.reason}){why}")
+        click.echo(f"  REQUEST {n.resource_request_id}: {n.remaining} x {what} ({n.reason}){why}")
 
 
 COMMANDS = (call, duplicates, recommend_units, dispatch_unit, show_incident, list_incidents)

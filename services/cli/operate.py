@@ -33,10 +33,11 @@ def run(data_dir: Path, broker_port: int) -> None:
 
     configure_logging("launcher")
     stack = Stack(
-        data_dir=data_dir, broker_port=broker_port,
+        data_dir=data_dir,
+        broker_port=broker_port,
         external_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
         partitions=int(os.environ.get("UC_TOPIC_PARTITIONS", str(DEFAULT_PARTITIONS))),
-    )  # fmt: skip
+    )
     try:
         stack.start()
     except BaseException:
@@ -49,8 +50,10 @@ def run(data_dir: Path, broker_port: int) -> None:
         kind = "HTTP/JSON" if service in HTTP_SERVICES else "gRPC"
         click.echo(f"  {service:<10} {stack.address(service)}  ({kind}, healthy)")
     click.echo(f"  data       {data_dir.resolve()}")
-    click.echo("Try: .venv/bin/uc call --type residential_fire --lat 28.2282 --lon 112.9388 "
-               "--caller 13800000000\nCtrl-C stops everything.\n")  # fmt: skip
+    click.echo(
+        "Try: .venv/bin/uc call --type residential_fire --lat 28.2282 --lon 112.9388 "
+        "--caller 13800000000\nCtrl-C stops everything.\n"
+    )
     stack.watch()
 
 
@@ -77,17 +80,26 @@ def run(data_dir: Path, broker_port: int) -> None:
 @click.option("--no-dispatch", is_flag=True, help="Open incidents but send nobody.")
 @click.option("--no-crews", is_flag=True, help="Do not play the crews (answers, moves).")
 def generate(
-    session: Session, rate: float, duration: float, count: int | None, seed: int,
-    speed: float, duplicates: float, false_alarms: float, hold: float, no_dispatch: bool,
+    session: Session,
+    rate: float,
+    duration: float,
+    count: int | None,
+    seed: int,
+    speed: float,
+    duplicates: float,
+    false_alarms: float,
+    hold: float,
+    no_dispatch: bool,
     no_crews: bool,
-) -> None:  # fmt: skip
+) -> None:
     """Play a generated call stream against the running system, as call takers would."""
     from tools.callgen import CallGenerator, CallMix, summary
     from tools.scenario import Pacing, Scenario
 
     try:
-        mix = CallMix(rate_per_second=rate, duplicate_share=duplicates,
-                      false_alarm_share=false_alarms)  # fmt: skip
+        mix = CallMix(
+            rate_per_second=rate, duplicate_share=duplicates, false_alarm_share=false_alarms
+        )
         generator = CallGenerator(load_jurisdiction(jurisdiction_file()), mix, seed)
         calls = list(generator.calls(count=count) if count else generator.calls(duration))
     except ValueError as exc:
@@ -98,12 +110,13 @@ def generate(
         open_channel(service_address("dispatch")) as channel,
         open_channel(service_address("units")) as units_channel,
     ):
-        scenario = Scenario(channel, units_channel, f"Bearer {session.token}", pacing,
-                            click.echo, seed)  # fmt: skip
+        scenario = Scenario(
+            channel, units_channel, f"Bearer {session.token}", pacing, click.echo, seed
+        )
         result = scenario.play(calls)
     click.echo(
         f"{result.calls} calls: {len(result.incidents)} incidents, {result.linked} linked as "
-        f"duplicates, {result.dispatched} units sent ({result.shortfalls} slots short), "
+        f"duplicates, {result.dispatched} units sent ({result.shortfalls} card short), "
         f"{result.verified} alarms verified, {result.cancelled} false alarms cancelled, "
         f"{result.closed} closed; crews: {result.acknowledged} acknowledged, "
         f"{result.declined} declined, {result.arrived} on scene; "

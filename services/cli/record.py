@@ -21,9 +21,12 @@ SOURCES = {"store": incidents_pb2.STORE, "kafka": incidents_pb2.KAFKA}
 
 def source_option() -> click.Option:
     return click.Option(
-        ["--source"], type=click.Choice(sorted(SOURCES)), default="store", show_default=True,
+        ["--source"],
+        type=click.Choice(sorted(SOURCES)),
+        default="store",
+        show_default=True,
         help="Read the incident from the incident log's store or again from the Kafka topics.",
-    )  # fmt: skip
+    )
 
 
 def with_source(command: click.Command) -> click.Command:
@@ -66,20 +69,28 @@ def incident_log(session: Session, incident_id: str) -> None:
     )
     for entry in reply.entries:
         payload = MessageToDict(getattr(entry, entry.WhichOneof("payload") or "event_id"))
-        click.echo(f"{session.local(entry.occurred_at, 'milliseconds')}  {entry.source:<9} "
-                   f"{entry.event_type:<18} {entry.actor.id or '-':<12} {payload}")  # fmt: skip
+        click.echo(
+            f"{session.local(entry.occurred_at, 'milliseconds')}  {entry.source:<9} "
+            f"{entry.event_type:<18} {entry.actor.id or '-':<12} {payload}"
+        )
 
 
 def print_state(session: Session, state: incidents_pb2.IncidentState) -> None:
     at = f"  as of {session.local(state.as_of)}" if state.HasField("as_of") else ""
-    click.echo(f"{state.incident_id}  {state.incident_type or '-'}  {state.status}  alarm level "
-               f"{state.alarm_level}{at}  ({state.events_applied} events)")  # fmt: skip
-    click.echo(f"  command: {state.commander_name or state.commander_id or 'nobody'}   "
-               f"calls: {state.calls}")  # fmt: skip
+    click.echo(
+        f"{state.incident_id}  {state.incident_type or '-'}  {state.status}  alarm level "
+        f"{state.alarm_level}{at}  ({state.events_applied} events)"
+    )
+    click.echo(
+        f"  command: {state.commander_name or state.commander_id or 'nobody'}   "
+        f"calls: {state.calls}"
+    )
     for unit in state.units:
         tier = common_pb2.Tier.Name(unit.tier) if unit.tier else "-"
-        click.echo(f"  {unit.unit_id:<12} {tier:<13} {unit.slot or '-':<19} {unit.status}"
-                   + (f" ({unit.outcome})" if unit.outcome else ""))  # fmt: skip
+        click.echo(
+            f"  {unit.unit_id:<12} {tier:<13} {unit.capability or '-':<19} {unit.status}"
+            + (f" ({unit.outcome})" if unit.outcome else "")
+        )
     for text in state.notes:
         click.echo(f"  note: {text}")
 
@@ -91,8 +102,7 @@ def print_state(session: Session, state: incidents_pb2.IncidentState) -> None:
 @click.option("--at", "at_text", default="", help="ISO time or +MM:SS after the first event.")
 def incident_state(session: Session, incident_id: str, at_text: str, source: str) -> None:
     """The incident as it stood at an instant (time travel), or now."""
-    request = incidents_pb2.GetIncidentStateRequest(incident_id=incident_id,
-                                                    source=SOURCES[source])  # fmt: skip
+    request = incidents_pb2.GetIncidentStateRequest(incident_id=incident_id, source=SOURCES[source])
     if at_text:
         request.at.CopyFrom(instant(session, at_text, incident_id))
     print_state(session, session.ask(session.client.incidents.GetIncidentState, request))
@@ -108,14 +118,23 @@ def incident_state(session: Session, incident_id: str, at_text: str, source: str
 @click.option("--to", "to_text", default="", help="ISO time or +MM:SS: stop here.")
 @click.option("--state", "with_state", is_flag=True, help="Show the state after each event.")
 def replay(
-    session: Session, incident_id: str, speed: float, fast: bool, from_text: str,
-    to_text: str, with_state: bool, source: str,
-) -> None:  # fmt: skip
+    session: Session,
+    incident_id: str,
+    speed: float,
+    fast: bool,
+    from_text: str,
+    to_text: str,
+    with_state: bool,
+    source: str,
+) -> None:
     """Watch an incident unfold again, at a chosen speed (Ctrl-C to stop)."""
     request = incidents_pb2.ReplayIncidentRequest(
-        incident_id=incident_id, speed=speed, as_fast_as_possible=fast,
-        source=SOURCES[source], with_state=with_state,
-    )  # fmt: skip
+        incident_id=incident_id,
+        speed=speed,
+        as_fast_as_possible=fast,
+        source=SOURCES[source],
+        with_state=with_state,
+    )
     if from_text:
         getattr(request, "from").CopyFrom(instant(session, from_text, incident_id))
     if to_text:
@@ -123,14 +142,18 @@ def replay(
     try:
         for frame in session.client.incidents.ReplayIncident(request):
             minutes, seconds = divmod(frame.seconds_from_start, 60)
-            click.echo(f"+{int(minutes):02d}:{seconds:04.1f}  {frame.event.source:<9} "
-                       f"{frame.event.event_type:<22} {frame.summary}")  # fmt: skip
+            click.echo(
+                f"+{int(minutes):02d}:{seconds:04.1f}  {frame.event.source:<9} "
+                f"{frame.event.event_type:<22} {frame.summary}"
+            )
             if with_state:
                 s = frame.state
                 on_scene = sum(u.status == "ON_SCENE" for u in s.units)
-                click.echo(f"           -> {s.status}, level {s.alarm_level}, "
-                           f"{len(s.units)} units ({on_scene} on scene), "
-                           f"command: {s.commander_name or s.commander_id or '-'}")  # fmt: skip
+                click.echo(
+                    f"           -> {s.status}, level {s.alarm_level}, "
+                    f"{len(s.units)} units ({on_scene} on scene), "
+                    f"command: {s.commander_name or s.commander_id or '-'}"
+                )
     except grpc.RpcError as error:
         fail(error)
 
@@ -152,9 +175,12 @@ def replay(
     help="Write the figures as JSON here (default: report-<incident>.json).",
 )
 def report(
-    session: Session, incident_id: str, html_path: Path | None, json_path: Path | None,
+    session: Session,
+    incident_id: str,
+    html_path: Path | None,
+    json_path: Path | None,
     source: str,
-) -> None:  # fmt: skip
+) -> None:
     """Write the after-action report: an HTML page with the timeline chart, and JSON."""
     reply = session.ask(
         session.client.incidents.GetReport,
@@ -179,8 +205,9 @@ def report(
 )
 def add_note(session: Session, incident_id: str, text: str, kind: str) -> None:
     """A commander's entry in the incident's record (needs a commander's token)."""
-    request = incidents_pb2.AddNoteRequest(request_id=str(uuid.uuid4()), incident_id=incident_id,
-                                           text=text, kind=kind)  # fmt: skip
+    request = incidents_pb2.AddNoteRequest(
+        request_id=str(uuid.uuid4()), incident_id=incident_id, text=text, kind=kind
+    )
     click.echo(session.ask(session.client.incidents.AddNote, request).note_id)
 
 
@@ -192,9 +219,13 @@ def add_note(session: Session, incident_id: str, text: str, kind: str) -> None:
 @click.option("--until", default="", help="Opened at or before (ISO 8601).")
 @click.option("--limit", default=100, show_default=True)
 def history(
-    session: Session, status: tuple[str, ...], types: tuple[str, ...], since: str, until: str,
+    session: Session,
+    status: tuple[str, ...],
+    types: tuple[str, ...],
+    since: str,
+    until: str,
     limit: int,
-) -> None:  # fmt: skip
+) -> None:
     """Incidents in the record, newest first (from the incident log)."""
     request = incidents_pb2.SearchIncidentsRequest(
         statuses=[s.upper() for s in status], incident_types=types, limit=limit
@@ -205,9 +236,11 @@ def history(
         request.opened_to.CopyFrom(instant(session, until, ""))
     found = session.ask(session.client.incidents.SearchIncidents, request).incidents
     for i in found:
-        click.echo(f"{i.incident_id}  {session.local(i.opened_at)}  {i.status:<13} "
-                   f"L{i.alarm_level} {i.incident_type:<20} {i.events:>4} events  "
-                   f"{i.address}")  # fmt: skip
+        click.echo(
+            f"{i.incident_id}  {session.local(i.opened_at)}  {i.status:<13} "
+            f"L{i.alarm_level} {i.incident_type:<20} {i.events:>4} events  "
+            f"{i.address}"
+        )
     click.echo(f"{len(found)} incident(s)", err=True)
 
 

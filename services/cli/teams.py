@@ -28,20 +28,27 @@ def unit_status(name: str) -> common_pb2.UnitStatus.ValueType:
 @click.option("--capability", multiple=True, help="engine, aerial, first_intervention, ...")
 @click.option("--district", default="")
 def list_units(
-    session: Session, tier: tuple[str, ...], status: tuple[str, ...],
-    capability: tuple[str, ...], district: str,
-) -> None:  # fmt: skip
+    session: Session,
+    tier: tuple[str, ...],
+    status: tuple[str, ...],
+    capability: tuple[str, ...],
+    district: str,
+) -> None:
     """The status board: one unit a line."""
     request = units_pb2.ListUnitsRequest(
         tiers=[common_pb2.Tier.Value(t.upper()) for t in tier],  # unknown names: ValueError
-        statuses=[unit_status(s) for s in status], capabilities=capability, district=district,
-    )  # fmt: skip
+        statuses=[unit_status(s) for s in status],
+        capabilities=capability,
+        district=district,
+    )
     units = session.ask(session.client.units.ListUnits, request).units
     for unit in units:
         p = unit.profile
-        click.echo(f"{p.unit_id:<12} {common_pb2.UnitStatus.Name(unit.status):<14} "
-                   f"{common_pb2.Tier.Name(p.tier):<13} {','.join(p.capabilities):<28} "
-                   f"{p.station_name}  {unit.incident_id}")  # fmt: skip
+        click.echo(
+            f"{p.unit_id:<12} {common_pb2.UnitStatus.Name(unit.status):<14} "
+            f"{common_pb2.Tier.Name(p.tier):<13} {','.join(p.capabilities):<28} "
+            f"{p.station_name}  {unit.incident_id}"
+        )
     click.echo(f"{len(units)} units", err=True)
 
 
@@ -88,12 +95,18 @@ def acknowledge(
     alert = session.ask(
         session.client.units.AcknowledgeAlert,
         units_pb2.AcknowledgeAlertRequest(
-            request_id=str(uuid.uuid4()), alert_id=alert_id, unit_id=unit_id,
-            responders=responders, eta_seconds=eta_seconds, note=note,
+            request_id=str(uuid.uuid4()),
+            alert_id=alert_id,
+            unit_id=unit_id,
+            responders=responders,
+            eta_seconds=eta_seconds,
+            note=note,
         ),
-    )  # fmt: skip
-    click.echo(f"{units_pb2.Alert.State.Name(alert.state)}: responders "
-               f"{alert.responders_total}/{alert.responders_needed}")  # fmt: skip
+    )
+    click.echo(
+        f"{units_pb2.Alert.State.Name(alert.state)}: responders "
+        f"{alert.responders_total}/{alert.responders_needed}"
+    )
 
 
 @click.command(name="decline")
@@ -105,9 +118,10 @@ def decline(session: Session, alert_id: str, unit_id: str, reason: str) -> None:
     """Decline an alert for a team (the unit is freed for another dispatch)."""
     session.ask(
         session.client.units.DeclineAlert,
-        units_pb2.DeclineAlertRequest(request_id=str(uuid.uuid4()), alert_id=alert_id,
-                                      unit_id=unit_id, reason=reason),
-    )  # fmt: skip
+        units_pb2.DeclineAlertRequest(
+            request_id=str(uuid.uuid4()), alert_id=alert_id, unit_id=unit_id, reason=reason
+        ),
+    )
     click.echo("DECLINED")
 
 
@@ -119,9 +133,10 @@ def change_status(session: Session, unit_id: str, status: str) -> None:
     """Move a unit on: EN_ROUTE, ON_SCENE, RETURNING, AVAILABLE, OUT_OF_SERVICE, ..."""
     unit = session.ask(
         session.client.units.ChangeStatus,
-        units_pb2.ChangeStatusRequest(request_id=str(uuid.uuid4()), unit_id=unit_id,
-                                      status=unit_status(status)),
-    )  # fmt: skip
+        units_pb2.ChangeStatusRequest(
+            request_id=str(uuid.uuid4()), unit_id=unit_id, status=unit_status(status)
+        ),
+    )
     click.echo(f"{unit_id} {common_pb2.UnitStatus.Name(unit.status)}")
 
 

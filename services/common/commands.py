@@ -67,7 +67,7 @@ def client_key(request: Command | Message, operation: str, actor: str) -> Comman
 
 
 def derived_request_id(*parts: str) -> str:
-    """A request id made from others (``fill:<incident>:<need>:<unit>``, ``<id>:reserve``)
+    """A request id made from others (``fill:<incident>:<request>:<unit>``, ``<id>:reserve``)
     for a call to another service: readable when it fits the request-id limit, else the
     first part and a digest of all; the same parts always give the same id."""
     joined = ":".join(parts)

@@ -94,9 +94,13 @@ class _Credentials(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInter
         if self.authorization and not any(key == "authorization" for key, _ in metadata):
             metadata.append(("authorization", self.authorization))
         return _CallDetails(
-            details.method, details.timeout if details.timeout is not None else self.timeout,
-            metadata, details.credentials, details.wait_for_ready, details.compression,
-        )  # fmt: skip
+            details.method,
+            details.timeout if details.timeout is not None else self.timeout,
+            metadata,
+            details.credentials,
+            details.wait_for_ready,
+            details.compression,
+        )
 
     def intercept_unary_unary(
         self, continuation: Callable[..., Any], details: grpc.ClientCallDetails, request: Any
@@ -132,9 +136,12 @@ class Client:
     """
 
     def __init__(
-        self, token: str = "", addresses: Mapping[str, str] | None = None,
-        timeout: float = 10.0, retry: bool = True,
-    ) -> None:  # fmt: skip
+        self,
+        token: str = "",
+        addresses: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+        retry: bool = True,
+    ) -> None:
         addresses = dict(addresses or {})
         credentials = _Credentials(f"Bearer {token}" if token else "", timeout)
         self._channels: list[grpc.Channel] = []

@@ -46,10 +46,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-CAPABILITIES = frozenset({
-    "engine", "aerial", "rescue", "hazmat", "water_tanker", "foam", "command", "drone",
-    "first_intervention", "water_rescue", "mountain_rescue", "ambulance",
-})  # fmt: skip
+CAPABILITIES = frozenset(
+    {
+        "engine",
+        "aerial",
+        "rescue",
+        "hazmat",
+        "water_tanker",
+        "foam",
+        "command",
+        "drone",
+        "first_intervention",
+        "water_rescue",
+        "mountain_rescue",
+        "ambulance",
+    }
+)
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _SHA256 = r"^[0-9a-f]{64}$"
 # An argon2id hash in the PHC string format argon2-cffi writes and reads.
@@ -93,13 +105,16 @@ class TierPolicy(_Strict):
 DEFAULT_TIERS: dict[Tier, TierPolicy] = {
     Tier.PROFESSIONAL: TierPolicy(turnout_seconds=60, auto_acknowledge=True),
     Tier.GOV_FULLTIME: TierPolicy(turnout_seconds=90, auto_acknowledge=True),
-    Tier.VOLUNTEER: TierPolicy(turnout_seconds=300, ack_deadline_seconds=120,
-                               auto_acknowledge=False),
-    Tier.MICRO_STATION: TierPolicy(turnout_seconds=60, ack_deadline_seconds=60,
-                                   auto_acknowledge=False),
-    Tier.CIVILIAN: TierPolicy(turnout_seconds=600, ack_deadline_seconds=300,
-                              auto_acknowledge=False),
-}  # fmt: skip
+    Tier.VOLUNTEER: TierPolicy(
+        turnout_seconds=300, ack_deadline_seconds=120, auto_acknowledge=False
+    ),
+    Tier.MICRO_STATION: TierPolicy(
+        turnout_seconds=60, ack_deadline_seconds=60, auto_acknowledge=False
+    ),
+    Tier.CIVILIAN: TierPolicy(
+        turnout_seconds=600, ack_deadline_seconds=300, auto_acknowledge=False
+    ),
+}
 
 
 class Bounds(_Strict):

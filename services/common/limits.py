@@ -69,9 +69,12 @@ class Text:
             if unicodedata.category(char) == "Cc" and char not in allowed:
                 raise InvalidArgument(
                     f"{path} holds the control character U+{ord(char):04X}; "
-                    + ("only line breaks and tabs are allowed" if self.multiline
-                       else "give it on one line, as plain text")
-                )  # fmt: skip
+                    + (
+                        "only line breaks and tabs are allowed"
+                        if self.multiline
+                        else "give it on one line, as plain text"
+                    )
+                )
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +120,8 @@ FIELDS: dict[str, Rule] = {
     "to_commander_id": ID,
     "incident_type": ID,
     "incident_types": ID,
-    "slot": Identifier(32),
-    "need_id": Identifier(32),
     "capability": Identifier(32),
+    "resource_request_id": Identifier(32),
     "capabilities": Identifier(32),
     "statuses": Identifier(32),
     "kind": Identifier(32),

@@ -81,8 +81,11 @@ class TopicListener:
                     if batches and not rewound:
                         consumer.commit()
             except Exception as exc:
-                log.warning("listener lost the broker or failed; reconnecting",
-                            topic=self.topic, error=repr(exc))  # fmt: skip
+                log.warning(
+                    "listener lost the broker or failed; reconnecting",
+                    topic=self.topic,
+                    error=repr(exc),
+                )
                 self._stopping.wait(1.0)
             finally:
                 if consumer is not None:
@@ -93,8 +96,13 @@ class TopicListener:
         try:
             envelope = decode(value)
         except UndecodableEvent as exc:
-            log.error("undecodable message skipped", topic=self.topic, partition=partition,
-                      offset=offset, reason=str(exc))  # fmt: skip
+            log.error(
+                "undecodable message skipped",
+                topic=self.topic,
+                partition=partition,
+                offset=offset,
+                reason=str(exc),
+            )
             return
         if not self.wants(envelope):
             return
@@ -104,5 +112,10 @@ class TopicListener:
             raise  # passing (a concurrent write, a peer down): not committed, comes again
         except DomainError as exc:
             # The rules refuse to act on it (the state moved on meanwhile): nothing to do.
-            log.warning("event not acted on", topic=self.topic, event_type=envelope.event_type,
-                        reason=str(exc), correlation_id=envelope.correlation_id)  # fmt: skip
+            log.warning(
+                "event not acted on",
+                topic=self.topic,
+                event_type=envelope.event_type,
+                reason=str(exc),
+                correlation_id=envelope.correlation_id,
+            )

@@ -57,9 +57,11 @@ class ServiceRuntime:
         )
 
     def start(
-        self, mount: Callable[[GrpcServer], None], access: Mapping[str, Iterable[Role]],
+        self,
+        mount: Callable[[GrpcServer], None],
+        access: Mapping[str, Iterable[Role]],
         workers: int = 32,
-    ) -> GrpcServer:  # fmt: skip
+    ) -> GrpcServer:
         """Start the outbox relay and the gRPC server with the servicers ``mount`` adds."""
         self.relay.start()
         server = self.server(access, workers)

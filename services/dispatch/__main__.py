@@ -1,6 +1,6 @@
 """``python -m services.dispatch``: the dispatch service. Besides its gRPC API it listens
 to the units topic (declines, time-outs and releases of units on its incidents) and runs
-the need filler, which re-dispatches and releases on its own with the service credential
+the request filler, which re-dispatches and releases on its own with the service credential
 ``UC_SERVICE_TOKEN`` (an operator of role SERVICE in the jurisdiction file)."""
 
 import os
@@ -10,7 +10,7 @@ from services.common.listener import TopicListener
 from services.common.runtime import ServiceRuntime
 from services.dispatch.api import ACCESS, mount
 from services.dispatch.app import DispatchApp, wants_unit_event
-from services.dispatch.filling import STRAY_AFTER, NeedFiller
+from services.dispatch.request_filler import STRAY_AFTER, RequestFiller
 from services.dispatch.units_client import UnitsClient
 
 DEMO_SERVICE_TOKEN = "demo-svc-dispatch"  # the demo city's; a real jurisdiction has its own
@@ -22,12 +22,15 @@ def main() -> None:
     app = DispatchApp(runtime.store, units, bounds=runtime.jurisdiction.jurisdiction.bounds)
     token = os.environ.get("UC_SERVICE_TOKEN") or DEMO_SERVICE_TOKEN
     stray_after = float(os.environ.get("UC_STRAY_AFTER_SECONDS") or STRAY_AFTER)
-    filler = NeedFiller(app, f"Bearer {token}", stray_after=stray_after)
-    app.on_needs = filler.wake
+    filler = RequestFiller(app, f"Bearer {token}", stray_after=stray_after)
+    app.on_work_for_filler = filler.wake
     listener = TopicListener(
-        runtime.settings.kafka_bootstrap, TOPICS["units"], "uc-dispatch-unit-outcomes",
-        app.on_unit_event, wants=wants_unit_event,
-    )  # fmt: skip
+        runtime.settings.kafka_bootstrap,
+        TOPICS["units"],
+        "uc-dispatch-unit-outcomes",
+        app.on_unit_event,
+        wants=wants_unit_event,
+    )
 
     def stop() -> None:
         listener.stop()

@@ -17,7 +17,7 @@ from services.dispatch.app import DispatchApp
 from services.dispatch.commands import (
     AssumeCommand,
     CancelIncident,
-    CancelUnitsRequest,
+    CancelResourceRequest,
     ClassifyIncident,
     CloseIncident,
     DispatchUnit,
@@ -33,16 +33,23 @@ from services.dispatch.domain import Incident
 ACCESS = {
     name: STAFF
     for name in (
-        "ReceiveCall", "DispatchUnit", "RaiseAlarmLevel", "RequestUnits", "AssumeCommand",
-        "TransferCommand", "MarkUnderControl", "CloseIncident", "CancelIncident",
+        "ReceiveCall",
+        "DispatchUnit",
+        "RaiseAlarmLevel",
+        "RequestUnits",
+        "AssumeCommand",
+        "TransferCommand",
+        "MarkUnderControl",
+        "CloseIncident",
+        "CancelIncident",
         "ClassifyIncident",
-        "CancelUnitsRequest",
+        "CancelResourceRequest",
     )
 } | {
     # reads: read-only staff (supervisors, wall boards) too
     name: READERS
     for name in ("GetIncident", "FindDuplicates", "RecommendUnits", "ListIncidents")
-}  # fmt: skip
+}
 
 
 def incident_message(incident: Incident) -> dispatch_pb2.Incident:
@@ -63,20 +70,28 @@ def incident_message(incident: Incident) -> dispatch_pb2.Incident:
         commander_name=incident.commander_name,
         assignments=[
             dispatch_pb2.Assignment(
-                unit_id=a.unit_id, slot=a.slot, state=a.state, reason=a.reason,
-                replaces_unit_id=a.replaces, ended_reason=a.ended_reason,
+                unit_id=a.unit_id,
+                capability=a.capability,
+                state=a.state,
+                reason=a.reason,
+                replaces_unit_id=a.replaces,
+                ended_reason=a.ended_reason,
             )
             for a in incident.assignments.values()
         ],
-        open_needs=[
-            dispatch_pb2.Need(
-                need_id=n.need_id, slot=n.slot, remaining=n.remaining, unit_id=n.unit_id,
-                reason=n.reason, unavailable_reason=n.unavailable_reason,
+        open_requests=[
+            dispatch_pb2.ResourceRequest(
+                resource_request_id=n.resource_request_id,
+                capability=n.capability,
+                remaining=n.remaining,
+                unit_id=n.unit_id,
+                reason=n.reason,
+                unavailable_reason=n.unavailable_reason,
             )
-            for n in incident.needs.values()
+            for n in incident.resource_requests.values()
         ],
         opened_at=timestamp(incident.opened_at_us),
-    )  # fmt: skip
+    )
 
 
 def _point(where: common_pb2.GeoPoint | None) -> Point | None:
@@ -103,12 +118,15 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         self, request: dispatch_pb2.ReceiveCallRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.ReceiveCallResponse:
         command = ReceiveCall(
-            request_id=request.request_id, incident_type=request.incident_type,
-            source=CallSource(request.source), caller_number=request.caller_number,
+            request_id=request.request_id,
+            incident_type=request.incident_type,
+            source=CallSource(request.source),
+            caller_number=request.caller_number,
             location=_point(request.location) if request.HasField("location") else None,
-            address=request.address, description=request.description,
+            address=request.address,
+            description=request.description,
             link_to_incident_id=request.link_to_incident_id,
-        )  # fmt: skip
+        )
         incident, call_id = self.app.receive_call(command, current_principal().actor)
         return dispatch_pb2.ReceiveCallResponse(
             incident_id=incident.incident_id, call_id=call_id, incident_version=incident.version
@@ -122,20 +140,28 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
     def DispatchUnit(
         self, request: dispatch_pb2.DispatchUnitRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.DispatchUnitResponse:
-        command = DispatchUnit(request.request_id, request.incident_id, request.unit_id,
-                               request.reason, request.slot)  # fmt: skip
+        command = DispatchUnit(
+            request.request_id,
+            request.incident_id,
+            request.unit_id,
+            request.reason,
+            request.capability,
+        )
         incident, pending = self.app.dispatch_unit(
             command, current_principal().actor, current_authorization()
         )
         return dispatch_pb2.DispatchUnitResponse(
-            incident_id=incident.incident_id, unit_id=request.unit_id,
-            incident_version=incident.version, pending=pending,
+            incident_id=incident.incident_id,
+            unit_id=request.unit_id,
+            incident_version=incident.version,
+            pending=pending,
             message=(
                 "the units service is unreachable: the dispatch is recorded and will be "
-                "completed as soon as it answers (see the incident's open needs)"
-                if pending else ""
+                "completed as soon as it answers (see the incident's open_requests)"
+                if pending
+                else ""
             ),
-        )  # fmt: skip
+        )
 
     def ListIncidents(
         self, request: dispatch_pb2.ListIncidentsRequest, context: grpc.ServicerContext
@@ -149,37 +175,60 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
     def RaiseAlarmLevel(
         self, request: dispatch_pb2.RaiseAlarmLevelRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.Incident:
-        return self._handle(RaiseAlarmLevel(request.request_id, request.incident_id,
-                                            request.alarm_level, request.reason))  # fmt: skip
+        return self._handle(
+            RaiseAlarmLevel(
+                request.request_id, request.incident_id, request.alarm_level, request.reason
+            )
+        )
 
     def RequestUnits(
         self, request: dispatch_pb2.RequestUnitsRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.Incident:
         return self._handle(
-            RequestUnits(request.request_id, request.incident_id, request.capability,
-                         request.count, request.reason)
-        )  # fmt: skip
+            RequestUnits(
+                request.request_id,
+                request.incident_id,
+                request.capability,
+                request.count,
+                request.reason,
+            )
+        )
 
     def AssumeCommand(
         self, request: dispatch_pb2.AssumeCommandRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.Incident:
-        return self._handle(AssumeCommand(request.request_id, request.incident_id,
-                                          request.commander_id, request.commander_name,
-                                          request.unit_id))  # fmt: skip
+        return self._handle(
+            AssumeCommand(
+                request.request_id,
+                request.incident_id,
+                request.commander_id,
+                request.commander_name,
+                request.unit_id,
+            )
+        )
 
     def TransferCommand(
         self, request: dispatch_pb2.TransferCommandRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.Incident:
-        return self._handle(TransferCommand(
-            request.request_id, request.incident_id, request.to_commander_id,
-            request.to_commander_name, request.unit_id, request.reason,
-        ))  # fmt: skip
+        return self._handle(
+            TransferCommand(
+                request.request_id,
+                request.incident_id,
+                request.to_commander_id,
+                request.to_commander_name,
+                request.unit_id,
+                request.reason,
+            )
+        )
 
     def MarkUnderControl(
         self, request: dispatch_pb2.IncidentNoteRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.Incident:
-        return self._handle(MarkUnderControl(request.request_id, request.incident_id,
-                                             request.note, request.keep_requests))  # fmt: skip
+        return self._handle(
+            MarkUnderControl(
+                request.request_id, request.incident_id, request.note, request.keep_requests
+            )
+        )
 
     def CloseIncident(
         self, request: dispatch_pb2.IncidentNoteRequest, context: grpc.ServicerContext
@@ -189,34 +238,46 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
     def CancelIncident(
         self, request: dispatch_pb2.CancelIncidentRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.Incident:
-        return self._handle(CancelIncident(request.request_id, request.incident_id,
-                                           request.reason, request.note))  # fmt: skip
+        return self._handle(
+            CancelIncident(request.request_id, request.incident_id, request.reason, request.note)
+        )
 
     def ClassifyIncident(
         self, request: dispatch_pb2.ClassifyIncidentRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.Incident:
-        return self._handle(ClassifyIncident(request.request_id, request.incident_id,
-                                             request.incident_type, request.note))  # fmt: skip
+        return self._handle(
+            ClassifyIncident(
+                request.request_id, request.incident_id, request.incident_type, request.note
+            )
+        )
 
-    def CancelUnitsRequest(
-        self, request: dispatch_pb2.CancelUnitsRequestRequest, context: grpc.ServicerContext
+    def CancelResourceRequest(
+        self, request: dispatch_pb2.CancelResourceRequestRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.Incident:
-        return self._handle(CancelUnitsRequest(request.request_id, request.incident_id,
-                                               request.need_id, request.reason))  # fmt: skip
+        return self._handle(
+            CancelResourceRequest(
+                request.request_id, request.incident_id, request.resource_request_id, request.reason
+            )
+        )
 
     def FindDuplicates(
         self, request: dispatch_pb2.FindDuplicatesRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.FindDuplicatesResponse:
         where = _point(request.location) if request.HasField("location") else None
         found = self.app.find_duplicates(request.incident_type, where, request.address)
-        return dispatch_pb2.FindDuplicatesResponse(duplicates=[
-            dispatch_pb2.LikelyDuplicate(
-                incident_id=d.incident_id, incident_type=d.incident_type,
-                distance_m=d.distance_m or 0.0, matched_on_address=d.distance_m is None,
-                minutes_since=d.minutes_since, reason=d.reason,
-            )
-            for d in found
-        ])  # fmt: skip
+        return dispatch_pb2.FindDuplicatesResponse(
+            duplicates=[
+                dispatch_pb2.LikelyDuplicate(
+                    incident_id=d.incident_id,
+                    incident_type=d.incident_type,
+                    distance_m=d.distance_m or 0.0,
+                    matched_on_address=d.distance_m is None,
+                    minutes_since=d.minutes_since,
+                    reason=d.reason,
+                )
+                for d in found
+            ]
+        )
 
     def RecommendUnits(
         self, request: dispatch_pb2.RecommendUnitsRequest, context: grpc.ServicerContext
@@ -225,22 +286,28 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
             request.incident_id, request.alarm_level, current_authorization()
         )
         return dispatch_pb2.Recommendation(
-            incident_id=incident.incident_id, incident_type=incident.incident_type,
+            incident_id=incident.incident_id,
+            incident_type=incident.incident_type,
             alarm_level=level,
             picks=[
                 dispatch_pb2.Recommendation.Pick(
-                    slot=p.slot, unit_id=p.unit_id, station_name=p.station_name,
-                    tier=common_pb2.Tier.Value(p.tier), eta_seconds=p.eta_seconds,
-                    distance_km=p.distance_km, reason=p.reason,
+                    capability=p.capability,
+                    unit_id=p.unit_id,
+                    station_name=p.station_name,
+                    tier=common_pb2.Tier.Value(p.tier),
+                    eta_seconds=p.eta_seconds,
+                    distance_km=p.distance_km,
+                    reason=p.reason,
                 )
                 for p in result.picks
             ],
             shortfalls=[
-                dispatch_pb2.Recommendation.Shortfall(slot=s.slot, missing=s.missing,
-                                                      reason=s.reason)
+                dispatch_pb2.Recommendation.Shortfall(
+                    capability=s.capability, missing=s.missing, reason=s.reason
+                )
                 for s in result.shortfalls
             ],
-        )  # fmt: skip
+        )
 
 
 def mount(server: GrpcServer, app: DispatchApp) -> None:

@@ -37,7 +37,7 @@ from services.common.streams import recorded_payload
 from services.dispatch.commands import (
     AssumeCommand,
     CancelIncident,
-    CancelUnitsRequest,
+    CancelResourceRequest,
     ClassifyIncident,
     CloseIncident,
     DispatchUnit,
@@ -122,8 +122,8 @@ class DispatchApp:
         self.run_cards = run_cards or load_run_cards()
         self.travel = travel or StraightLineTravel()
         self.board: StreamBoard[Incident] = StreamBoard(store, "incident-", Incident)
-        # Called after a command leaves work for the need filler (needs, releases owed).
-        self.on_needs: Callable[[], None] = lambda: None
+        # Called when a command leaves the request filler work (open requests, releases owed).
+        self.on_work_for_filler: Callable[[], None] = lambda: None
         self._pool: CandidatePool | None = None  # see _candidates
         self._pool_at = 0.0
         self._pool_lock = threading.Lock()
@@ -136,11 +136,14 @@ class DispatchApp:
         if seen is None:
             self.run_cards.check_incident_type(command.incident_type)
             call = Call(
-                call_id=str(uuid.uuid4()), caller_number=command.caller_number,
-                source=command.source, location=self._checked_location(command.location),
-                address=command.address, incident_type=command.incident_type,
+                call_id=str(uuid.uuid4()),
+                caller_number=command.caller_number,
+                source=command.source,
+                location=self._checked_location(command.location),
+                address=command.address,
+                incident_type=command.incident_type,
                 description=command.description,
-            )  # fmt: skip
+            )
             if command.link_to_incident_id:
                 incident = self.get_incident(command.link_to_incident_id)
                 events = incident.link_call(call, actor)
@@ -149,18 +152,21 @@ class DispatchApp:
                 incident_id, expected = str(uuid.uuid4()), 0
                 events = Incident.open_from_call(incident_id, call, now_us())
             seen = self.store.append(
-                stream_id(incident_id), expected,
-                [new_event(e, correlation_id=incident_id, causation_id=key.request_id,
-                           actor=actor)
-                 for e in events],
+                stream_id(incident_id),
+                expected,
+                [
+                    new_event(
+                        e, correlation_id=incident_id, causation_id=key.request_id, actor=actor
+                    )
+                    for e in events
+                ],
                 key,
-            )  # fmt: skip
+            )
         incident_id = seen.events[0].correlation_id
         received = recorded_payload(seen.events[0])  # the command's CallReceived
         assert isinstance(received, events_pb2.CallReceived)
         structlog.contextvars.bind_contextvars(correlation_id=incident_id)
-        log.info("call received", replayed=seen.replayed,
-                 linked=bool(command.link_to_incident_id))  # fmt: skip
+        log.info("call received", replayed=seen.replayed, linked=bool(command.link_to_incident_id))
         return self.get_incident(incident_id), received.call_id
 
     def dispatch_unit(
@@ -178,43 +184,54 @@ class DispatchApp:
             return self.get_incident(command.incident_id), pending
         incident = self.get_incident(command.incident_id)
         incident.check_can_dispatch(command.unit_id)
-        if command.slot and command.slot not in CAPABILITIES:
+        if command.capability and command.capability not in CAPABILITIES:
             raise InvalidArgument(
-                f"unknown slot {command.slot!r}; a slot is a capability: {sorted(CAPABILITIES)}"
+                f"unknown capability {command.capability!r}; known: {sorted(CAPABILITIES)}"
             )
         assert self.units is not None, "dispatching needs the units service"
         try:
             self.units.reserve(
-                command.unit_id, incident.incident_id,
-                derived_request_id(key.request_id, "reserve"), authorization,
-            )  # fmt: skip
+                command.unit_id,
+                incident.incident_id,
+                derived_request_id(key.request_id, "reserve"),
+                authorization,
+            )
             self.taken(command.unit_id)
         except Unavailable as exc:
-            log.warning("units service unavailable; dispatch kept as pending",
-                        unit_id=command.unit_id, error=str(exc))  # fmt: skip
+            log.warning(
+                "units service unavailable; dispatch kept as pending",
+                unit_id=command.unit_id,
+                error=str(exc),
+            )
             incident = self.command(
-                key, command.incident_id,
-                lambda i: i.request_units(command.slot, 1, command.reason or "dispatch",
-                                          unit_id=command.unit_id),
+                key,
+                command.incident_id,
+                lambda i: i.request_units(
+                    command.capability, 1, command.reason or "dispatch", unit_id=command.unit_id
+                ),
                 actor,
-            )  # fmt: skip
+            )
             return incident, True
         # The unit is now held for this incident. If another decision lands on the
         # incident meanwhile, decide again on the fresh state rather than give up and
         # leave the unit reserved with no dispatch recorded.
         try:
             incident = self.command(
-                key, command.incident_id,
-                lambda i: i.dispatch(command.unit_id, command.reason, command.slot), actor,
-            )  # fmt: skip
+                key,
+                command.incident_id,
+                lambda i: i.dispatch(command.unit_id, command.reason, command.capability),
+                actor,
+            )
         except DomainError:  # the incident moved on (closed, say): give the unit back
             self.units.release(
-                command.unit_id, command.incident_id,
-                derived_request_id(key.request_id, "undo"), authorization,
+                command.unit_id,
+                command.incident_id,
+                derived_request_id(key.request_id, "undo"),
+                authorization,
                 "dispatch refused after reservation",
-            )  # fmt: skip
+            )
             raise
-        log.info("unit dispatched", unit_id=command.unit_id, slot=command.slot)
+        log.info("unit dispatched", unit_id=command.unit_id, capability=command.capability)
         return incident, False
 
     # --- unified command -------------------------------------------------------------
@@ -223,9 +240,11 @@ class DispatchApp:
         """A unified-command decision on the incident the command names: load, decide,
         append (idempotent by the command's request id); the incident it leaves."""
         return self.command(
-            client_key(command, type(command).__name__, actor), command.incident_id,
-            lambda incident: self._decide(incident, command, actor), actor,
-        )  # fmt: skip
+            client_key(command, type(command).__name__, actor),
+            command.incident_id,
+            lambda incident: self._decide(incident, command, actor),
+            actor,
+        )
 
     def _decide(self, incident: Incident, command: IncidentCommand, actor: str) -> list[Message]:
         match command:
@@ -234,22 +253,25 @@ class DispatchApp:
                     raise InvalidArgument(
                         f"alarm_level {command.alarm_level} is outside 1..{MAX_ALARM_LEVEL}"
                     )
-                slots = self.run_cards.slots(incident.incident_type, command.alarm_level)
-                return incident.raise_alarm(command.alarm_level, command.reason, slots)
+                card = self.run_cards.card(incident.incident_type, command.alarm_level)
+                return incident.raise_alarm(command.alarm_level, command.reason, card)
             case RequestUnits():
                 return incident.request_units(
-                    command.capability, command.count or 1,
+                    command.capability,
+                    command.count or 1,
                     command.reason or f"requested by {actor}",
-                )  # fmt: skip
+                )
             case AssumeCommand():
                 return incident.assume_command(
                     command.commander_id or actor, command.commander_name, command.unit_id
                 )
             case TransferCommand():
                 return incident.transfer_command(
-                    command.to_commander_id or actor, command.to_commander_name,
-                    command.unit_id, command.reason,
-                )  # fmt: skip
+                    command.to_commander_id or actor,
+                    command.to_commander_name,
+                    command.unit_id,
+                    command.reason,
+                )
             case MarkUnderControl():
                 return incident.mark_under_control(command.note, command.keep_requests)
             case CloseIncident():
@@ -259,8 +281,8 @@ class DispatchApp:
             case ClassifyIncident():
                 self.run_cards.check_incident_type(command.incident_type)
                 return incident.classify(command.incident_type, command.note)
-            case CancelUnitsRequest():
-                return incident.cancel_request(command.need_id, command.reason)
+            case CancelResourceRequest():
+                return incident.cancel_request(command.resource_request_id, command.reason)
         raise AssertionError(f"no decision for {type(command).__name__}")
 
     # --- what the units service reports --------------------------------------------------
@@ -283,10 +305,11 @@ class DispatchApp:
             "the crew reported returning" if kind == "unit_status_changed" else ""
         )
         self.command(
-            system_key(f"units-event:{envelope.event_id}", "RecordUnitOutcome"), incident_id,
+            system_key(f"units-event:{envelope.event_id}", "RecordUnitOutcome"),
+            incident_id,
             lambda i: i.unit_answered(payload.unit_id, UNIT_OUTCOMES[kind], reason),
             SYSTEM_ACTOR,
-        )  # fmt: skip
+        )
 
     def _about_current_dispatch(
         self, envelope: EventEnvelope, incident_id: str, unit_id: str
@@ -306,24 +329,32 @@ class DispatchApp:
 
     def command(self, key: CommandKey, incident_id: str, decide: Decision, actor: str) -> Incident:
         """Load, decide, append; the same key again returns the state without deciding
-        again. Wakes the need filler when the events leave it work."""
+        again. Wakes the request filler when the events leave it work."""
         structlog.contextvars.bind_contextvars(correlation_id=incident_id)
         if self.store.find_request(key) is not None:
             return self.get_incident(incident_id)
         result = append_decision(
-            self.store, stream_id(incident_id), lambda: self.get_incident(incident_id), decide,
-            lambda _, events: [new_event(e, correlation_id=incident_id,
-                                         causation_id=key.request_id, actor=actor)
-                               for e in events],
+            self.store,
+            stream_id(incident_id),
+            lambda: self.get_incident(incident_id),
+            decide,
+            lambda _, events: [
+                new_event(e, correlation_id=incident_id, causation_id=key.request_id, actor=actor)
+                for e in events
+            ],
             key,
-        )  # fmt: skip
+        )
         if result is None:
             return self.get_incident(incident_id)
         for event in result.events:
-            log.info("incident event", event_type=event.event_type,
-                     version=event.stream_version, actor=actor)  # fmt: skip
+            log.info(
+                "incident event",
+                event_type=event.event_type,
+                version=event.stream_version,
+                actor=actor,
+            )
         if any(e.event_type in WAKES_FILLER for e in result.events):
-            self.on_needs()
+            self.on_work_for_filler()
         return self.get_incident(incident_id)
 
     def _checked_location(self, where: Point | None) -> Point | None:
@@ -351,14 +382,15 @@ class DispatchApp:
         open_incidents = self.board.select(
             lambda i: i.active,  # a further call about a fire under control is still one
             lambda i: OpenIncident(
-                i.incident_id, i.incident_type,
+                i.incident_id,
+                i.incident_type,
                 (i.location.latitude, i.location.longitude) if i.location else None,
-                i.address, i.opened_at_us,
+                i.address,
+                i.opened_at_us,
             ),
-        )  # fmt: skip
+        )
         at = (location.latitude, location.longitude) if location else None
-        return find_duplicates(incident_type, at, address, now_us(), open_incidents,
-                               self.run_cards)  # fmt: skip
+        return find_duplicates(incident_type, at, address, now_us(), open_incidents, self.run_cards)
 
     def recommend(
         self, incident_id: str, alarm_level: int, authorization: str
@@ -376,15 +408,17 @@ class DispatchApp:
             raise InvalidArgument(f"alarm_level {level} is outside 1..{MAX_ALARM_LEVEL}")
         pool = self._candidates(authorization)
         result = recommend(
-            self.run_cards.slots(incident.incident_type, level), pool,
-            (incident.location.latitude, incident.location.longitude), self.travel,
+            self.run_cards.card(incident.incident_type, level),
+            pool,
+            (incident.location.latitude, incident.location.longitude),
+            self.travel,
             first_intervention_within=(
                 self.run_cards.first_intervention.within_seconds
                 if self.run_cards.incident_types[incident.incident_type].first_intervention
                 else None
             ),
             exclude=set(incident.dispatched),
-        )  # fmt: skip
+        )
         return incident, level, result
 
     def list_incidents(self, statuses: set[IncidentStatus], limit: int) -> list[Incident]:
@@ -416,8 +450,10 @@ class DispatchApp:
                 self._pool.exclude(unit_id)
 
     def incidents_with_work(self) -> list[Incident]:
-        """Active incidents with open needs, and ended ones owing releases: the filler's."""
-        return self.board.select(lambda i: bool((i.active and i.needs) or i.releases_owed()))
+        """Active incidents with open requests and ended ones owing releases: the filler's."""
+        return self.board.select(
+            lambda i: bool((i.active and i.resource_requests) or i.releases_owed())
+        )
 
     def get_incident(self, incident_id: str) -> Incident:
         incident = self.board.find(incident_id)

@@ -36,7 +36,7 @@ class DispatchUnit:
     incident_id: str
     unit_id: str
     reason: str = ""
-    slot: str = ""  # the run-card capability it fills
+    capability: str = ""  # the run-card capability it fills
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,16 +107,23 @@ class ClassifyIncident:
 
 
 @dataclass(frozen=True, slots=True)
-class CancelUnitsRequest:
+class CancelResourceRequest:
     """Withdraw an open request for units."""
 
     request_id: str
     incident_id: str
-    need_id: str
+    resource_request_id: str
     reason: str = ""
 
 
 IncidentCommand = (
-    RaiseAlarmLevel | RequestUnits | AssumeCommand | TransferCommand | MarkUnderControl
-    | CloseIncident | CancelIncident | ClassifyIncident | CancelUnitsRequest
-)  # fmt: skip
+    RaiseAlarmLevel
+    | RequestUnits
+    | AssumeCommand
+    | TransferCommand
+    | MarkUnderControl
+    | CloseIncident
+    | CancelIncident
+    | ClassifyIncident
+    | CancelResourceRequest
+)

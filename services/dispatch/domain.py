@@ -5,7 +5,7 @@ return events; ``apply`` evolves the state.
 Besides the units on it (assignments), an incident keeps its *needs*: forces asked for
 and not yet dispatched (a re-dispatch after a decline or time-out, a raised alarm level,
 a commander's request, a dispatch the units service could not take at once). Dispatch's
-need filler turns each into UnitDispatched events; a closed incident owes the release of
+request filler turns each into UnitDispatched events; a closed incident owes the release of
 every unit still on it.
 
 Statuses: OPEN -> UNDER_CONTROL -> CLOSED, and OPEN or UNDER_CONTROL -> CANCELLED.
@@ -63,11 +63,14 @@ def _geo(point: Point | None) -> common_pb2.GeoPoint | None:
 
 def _call_received(call: Call) -> events_pb2.CallReceived:
     return events_pb2.CallReceived(
-        call_id=call.call_id, caller_number=call.caller_number.strip(),
+        call_id=call.call_id,
+        caller_number=call.caller_number.strip(),
         source=common_pb2.CallSource.ValueType(call.source),
-        location=_geo(call.location), address=call.address.strip(),
-        incident_type=call.incident_type, description=call.description.strip(),
-    )  # fmt: skip
+        location=_geo(call.location),
+        address=call.address.strip(),
+        incident_type=call.incident_type,
+        description=call.description.strip(),
+    )
 
 
 MAX_ALARM_LEVEL = 5
@@ -81,9 +84,9 @@ class Assignment:
     """A unit sent to the incident."""
 
     unit_id: str
-    slot: str
+    capability: str
     reason: str
-    need_id: str = ""
+    resource_request_id: str = ""
     replaces: str = ""
     state: str = "ACTIVE"  # or an AssignmentEnded outcome: DECLINED, TIMED_OUT, RELEASED
     ended_reason: str = ""
@@ -94,11 +97,11 @@ class Assignment:
 
 
 @dataclass
-class Need:
+class ResourceRequest:
     """Forces asked for and not dispatched yet."""
 
-    need_id: str
-    slot: str  # empty with unit_id: that unit, whatever it fills
+    resource_request_id: str
+    capability: str  # empty with unit_id: that unit, whatever it fills
     remaining: int
     unit_id: str = ""
     replaces: str = ""
@@ -116,8 +119,10 @@ class Incident(Aggregate):
     call_ids: list[str] = field(default_factory=list)
     dispatched: list[str] = field(default_factory=list)  # unit ids, in dispatch order
     assignments: dict[str, Assignment] = field(default_factory=dict)
-    needs: dict[str, Need] = field(default_factory=dict)  # open ones, in request order
-    needs_requested: int = 0
+    resource_requests: dict[str, ResourceRequest] = field(
+        default_factory=dict
+    )  # open ones, in request order
+    requests_made: int = 0
     alarm_level: int = 0
     commander_id: str = ""
     commander_name: str = ""
@@ -141,9 +146,13 @@ class Incident(Aggregate):
     def open_from_call(incident_id: str, call: Call, now_us: int = 0) -> list[Message]:
         check_call(call)
         created = events_pb2.IncidentCreated(
-            incident_id=incident_id, call_id=call.call_id, incident_type=call.incident_type,
-            location=_geo(call.location), address=call.address.strip(), alarm_level=1,
-        )  # fmt: skip
+            incident_id=incident_id,
+            call_id=call.call_id,
+            incident_type=call.incident_type,
+            location=_geo(call.location),
+            address=call.address.strip(),
+            alarm_level=1,
+        )
         if now_us:
             created.opened_at.FromMicroseconds(now_us)
         return [_call_received(call), created]
@@ -165,11 +174,13 @@ class Incident(Aggregate):
             raise FailedPrecondition(f"incident {self.incident_id} is a {incident_type} already")
         return [
             events_pb2.IncidentClassified(
-                incident_id=self.incident_id, from_type=self.incident_type,
-                to_type=incident_type, verified_alarm=self.incident_type == "automatic_alarm",
+                incident_id=self.incident_id,
+                from_type=self.incident_type,
+                to_type=incident_type,
+                verified_alarm=self.incident_type == "automatic_alarm",
                 note=note.strip(),
             )
-        ]  # fmt: skip
+        ]
 
     # --- dispatching -------------------------------------------------------------------
 
@@ -183,42 +194,63 @@ class Incident(Aggregate):
                 f"unit {unit_id} is already dispatched to incident {self.incident_id}"
             )
 
-    def dispatch(self, unit_id: str, reason: str, slot: str = "") -> list[Message]:
+    def dispatch(self, unit_id: str, reason: str, capability: str = "") -> list[Message]:
         """Record that ``unit_id`` (already reserved for this incident) is sent to it. A
-        need for that unit, or else an open need for the same slot, is filled by it."""
+        request for that unit, or else an open request for the same capability, is filled by it."""
         self.check_can_dispatch(unit_id)
-        need = next((n for n in self.needs.values() if n.unit_id == unit_id), None) or next(
-            (n for n in self.needs.values() if slot and n.slot == slot and not n.unit_id), None
+        request = next(
+            (n for n in self.resource_requests.values() if n.unit_id == unit_id), None
+        ) or next(
+            (
+                n
+                for n in self.resource_requests.values()
+                if capability and n.capability == capability and not n.unit_id
+            ),
+            None,
         )  # a pending dispatch of another unit stays that unit's
-        return [self._dispatched(unit_id, slot or (need.slot if need else ""), reason, need)]
-
-    def fill(self, need_id: str, unit_id: str, slot: str, reason: str) -> list[Message]:
-        """Dispatch's need filler sends ``unit_id`` (reserved) for the open need."""
-        self.check_can_dispatch(unit_id)
-        need = self.needs.get(need_id)
-        if need is None:
-            raise FailedPrecondition(
-                f"incident {self.incident_id} has no open need {need_id!r}: filled meanwhile"
+        return [
+            self._dispatched(
+                unit_id, capability or (request.capability if request else ""), reason, request
             )
-        return [self._dispatched(unit_id, slot or need.slot, reason, need)]
+        ]
+
+    def fill(
+        self, resource_request_id: str, unit_id: str, capability: str, reason: str
+    ) -> list[Message]:
+        """Dispatch's request filler sends ``unit_id`` (reserved) for the open request."""
+        self.check_can_dispatch(unit_id)
+        request = self.resource_requests.get(resource_request_id)
+        if request is None:
+            raise FailedPrecondition(
+                f"incident {self.incident_id} has no open request {resource_request_id!r}: "
+                "filled meanwhile"
+            )
+        return [self._dispatched(unit_id, capability or request.capability, reason, request)]
 
     def _dispatched(
-        self, unit_id: str, slot: str, reason: str, need: Need | None
+        self, unit_id: str, capability: str, reason: str, request: ResourceRequest | None
     ) -> events_pb2.UnitDispatched:
         return events_pb2.UnitDispatched(
-            incident_id=self.incident_id, unit_id=unit_id, incident_type=self.incident_type,
-            location=_geo(self.location), address=self.address, reason=reason.strip(),
-            slot=slot, need_id=need.need_id if need else "",
-            replaces_unit_id=need.replaces if need else "",
-        )  # fmt: skip
+            incident_id=self.incident_id,
+            unit_id=unit_id,
+            incident_type=self.incident_type,
+            location=_geo(self.location),
+            address=self.address,
+            reason=reason.strip(),
+            capability=capability,
+            resource_request_id=request.resource_request_id if request else "",
+            replaces_unit_id=request.replaces if request else "",
+        )
 
     def request_units(
-        self, slot: str, count: int, reason: str, unit_id: str = "", replaces: str = ""
+        self, capability: str, count: int, reason: str, unit_id: str = "", replaces: str = ""
     ) -> list[Message]:
         self._require_active("request units for it")
-        if slot and slot not in CAPABILITIES:
-            raise InvalidArgument(f"unknown capability {slot!r}; known: {sorted(CAPABILITIES)}")
-        if not slot and not unit_id:
+        if capability and capability not in CAPABILITIES:
+            raise InvalidArgument(
+                f"unknown capability {capability!r}; known: {sorted(CAPABILITIES)}"
+            )
+        if not capability and not unit_id:
             raise InvalidArgument("name the capability needed (engine, aerial, ...)")
         if not 1 <= count <= MAX_UNITS_PER_REQUEST:
             raise InvalidArgument(f"count {count} is outside 1..{MAX_UNITS_PER_REQUEST}")
@@ -226,39 +258,55 @@ class Incident(Aggregate):
             raise FailedPrecondition(
                 f"unit {unit_id} is already dispatched to incident {self.incident_id}"
             )
-        if unit_id and any(n.unit_id == unit_id for n in self.needs.values()):
+        if unit_id and any(n.unit_id == unit_id for n in self.resource_requests.values()):
             raise FailedPrecondition(
                 f"unit {unit_id} is already asked for on incident {self.incident_id} "
                 "(pending): dispatch completes it as soon as the units service answers"
             )
-        return [self._need(self.needs_requested + 1, slot, count, reason, unit_id, replaces)]
+        return [self._need(self.requests_made + 1, capability, count, reason, unit_id, replaces)]
 
     def _need(
-        self, n: int, slot: str, count: int, reason: str, unit_id: str = "", replaces: str = ""
+        self,
+        n: int,
+        capability: str,
+        count: int,
+        reason: str,
+        unit_id: str = "",
+        replaces: str = "",
     ) -> events_pb2.UnitsRequested:
         return events_pb2.UnitsRequested(
-            incident_id=self.incident_id, need_id=f"n{n}", slot=slot, count=count,
-            unit_id=unit_id, replaces_unit_id=replaces, reason=reason.strip(),
-        )  # fmt: skip
+            incident_id=self.incident_id,
+            resource_request_id=f"n{n}",
+            capability=capability,
+            count=count,
+            unit_id=unit_id,
+            replaces_unit_id=replaces,
+            reason=reason.strip(),
+        )
 
-    def units_unavailable(self, need_id: str, missing: int, reason: str) -> list[Message]:
-        """Say once why a need is not filled (again only when the reason changes)."""
-        need = self.needs.get(need_id)
-        if need is None or need.unavailable_reason == reason:
+    def units_unavailable(
+        self, resource_request_id: str, missing: int, reason: str
+    ) -> list[Message]:
+        """Say once why a request is not filled (again only when the reason changes)."""
+        request = self.resource_requests.get(resource_request_id)
+        if request is None or request.unavailable_reason == reason:
             return []
         return [
             events_pb2.UnitsUnavailable(
-                incident_id=self.incident_id, need_id=need_id, slot=need.slot,
-                missing=missing, reason=reason,
+                incident_id=self.incident_id,
+                resource_request_id=resource_request_id,
+                capability=request.capability,
+                missing=missing,
+                reason=reason,
             )
-        ]  # fmt: skip
+        ]
 
     def unit_answered(
         self, unit_id: str, outcome: events_pb2.AssignmentEnded.Outcome.ValueType, reason: str
     ) -> list[Message]:
         """The unit's team declined or did not answer in time, the unit was released by
         someone, or its crew reported it returning: it is off the incident. A decline or
-        a time-out on an active incident asks for a replacement in the same slot."""
+        a time-out on an active incident asks for a replacement in the same capability."""
         assignment = self.assignments.get(unit_id)
         if assignment is None or assignment.state != "ACTIVE":
             return []
@@ -272,17 +320,19 @@ class Incident(Aggregate):
             detail = f" ({reason})" if reason else ""
             events.append(
                 self._need(
-                    self.needs_requested + 1, assignment.slot, 1,
+                    self.requests_made + 1,
+                    assignment.capability,
+                    1,
                     f"re-dispatch: {unit_id} {why}{detail}",
                     replaces=unit_id,
                 )
-            )  # fmt: skip
+            )
         return events
 
     # --- unified command ---------------------------------------------------------------
 
-    def raise_alarm(self, level: int, reason: str, slots: dict[str, int]) -> list[Message]:
-        """Go to ``level``; ``slots`` is the run card there. What the card asks for beyond
+    def raise_alarm(self, level: int, reason: str, card: dict[str, int]) -> list[Message]:
+        """Go to ``level``; ``card`` is the run card there. What the card asks for beyond
         the units on the incident and the needs still open is requested."""
         self._require_active("raise its alarm level")
         if not self.alarm_level < level <= MAX_ALARM_LEVEL:
@@ -293,23 +343,25 @@ class Incident(Aggregate):
         covered: dict[str, int] = {}
         for a in self.assignments.values():
             if a.state == "ACTIVE":
-                covered[a.slot] = covered.get(a.slot, 0) + 1
-        for need in self.needs.values():
-            covered[need.slot] = covered.get(need.slot, 0) + need.remaining
+                covered[a.capability] = covered.get(a.capability, 0) + 1
+        for request in self.resource_requests.values():
+            covered[request.capability] = covered.get(request.capability, 0) + request.remaining
         events: list[Message] = [
             events_pb2.AlarmLevelRaised(
-                incident_id=self.incident_id, from_level=self.alarm_level, to_level=level,
+                incident_id=self.incident_id,
+                from_level=self.alarm_level,
+                to_level=level,
                 reason=reason.strip(),
             )
-        ]  # fmt: skip
-        n = self.needs_requested
-        for slot, wanted in slots.items():
-            missing = wanted - covered.get(slot, 0)
+        ]
+        n = self.requests_made
+        for capability, wanted in card.items():
+            missing = wanted - covered.get(capability, 0)
             if missing > 0:
                 n += 1
-                have = covered.get(slot, 0)
-                why = f"alarm level {level}: {slot} {have} of {wanted} sent or asked for"
-                events.append(self._need(n, slot, missing, why))
+                have = covered.get(capability, 0)
+                why = f"alarm level {level}: {capability} {have} of {wanted} sent or asked for"
+                events.append(self._need(n, capability, missing, why))
         return events
 
     def assume_command(self, commander_id: str, name: str, unit_id: str) -> list[Message]:
@@ -323,10 +375,12 @@ class Incident(Aggregate):
             )
         return [
             events_pb2.CommandAssumed(
-                incident_id=self.incident_id, commander_id=commander_id.strip(),
-                commander_name=name.strip(), unit_id=unit_id.strip(),
+                incident_id=self.incident_id,
+                commander_id=commander_id.strip(),
+                commander_name=name.strip(),
+                unit_id=unit_id.strip(),
             )
-        ]  # fmt: skip
+        ]
 
     def transfer_command(
         self, to_id: str, to_name: str, unit_id: str, reason: str
@@ -342,11 +396,14 @@ class Incident(Aggregate):
             raise FailedPrecondition(f"{to_id.strip()} is in command already")
         return [
             events_pb2.CommandTransferred(
-                incident_id=self.incident_id, from_commander_id=self.commander_id,
-                to_commander_id=to_id.strip(), to_commander_name=to_name.strip(),
-                unit_id=unit_id.strip(), reason=reason.strip(),
+                incident_id=self.incident_id,
+                from_commander_id=self.commander_id,
+                to_commander_id=to_id.strip(),
+                to_commander_name=to_name.strip(),
+                unit_id=unit_id.strip(),
+                reason=reason.strip(),
             )
-        ]  # fmt: skip
+        ]
 
     def mark_under_control(self, note: str, keep_requests: bool = False) -> list[Message]:
         """Under control: the open requests for units end with it (a tanker asked for
@@ -360,27 +417,34 @@ class Incident(Aggregate):
             events_pb2.IncidentUnderControl(incident_id=self.incident_id, note=note.strip())
         ]
         if not keep_requests:
-            events += [self._request_cancelled(n, "incident under control")
-                       for n in self.needs.values()]  # fmt: skip
+            events += [
+                self._request_cancelled(n, "incident under control")
+                for n in self.resource_requests.values()
+            ]
         return events
 
-    def cancel_request(self, need_id: str, reason: str) -> list[Message]:
+    def cancel_request(self, resource_request_id: str, reason: str) -> list[Message]:
         """Withdraw an open request for units: nothing more is sent for it."""
         self._require_active("cancel its requests")
-        need = self.needs.get(need_id.strip())
-        if need is None:
-            open_ids = ", ".join(self.needs) or "none"
+        request = self.resource_requests.get(resource_request_id.strip())
+        if request is None:
+            open_ids = ", ".join(self.resource_requests) or "none"
             raise FailedPrecondition(
-                f"incident {self.incident_id} has no open request {need_id!r} (open: "
+                f"incident {self.incident_id} has no open request {resource_request_id!r} (open: "
                 f"{open_ids}): it was filled or ended already"
             )
-        return [self._request_cancelled(need, reason.strip() or "cancelled")]
+        return [self._request_cancelled(request, reason.strip() or "cancelled")]
 
-    def _request_cancelled(self, need: Need, reason: str) -> events_pb2.UnitsRequestCancelled:
-        return events_pb2.UnitsRequestCancelled(
-            incident_id=self.incident_id, need_id=need.need_id, slot=need.slot,
-            remaining=need.remaining, reason=reason,
-        )  # fmt: skip
+    def _request_cancelled(
+        self, request: ResourceRequest, reason: str
+    ) -> events_pb2.ResourceRequestCancelled:
+        return events_pb2.ResourceRequestCancelled(
+            incident_id=self.incident_id,
+            resource_request_id=request.resource_request_id,
+            capability=request.capability,
+            remaining=request.remaining,
+            reason=reason,
+        )
 
     def close(self, note: str) -> list[Message]:
         self._require_active("close it")
@@ -393,10 +457,11 @@ class Incident(Aggregate):
             raise InvalidArgument(f"cancel reason {reason!r} is not one of {names}")
         return [
             events_pb2.IncidentCancelled(
-                incident_id=self.incident_id, reason=CancelReason.Value(reason),
+                incident_id=self.incident_id,
+                reason=CancelReason.Value(reason),
                 note=note.strip(),
             )
-        ]  # fmt: skip
+        ]
 
     def released(self, unit_id: str, reason: str) -> list[Message]:
         """Dispatch sent the unit home (the incident is over)."""
@@ -434,25 +499,34 @@ class Incident(Aggregate):
             case events_pb2.UnitDispatched():
                 self.dispatched.append(event.unit_id)
                 self.assignments[event.unit_id] = Assignment(
-                    event.unit_id, event.slot, event.reason, event.need_id,
+                    event.unit_id,
+                    event.capability,
+                    event.reason,
+                    event.resource_request_id,
                     event.replaces_unit_id,
-                )  # fmt: skip
-                need = self.needs.get(event.need_id)
-                if need is not None:
-                    need.remaining -= 1
-                    if need.remaining <= 0:
-                        del self.needs[event.need_id]
+                )
+                request = self.resource_requests.get(event.resource_request_id)
+                if request is not None:
+                    request.remaining -= 1
+                    if request.remaining <= 0:
+                        del self.resource_requests[event.resource_request_id]
             case events_pb2.UnitsRequested():
-                self.needs_requested += 1
-                self.needs[event.need_id] = Need(
-                    event.need_id, event.slot, event.count, event.unit_id,
-                    event.replaces_unit_id, event.reason,
-                )  # fmt: skip
+                self.requests_made += 1
+                self.resource_requests[event.resource_request_id] = ResourceRequest(
+                    event.resource_request_id,
+                    event.capability,
+                    event.count,
+                    event.unit_id,
+                    event.replaces_unit_id,
+                    event.reason,
+                )
             case events_pb2.UnitsUnavailable():
-                if event.need_id in self.needs:
-                    self.needs[event.need_id].unavailable_reason = event.reason
-            case events_pb2.UnitsRequestCancelled():
-                self.needs.pop(event.need_id, None)
+                if event.resource_request_id in self.resource_requests:
+                    self.resource_requests[
+                        event.resource_request_id
+                    ].unavailable_reason = event.reason
+            case events_pb2.ResourceRequestCancelled():
+                self.resource_requests.pop(event.resource_request_id, None)
             case events_pb2.AssignmentEnded():
                 assignment = self.assignments[event.unit_id]
                 assignment.state = Outcome.Name(event.outcome)
@@ -468,10 +542,10 @@ class Incident(Aggregate):
                 self.status = IncidentStatus.UNDER_CONTROL
             case events_pb2.IncidentClosed():
                 self.status = IncidentStatus.CLOSED
-                self.needs.clear()
+                self.resource_requests.clear()
             case events_pb2.IncidentCancelled():
                 self.status = IncidentStatus.CANCELLED
-                self.needs.clear()
+                self.resource_requests.clear()
             case events_pb2.IncidentClassified():
                 self.incident_type = event.to_type
         self.version += 1

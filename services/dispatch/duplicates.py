@@ -33,9 +33,13 @@ class LikelyDuplicate:
 
 
 def find_duplicates(
-    incident_type: str, location: LatLon | None, address: str, at_us: int,
-    open_incidents: Iterable[OpenIncident], cards: RunCards,
-) -> list[LikelyDuplicate]:  # fmt: skip
+    incident_type: str,
+    location: LatLon | None,
+    address: str,
+    at_us: int,
+    open_incidents: Iterable[OpenIncident],
+    cards: RunCards,
+) -> list[LikelyDuplicate]:
     rule = cards.duplicates
     found: list[LikelyDuplicate] = []
     for incident in open_incidents:
@@ -48,15 +52,25 @@ def find_duplicates(
         if location is not None and incident.location is not None:
             metres = 1000 * distance_km(location, incident.location)
             if metres <= rule.radius_m:
-                found.append(LikelyDuplicate(
-                    incident.incident_id, incident.incident_type, metres, minutes,
-                    f"{family} {metres:.0f} m away, opened {minutes:.0f} min ago",
-                ))  # fmt: skip
+                found.append(
+                    LikelyDuplicate(
+                        incident.incident_id,
+                        incident.incident_type,
+                        metres,
+                        minutes,
+                        f"{family} {metres:.0f} m away, opened {minutes:.0f} min ago",
+                    )
+                )
         elif _same_address(address, incident.address):
-            found.append(LikelyDuplicate(
-                incident.incident_id, incident.incident_type, None, minutes,
-                f"{family} at the same address, opened {minutes:.0f} min ago",
-            ))  # fmt: skip
+            found.append(
+                LikelyDuplicate(
+                    incident.incident_id,
+                    incident.incident_type,
+                    None,
+                    minutes,
+                    f"{family} at the same address, opened {minutes:.0f} min ago",
+                )
+            )
     return sorted(found, key=lambda d: (d.distance_m is None, d.distance_m or 0, d.minutes_since))
 
 

@@ -3,9 +3,9 @@
 ETA = the unit's turnout time (from its tier's policy; nothing for a unit already on the
 road, returning) + travel time from where it is. Slots of the run card are filled
 scarcest capability first, so a rare unit (the only aerial ladder near) is not used up
-by a commoner slot; each slot takes the fastest capable units left. Then the nearest
+by a commoner capability; each capability takes the fastest capable units left. Then the nearest
 micro station that can be on scene within the first-intervention window is added.
-Every pick says why; every unfilled slot says what is missing. Domain code: no I/O;
+Every pick says why; every unfilled capability says what is missing. Domain code: no I/O;
 numpy does the arithmetic over the pool.
 """
 
@@ -37,7 +37,7 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class Pick:
-    slot: str
+    capability: str
     unit_id: str
     station_name: str
     tier: str
@@ -48,7 +48,7 @@ class Pick:
 
 @dataclass(frozen=True, slots=True)
 class Shortfall:
-    slot: str
+    capability: str
     missing: int
     reason: str
 
@@ -66,7 +66,7 @@ class CandidatePool:
     def __init__(
         self, candidates: Sequence[Candidate], first_intervention_only: Collection[str] = ()
     ) -> None:
-        """``first_intervention_only``: tiers whose units fill no slot but the
+        """``first_intervention_only``: tiers whose units fill no capability but the
         first-intervention one (micro stations)."""
         self.units = list(candidates)
         self.lats = np.array([c.location.latitude for c in self.units], dtype=np.float64)
@@ -82,10 +82,13 @@ class CandidatePool:
                 index.setdefault(capability, []).append(i)
         self.by_capability = {cap: np.array(ids, dtype=np.intp) for cap, ids in index.items()}
         self.micro_stations = np.array(
-            [i for i, u in enumerate(self.units)
-             if u.tier == MICRO_STATION and FIRST_INTERVENTION in u.capabilities],
+            [
+                i
+                for i, u in enumerate(self.units)
+                if u.tier == MICRO_STATION and FIRST_INTERVENTION in u.capabilities
+            ],
             dtype=np.intp,
-        )  # fmt: skip
+        )
         self.position = {u.unit_id: i for i, u in enumerate(self.units)}
 
     def __len__(self) -> int:
@@ -106,7 +109,7 @@ _NONE = np.array([], dtype=np.intp)
 
 
 def recommend(
-    slots: Mapping[str, int],
+    card: Mapping[str, int],
     pool: CandidatePool,
     at: LatLon,
     travel: TravelTime,
@@ -122,15 +125,15 @@ def recommend(
     taken: set[int] = set()
     picks: list[Pick] = []
     shortfalls: list[Shortfall] = []
-    supply = {slot: len(pool.by_capability.get(slot, _NONE)) for slot in slots}
-    for slot in sorted(slots, key=lambda s: (supply[s] - slots[s], s)):
-        wanted = slots[slot]
-        chosen = _fastest(pool.by_capability.get(slot, _NONE), eta, wanted, taken)
+    supply = {capability: len(pool.by_capability.get(capability, _NONE)) for capability in card}
+    for capability in sorted(card, key=lambda s: (supply[s] - card[s], s)):
+        wanted = card[capability]
+        chosen = _fastest(pool.by_capability.get(capability, _NONE), eta, wanted, taken)
         for rank, i in enumerate(chosen):
             taken.add(i)
-            picks.append(_pick(slot, pool.units[i], eta[i], drive[i], _km(pool, at, i), rank))
+            picks.append(_pick(capability, pool.units[i], eta[i], drive[i], _km(pool, at, i), rank))
         if len(chosen) < wanted:
-            shortfalls.append(_shortfall(slot, wanted, len(chosen)))
+            shortfalls.append(_shortfall(capability, wanted, len(chosen)))
     if first_intervention_within is not None:
         extra = _first_intervention(pool, at, eta, taken, first_intervention_within)
         if isinstance(extra, Pick):
@@ -158,24 +161,24 @@ def _km(pool: CandidatePool, at: LatLon, i: int) -> float:
     return distance_km(at, (float(pool.lats[i]), float(pool.lons[i])))
 
 
-def _pick(slot: str, unit: Candidate, eta: float, drive: float, km: float, rank: int) -> Pick:
+def _pick(capability: str, unit: Candidate, eta: float, drive: float, km: float, rank: int) -> Pick:
     eta, drive = float(eta), float(drive)
     turnout = "already on the road" if unit.returning else f"{unit.turnout_seconds} s turnout"
     order = "fastest" if rank == 0 else f"{_ordinal(rank + 1)} fastest"
     reason = (
-        f"{order} available {slot}: {unit.tier.replace('_', ' ').lower()} "
+        f"{order} available {capability}: {unit.tier.replace('_', ' ').lower()} "
         f"{unit.station_name}, ETA {eta / 60:.1f} min ({turnout} + {drive / 60:.1f} min "
         f"for {km:.1f} km)"
     )
-    return Pick(slot, unit.unit_id, unit.station_name, unit.tier, eta, km, reason)
+    return Pick(capability, unit.unit_id, unit.station_name, unit.tier, eta, km, reason)
 
 
-def _shortfall(slot: str, wanted: int, found: int) -> Shortfall:
+def _shortfall(capability: str, wanted: int, found: int) -> Shortfall:
     if found == 0:
-        reason = f"no available unit can fill a {slot} slot"
+        reason = f"no available unit can fill a {capability} capability"
     else:
-        reason = f"only {found} of {wanted} {slot} slots can be filled: no more units free"
-    return Shortfall(slot, wanted - found, reason)
+        reason = f"only {found} of {wanted} {capability} card can be filled: no more units free"
+    return Shortfall(capability, wanted - found, reason)
 
 
 def _first_intervention(
@@ -188,17 +191,22 @@ def _first_intervention(
     unit = pool.units[nearest]
     if eta[nearest] > within:
         return Shortfall(
-            FIRST_INTERVENTION, 1,
+            FIRST_INTERVENTION,
+            1,
             f"no micro station can be on scene within {within / 60:.0f} min (nearest free: "
             f"{unit.station_name}, {eta[nearest] / 60:.1f} min)",
-        )  # fmt: skip
+        )
     taken.add(nearest)
     return Pick(
-        FIRST_INTERVENTION, unit.unit_id, unit.station_name, unit.tier, float(eta[nearest]),
+        FIRST_INTERVENTION,
+        unit.unit_id,
+        unit.station_name,
+        unit.tier,
+        float(eta[nearest]),
         _km(pool, at, nearest),
         f"nearest micro station for first intervention: {unit.station_name}, on scene in "
         f"{eta[nearest] / 60:.1f} min, within the {within / 60:.0f}-minute rule",
-    )  # fmt: skip
+    )
 
 
 def _ordinal(n: int) -> str:

@@ -39,8 +39,8 @@ class IncidentType(_Strict):
     def _sane(self) -> Self:
         if 1 not in self.levels:
             raise ValueError("level 1 is required")
-        for level, slots in self.levels.items():
-            unknown = sorted(set(slots) - CAPABILITIES)
+        for level, card in self.levels.items():
+            unknown = sorted(set(card) - CAPABILITIES)
             if unknown:
                 raise ValueError(f"level {level}: unknown capabilities {unknown}")
         return self
@@ -51,8 +51,8 @@ class RunCards(_Strict):
     duplicates: DuplicateRule = DuplicateRule()
     incident_types: dict[str, IncidentType]
 
-    def slots(self, incident_type: str, level: int) -> dict[str, int]:
-        """The capability slots for the type at the level (the highest level defined at
+    def card(self, incident_type: str, level: int) -> dict[str, int]:
+        """The capability card for the type at the level (the highest level defined at
         or below ``level``)."""
         card = self.incident_types[incident_type]
         defined = [n for n in card.levels if n <= level]

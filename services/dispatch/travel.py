@@ -33,9 +33,12 @@ class StraightLineTravel:
     def __init__(
         self,
         road_factor: float = 1.35,
-        speed_profile: Sequence[tuple[float, float]] = ((3.0, 25.0), (10.0, 40.0),
-                                                        (math.inf, 60.0)),
-    ) -> None:  # fmt: skip
+        speed_profile: Sequence[tuple[float, float]] = (
+            (3.0, 25.0),
+            (10.0, 40.0),
+            (math.inf, 60.0),
+        ),
+    ) -> None:
         self.road_factor = road_factor
         self.limits = np.array([limit for limit, _ in speed_profile])  # road km, ascending
         self.speeds = np.array([kmh for _, kmh in speed_profile])  # km/h

@@ -36,12 +36,14 @@ class UnitsClient:
         try:
             self.stub.ReleaseUnit(
                 units_pb2.ReleaseUnitRequest(
-                    request_id=request_id, unit_id=unit_id, incident_id=incident_id,
+                    request_id=request_id,
+                    unit_id=unit_id,
+                    incident_id=incident_id,
                     reason=reason,
                 ),
                 timeout=self.timeout,
                 metadata=forwarded_metadata(authorization),
-            )  # fmt: skip
+            )
         except grpc.RpcError as exc:
             raise as_domain_error(exc, "units") from None
 
@@ -57,7 +59,8 @@ class UnitsClient:
             raise as_domain_error(exc, "units") from None
         return [
             Candidate(
-                unit_id=u.profile.unit_id, station_name=u.profile.station_name,
+                unit_id=u.profile.unit_id,
+                station_name=u.profile.station_name,
                 tier=common_pb2.Tier.Name(u.profile.tier),
                 capabilities=frozenset(u.profile.capabilities),
                 location=Point(u.location.latitude, u.location.longitude),
@@ -65,15 +68,16 @@ class UnitsClient:
                 returning=u.status == common_pb2.RETURNING,
             )
             for u in reply.units
-        ]  # fmt: skip
+        ]
 
     def reservations(self, authorization: str) -> list[tuple[str, str]]:
         """(unit id, incident id) of every unit held RESERVED (not yet alerted)."""
         try:
             reply = self.stub.ListUnits(
                 units_pb2.ListUnitsRequest(statuses=[common_pb2.RESERVED]),
-                timeout=self.timeout, metadata=forwarded_metadata(authorization),
-            )  # fmt: skip
+                timeout=self.timeout,
+                metadata=forwarded_metadata(authorization),
+            )
         except grpc.RpcError as exc:
             raise as_domain_error(exc, "units") from None
         return [(u.profile.unit_id, u.incident_id) for u in reply.units]
@@ -83,14 +87,16 @@ class UnitsClient:
         try:
             reply = self.stub.GetUnit(
                 units_pb2.GetUnitRequest(unit_id=unit_id, history=10),
-                timeout=self.timeout, metadata=forwarded_metadata(authorization),
-            )  # fmt: skip
+                timeout=self.timeout,
+                metadata=forwarded_metadata(authorization),
+            )
         except grpc.RpcError as exc:
             raise as_domain_error(exc, "units") from None
         if reply.unit.status != common_pb2.RESERVED:
             return None
-        event = next((e for e in reversed(reply.history)
-                      if e.WhichOneof("payload") == "unit_reserved"), None)  # fmt: skip
+        event = next(
+            (e for e in reversed(reply.history) if e.WhichOneof("payload") == "unit_reserved"), None
+        )
         return None if event is None else (event.event_id, event.recorded_at.ToMicroseconds())
 
     def close(self) -> None:

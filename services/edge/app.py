@@ -12,7 +12,7 @@ Team endpoints::
     POST /v1/alerts/{alert_id}/acknowledge   {"unit_id", "responders", "eta_seconds", "note"}
     POST /v1/alerts/{alert_id}/decline       {"unit_id", "reason"}
 
-POSTs need an ``Idempotency-Key`` header (or ``request_id`` in the body): a retry with the
+POSTs request an ``Idempotency-Key`` header (or ``request_id`` in the body): a retry with the
 same key returns the first answer and changes nothing.
 
 Every error, the edge's own included (an unknown path, a wrong method, a body that is not
@@ -84,8 +84,12 @@ class Decline(BaseModel):
 def problem(
     status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
-                            "detail": detail}  # fmt: skip
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if errors:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
@@ -134,9 +138,11 @@ def create_app(units_address: str, console: ConsoleSettings | None = None) -> Fa
     @app.get("/v1/alerts")
     async def waiting_alerts(authorization: Annotated[str, Header()] = "") -> dict[str, Any]:
         reply = await asyncio.to_thread(
-            units.ListAlerts, units_pb2.WatchAlertsRequest(), timeout=10,
+            units.ListAlerts,
+            units_pb2.WatchAlertsRequest(),
+            timeout=10,
             metadata=_auth(authorization),
-        )  # fmt: skip
+        )
         return {"alerts": [as_json(a) for a in reply.alerts]}
 
     @app.get("/v1/alerts/stream")
@@ -145,26 +151,33 @@ def create_app(units_address: str, console: ConsoleSettings | None = None) -> Fa
     ) -> StreamingResponse:
         # Check the token first, so a refusal is an ordinary problem response.
         await asyncio.to_thread(
-            units.ListAlerts, units_pb2.WatchAlertsRequest(), timeout=10,
+            units.ListAlerts,
+            units_pb2.WatchAlertsRequest(),
+            timeout=10,
             metadata=_auth(authorization),
-        )  # fmt: skip
+        )
         call = units.WatchAlerts(units_pb2.WatchAlertsRequest(), metadata=_auth(authorization))
         return StreamingResponse(
-            _events(request, call), media_type="text/event-stream",
+            _events(request, call),
+            media_type="text/event-stream",
             headers={"Cache-Control": "no-cache"},
-        )  # fmt: skip
+        )
 
     @app.post("/v1/alerts/{alert_id}/acknowledge")
     async def acknowledge(
-        alert_id: str, body: Acknowledgement,
+        alert_id: str,
+        body: Acknowledgement,
         authorization: Annotated[str, Header()] = "",
         idempotency_key: Annotated[str, Header()] = "",
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         request = units_pb2.AcknowledgeAlertRequest(
-            request_id=_request_id(idempotency_key, body.request_id), alert_id=alert_id,
-            unit_id=body.unit_id, responders=body.responders, eta_seconds=body.eta_seconds,
+            request_id=_request_id(idempotency_key, body.request_id),
+            alert_id=alert_id,
+            unit_id=body.unit_id,
+            responders=body.responders,
+            eta_seconds=body.eta_seconds,
             note=body.note,
-        )  # fmt: skip
+        )
         alert = await asyncio.to_thread(
             units.AcknowledgeAlert, request, timeout=10, metadata=_auth(authorization)
         )
@@ -172,14 +185,17 @@ def create_app(units_address: str, console: ConsoleSettings | None = None) -> Fa
 
     @app.post("/v1/alerts/{alert_id}/decline")
     async def decline(
-        alert_id: str, body: Decline,
+        alert_id: str,
+        body: Decline,
         authorization: Annotated[str, Header()] = "",
         idempotency_key: Annotated[str, Header()] = "",
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         request = units_pb2.DeclineAlertRequest(
-            request_id=_request_id(idempotency_key, body.request_id), alert_id=alert_id,
-            unit_id=body.unit_id, reason=body.reason,
-        )  # fmt: skip
+            request_id=_request_id(idempotency_key, body.request_id),
+            alert_id=alert_id,
+            unit_id=body.unit_id,
+            reason=body.reason,
+        )
         alert = await asyncio.to_thread(
             units.DeclineAlert, request, timeout=10, metadata=_auth(authorization)
         )
@@ -224,13 +240,16 @@ def _auth(authorization: str) -> list[tuple[str, str]]:
     if len(authorization) > MAX_AUTHORIZATION_CHARS:
         raise BadRequest(
             f"the Authorization header is {len(authorization)} characters long; at most "
-            f"{MAX_AUTHORIZATION_CHARS}", 431, "REQUEST_HEADER_FIELDS_TOO_LARGE",
-        )  # fmt: skip
+            f"{MAX_AUTHORIZATION_CHARS}",
+            431,
+            "REQUEST_HEADER_FIELDS_TOO_LARGE",
+        )
     if not all(" " <= char <= "~" for char in authorization):
         raise BadRequest(
             "the Authorization header must be 'Bearer <token>' in printable ASCII",
-            401, "UNAUTHENTICATED",
-        )  # fmt: skip
+            401,
+            "UNAUTHENTICATED",
+        )
     return [("authorization", authorization)] if authorization else []
 
 

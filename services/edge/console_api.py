@@ -7,7 +7,7 @@ with its own credential (an operator of role GATEWAY, token ``UC_EDGE_TOKEN``) a
 the person in ``x-uc-on-behalf-of``, so the services check the person's rights and record
 the person as the actor.
 
-**Writes** (POST, DELETE) also need the session's CSRF token in ``X-CSRF-Token`` and an
+**Writes** (POST, DELETE) also request the session's CSRF token in ``X-CSRF-Token`` and an
 ``Idempotency-Key`` (a UUID the page makes once per action and reuses on a retry): it is
 the gRPC request id, so a double click or a retried request acts once. Dispatching a
 whole recommendation sends one DispatchUnit per unit with ``<key>:<unit id>``. A
@@ -107,10 +107,11 @@ UnitId = Annotated[str, PathParam(pattern=limits.ID_PATTERN, description="the un
 IdempotencyKey = Annotated[
     str,
     Header(
-        alias="Idempotency-Key", pattern=limits.IDEMPOTENCY_KEY_PATTERN,
+        alias="Idempotency-Key",
+        pattern=limits.IDEMPOTENCY_KEY_PATTERN,
         description="a UUID made once per action and sent again on a retry",
     ),
-]  # fmt: skip
+]
 
 
 # --- problems ------------------------------------------------------------------------------
@@ -126,9 +127,12 @@ class Problem(Exception):
 
     def response(self) -> JSONResponse:
         body: dict[str, Any] = {
-            "type": "about:blank", "title": self.title, "status": self.status,
-            "detail": self.detail, "errors": self.errors,
-        }  # fmt: skip
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "errors": self.errors,
+        }
         return JSONResponse(body, status_code=self.status, media_type="application/problem+json")
 
 
@@ -188,13 +192,17 @@ def grpc_problem(exc: grpc.aio.AioRpcError, service: str, fields: tuple[str, ...
     detail = exc.details() or code.name
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         return Problem(
-            _HTTP_FOR_GRPC[code], f"{service.upper()}_UNAVAILABLE",
+            _HTTP_FOR_GRPC[code],
+            f"{service.upper()}_UNAVAILABLE",
             f"the {service} service is not answering ({code.name}): nothing was recorded. "
             "Your input is kept: retry in a moment.",
-        )  # fmt: skip
+        )
     if code is grpc.StatusCode.UNAUTHENTICATED:
-        return Problem(502, "EDGE_NOT_TRUSTED", f"the {service} service refused the "
-                       f"console's own credential (UC_EDGE_TOKEN): {detail}")  # fmt: skip
+        return Problem(
+            502,
+            "EDGE_NOT_TRUSTED",
+            f"the {service} service refused the console's own credential (UC_EDGE_TOKEN): {detail}",
+        )
     status = _HTTP_FOR_GRPC.get(code, 502)
     field = None
     if code is grpc.StatusCode.INVALID_ARGUMENT:
@@ -230,20 +238,23 @@ class NewCall(_Body):
     description: Annotated[str, Field(max_length=limits.MAX_DESCRIPTION)] = ""
     location: Location | None = None
     link_to_incident_id: Annotated[
-        str, Field(pattern=limits.optional(limits.INCIDENT_ID_PATTERN),
-                   description="an open incident this call is a duplicate of")
-    ] = ""  # fmt: skip
+        str,
+        Field(
+            pattern=limits.optional(limits.INCIDENT_ID_PATTERN),
+            description="an open incident this call is a duplicate of",
+        ),
+    ] = ""
 
 
 class DispatchOne(_Body):
     unit_id: Annotated[str, Field(pattern=limits.ID_PATTERN)]
-    slot: Capability | Literal[""] = ""
+    capability: Capability | Literal[""] = ""
     reason: Annotated[str, Field(max_length=limits.MAX_REASON)] = ""
 
 
 class Pick(_Body):
     unit_id: Annotated[str, Field(pattern=limits.ID_PATTERN)]
-    slot: Capability | Literal[""] = ""
+    capability: Capability | Literal[""] = ""
 
 
 class DispatchMany(_Body):
@@ -349,9 +360,13 @@ class Console:
             await channel.close()
 
     async def call(
-        self, service: str, method: Callable[..., Awaitable[Any]], request: Message,
-        staff: Staff, correlation: str = "",
-    ) -> Any:  # fmt: skip
+        self,
+        service: str,
+        method: Callable[..., Awaitable[Any]],
+        request: Message,
+        staff: Staff,
+        correlation: str = "",
+    ) -> Any:
         """One gRPC call for ``staff``: the edge's credential and the person's id."""
         metadata = [
             ("authorization", f"Bearer {self.settings.edge_token}"),
@@ -388,11 +403,15 @@ async def writer(request: Request) -> Staff:
     person = await _session_of(request)
     sent = request.headers.get(CSRF_HEADER, "")
     if not secrets.compare_digest(sent.encode(), person.session.csrf_token.encode()):
-        raise Problem(403, "CSRF_TOKEN", f"send the session's token in {CSRF_HEADER}",
-                      field=CSRF_HEADER)  # fmt: skip
+        raise Problem(
+            403, "CSRF_TOKEN", f"send the session's token in {CSRF_HEADER}", field=CSRF_HEADER
+        )
     if person.role not in WRITERS:
-        raise Problem(403, "READ_ONLY", f"{person.operator.id} may look but not act "
-                      f"({person.role.value}): nothing was written")  # fmt: skip
+        raise Problem(
+            403,
+            "READ_ONLY",
+            f"{person.operator.id} may look but not act ({person.role.value}): nothing was written",
+        )
     return person
 
 
@@ -412,11 +431,15 @@ def _geo(location: Location | None) -> common_pb2.GeoPoint | None:
 
 def _whoami(person: Staff) -> dict[str, Any]:
     return {
-        "operator": {"id": person.operator.id, "name": person.operator.name,
-                     "role": person.role.value, "can_write": person.role in WRITERS},
+        "operator": {
+            "id": person.operator.id,
+            "name": person.operator.name,
+            "role": person.role.value,
+            "can_write": person.role in WRITERS,
+        },
         "csrf_token": person.session.csrf_token,
         "expires_at": person.session.expires(),
-    }  # fmt: skip
+    }
 
 
 router = APIRouter(prefix="/api", tags=["console"])
@@ -447,9 +470,14 @@ async def log_in(body: Login, request: Request, response: Response) -> dict[str,
     await asyncio.to_thread(store.clear_failures, body.username)
     session_id, session = await asyncio.to_thread(store.create, operator.id, now)
     response.set_cookie(
-        COOKIE, session_id, max_age=int(store.max_seconds), path="/", httponly=True,
-        samesite="strict", secure=request.url.scheme == "https",
-    )  # fmt: skip
+        COOKIE,
+        session_id,
+        max_age=int(store.max_seconds),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
     log.info("console log-in", operator=operator.id, role=operator.role.value)
     return _whoami(Staff(operator, session))
 
@@ -467,8 +495,9 @@ async def log_out(request: Request, response: Response) -> dict[str, bool]:
     if not secrets.compare_digest(
         request.headers.get(CSRF_HEADER, "").encode(), person.session.csrf_token.encode()
     ):
-        raise Problem(403, "CSRF_TOKEN", f"send the session's token in {CSRF_HEADER}",
-                      field=CSRF_HEADER)  # fmt: skip
+        raise Problem(
+            403, "CSRF_TOKEN", f"send the session's token in {CSRF_HEADER}", field=CSRF_HEADER
+        )
     await asyncio.to_thread(_console(request).settings.sessions.delete, request.cookies[COOKIE])
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return {"logged_out": True}
@@ -485,7 +514,8 @@ async def config(request: Request, person: Reader) -> dict[str, Any]:
     b = j.jurisdiction.bounds
     return {
         "jurisdiction": {
-            "name": j.jurisdiction.name, "time_zone": j.jurisdiction.time_zone,
+            "name": j.jurisdiction.name,
+            "time_zone": j.jurisdiction.time_zone,
             "bounds": {"south": b.south, "west": b.west, "north": b.north, "east": b.east},
         },
         "incident_types": INCIDENT_TYPES,
@@ -496,7 +526,7 @@ async def config(request: Request, person: Reader) -> dict[str, Any]:
         "cancel_reasons": list(limits.CANCEL_REASONS),
         "note_kinds": list(limits.NOTE_KINDS),
         **_whoami(person),
-    }  # fmt: skip
+    }
 
 
 @router.get("/map", responses=READ_PROBLEMS)
@@ -505,21 +535,38 @@ async def map_layers(request: Request, person: Reader) -> dict[str, Any]:
     every station. Units and incidents come from the board."""
     j = _console(request).settings.jurisdiction
     b = j.jurisdiction.bounds
-    ring = [[b.west, b.south], [b.east, b.south], [b.east, b.north], [b.west, b.north],
-            [b.west, b.south]]  # fmt: skip
+    ring = [
+        [b.west, b.south],
+        [b.east, b.south],
+        [b.east, b.north],
+        [b.west, b.north],
+        [b.west, b.south],
+    ]
     features: list[dict[str, Any]] = [
-        {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
-         "properties": {"kind": "boundary", "name": j.jurisdiction.name}},
-    ]  # fmt: skip
-    for station in j.stations:
-        features.append({
+        {
             "type": "Feature",
-            "geometry": {"type": "Point",
-                         "coordinates": [station.location[1], station.location[0]]},
-            "properties": {"kind": "station", "id": station.id, "name": station.name,
-                           "tier": station.tier.value, "district": station.district,
-                           "units": [u.id for u in station.units]},
-        })  # fmt: skip
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {"kind": "boundary", "name": j.jurisdiction.name},
+        },
+    ]
+    for station in j.stations:
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [station.location[1], station.location[0]],
+                },
+                "properties": {
+                    "kind": "station",
+                    "id": station.id,
+                    "name": station.name,
+                    "tier": station.tier.value,
+                    "district": station.district,
+                    "units": [u.id for u in station.units],
+                },
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -531,8 +578,12 @@ async def _caught_up(console: Console) -> None:
     if not live.caught_up.is_set():
         ready = await asyncio.to_thread(live.caught_up.wait, CATCH_UP_WAIT)
         if not ready:
-            raise Problem(503, "CATCHING_UP", "the console's live board is still reading the "
-                          "event topics (is the broker up?): retry in a moment")  # fmt: skip
+            raise Problem(
+                503,
+                "CATCHING_UP",
+                "the console's live board is still reading the "
+                "event topics (is the broker up?): retry in a moment",
+            )
 
 
 @router.get("/board", responses=READ_PROBLEMS)
@@ -557,11 +608,12 @@ async def active_incidents(request: Request, person: Reader) -> dict[str, Any]:
 
 @router.get("/units", responses=READ_PROBLEMS)
 async def unit_board(
-    request: Request, person: Reader,
+    request: Request,
+    person: Reader,
     tier: Annotated[list[Tier] | None, Query()] = None,
     status: Annotated[list[UnitStatusName] | None, Query(max_length=20)] = None,
     station: Annotated[str, Query(max_length=64)] = "",
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """The unit board: every unit (filtered by tier, status, station id) and the counts
     per meaning: available, committed, out of service, unknown (counted as not
     available)."""
@@ -571,11 +623,12 @@ async def unit_board(
     tiers = {t.value for t in tier or []}
     statuses = set(status or [])
     chosen = [
-        u for u in units
+        u
+        for u in units
         if (not tiers or u["profile"]["tier"] in tiers)
         and (not statuses or u["status"] in statuses)
         and (not station or u["profile"]["station_id"] == station)
-    ]  # fmt: skip
+    ]
     counts = {"available": 0, "committed": 0, "out_of_service": 0, "unknown": 0}
     for unit in chosen:
         counts[meaning(unit["status"])] += 1
@@ -601,13 +654,16 @@ def meaning(status: str) -> str:
 
 @router.get("/incidents/{incident_id}", responses=READ_PROBLEMS)
 async def incident(request: Request, person: Reader, incident_id: IncidentId) -> dict[str, Any]:
-    """One incident as dispatch has it now (units and what became of them, open needs,
+    """One incident as dispatch has it now (units and what became of them, open resource requests,
     commander), with the first dispatch time from the live board."""
     console = _console(request)
     reply = await console.call(
-        "dispatch", console.dispatch.GetIncident,
-        dispatch_pb2.GetIncidentRequest(incident_id=incident_id), person, incident_id,
-    )  # fmt: skip
+        "dispatch",
+        console.dispatch.GetIncident,
+        dispatch_pb2.GetIncidentRequest(incident_id=incident_id),
+        person,
+        incident_id,
+    )
     data = as_json(reply)
     folded = console.settings.live.incident(incident_id) or {}
     data["first_dispatched_at"] = folded.get("first_dispatched_at")
@@ -622,9 +678,12 @@ async def incident_log(request: Request, person: Reader, incident_id: IncidentId
     payload and a one-line summary), so the page shows both alike."""
     console = _console(request)
     reply = await console.call(
-        "incidents", console.incidents.GetIncidentLog,
-        incidents_pb2.GetIncidentLogRequest(incident_id=incident_id), person, incident_id,
-    )  # fmt: skip
+        "incidents",
+        console.incidents.GetIncidentLog,
+        incidents_pb2.GetIncidentLogRequest(incident_id=incident_id),
+        person,
+        incident_id,
+    )
     return {"incident_id": incident_id, "entries": [event_json(e) for e in reply.entries]}
 
 
@@ -644,12 +703,15 @@ async def duplicates(request: Request, person: Reader, body: CallSoFar) -> dict[
     write (POST only to carry the call so far): no CSRF token or key needed."""
     console = _console(request)
     reply = await console.call(
-        "dispatch", console.dispatch.FindDuplicates,
+        "dispatch",
+        console.dispatch.FindDuplicates,
         dispatch_pb2.FindDuplicatesRequest(
-            incident_type=body.incident_type.value, location=_geo(body.location),
+            incident_type=body.incident_type.value,
+            location=_geo(body.location),
             address=body.address,
-        ), person,
-    )  # fmt: skip
+        ),
+        person,
+    )
     found = []
     for d in reply.duplicates:
         data = as_json(d)
@@ -660,17 +722,21 @@ async def duplicates(request: Request, person: Reader, body: CallSoFar) -> dict[
 
 @router.get("/incidents/{incident_id}/recommendation", responses=READ_PROBLEMS)
 async def recommendation(
-    request: Request, person: Reader, incident_id: IncidentId,
+    request: Request,
+    person: Reader,
+    incident_id: IncidentId,
     alarm_level: Annotated[int, Query(ge=0, le=limits.MAX_ALARM_LEVEL)] = 0,
-) -> dict[str, Any]:  # fmt: skip
-    """Which units to send across every tier: each with slot, tier, ETA (s), distance
+) -> dict[str, Any]:
+    """Which units to send across every tier: each with capability, tier, ETA (s), distance
     (km) and the reason; each shortfall with its reason."""
     console = _console(request)
     reply = await console.call(
-        "dispatch", console.dispatch.RecommendUnits,
+        "dispatch",
+        console.dispatch.RecommendUnits,
         dispatch_pb2.RecommendUnitsRequest(incident_id=incident_id, alarm_level=alarm_level),
-        person, incident_id,
-    )  # fmt: skip
+        person,
+        incident_id,
+    )
     return as_json(reply)
 
 
@@ -681,59 +747,90 @@ async def take_call(
     """Take a 119 call: opens an incident, or links the call to ``link_to_incident_id``
     (a duplicate). Returns the incident's id, the call's id and the incident's version."""
     if body.source in ("PHONE", "TRANSFER") and not body.caller_number.strip():
-        raise Problem(422, "INVALID_ARGUMENT", "the caller's number is required for a call "
-                      "from a person", field="caller_number")  # fmt: skip
+        raise Problem(
+            422,
+            "INVALID_ARGUMENT",
+            "the caller's number is required for a call from a person",
+            field="caller_number",
+        )
     if body.caller_number.strip() and not re.match(
         limits.CALLER_NUMBER_PATTERN, body.caller_number.strip()
     ):
-        raise Problem(422, "INVALID_ARGUMENT", "a phone number has 3 to 32 digits, spaces, "
-                      "+, - or parentheses", field="caller_number")  # fmt: skip
+        raise Problem(
+            422,
+            "INVALID_ARGUMENT",
+            "a phone number has 3 to 32 digits, spaces, +, - or parentheses",
+            field="caller_number",
+        )
     if body.location is None and not body.address.strip():
-        raise Problem(422, "INVALID_ARGUMENT", "give the location (map or coordinates) or "
-                      "the address", field="location")  # fmt: skip
+        raise Problem(
+            422,
+            "INVALID_ARGUMENT",
+            "give the location (map or coordinates) or the address",
+            field="location",
+        )
     console = _console(request)
     bounds = console.settings.jurisdiction.jurisdiction.bounds
     if body.location is not None and not bounds.contains(
         body.location.latitude, body.location.longitude
     ):
-        raise Problem(422, "INVALID_ARGUMENT", "the location is outside the jurisdiction",
-                      field="location")  # fmt: skip
+        raise Problem(
+            422, "INVALID_ARGUMENT", "the location is outside the jurisdiction", field="location"
+        )
     reply = await console.call(
-        "dispatch", console.dispatch.ReceiveCall,
+        "dispatch",
+        console.dispatch.ReceiveCall,
         dispatch_pb2.ReceiveCallRequest(
-            request_id=key, caller_number=body.caller_number.strip(),
-            source=common_pb2.CallSource.Value(body.source), location=_geo(body.location),
-            address=body.address.strip(), incident_type=body.incident_type.value,
+            request_id=key,
+            caller_number=body.caller_number.strip(),
+            source=common_pb2.CallSource.Value(body.source),
+            location=_geo(body.location),
+            address=body.address.strip(),
+            incident_type=body.incident_type.value,
             description=body.description.strip(),
             link_to_incident_id=body.link_to_incident_id,
-        ), person, body.link_to_incident_id,
-    )  # fmt: skip
+        ),
+        person,
+        body.link_to_incident_id,
+    )
     return as_json(reply)
 
 
 @router.post("/incidents/{incident_id}/dispatch", responses=WRITE_PROBLEMS)
 async def dispatch_unit(
-    request: Request, person: Writer, incident_id: IncidentId, body: DispatchOne,
+    request: Request,
+    person: Writer,
+    incident_id: IncidentId,
+    body: DispatchOne,
     key: IdempotencyKey,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Send one unit (reserved through the units service, then alerted). ``pending``:
     the units service is down; the dispatch is kept and completed when it answers."""
     console = _console(request)
     reply = await console.call(
-        "dispatch", console.dispatch.DispatchUnit,
+        "dispatch",
+        console.dispatch.DispatchUnit,
         dispatch_pb2.DispatchUnitRequest(
-            request_id=key, incident_id=incident_id, unit_id=body.unit_id,
-            reason=body.reason or "dispatched from the console", slot=body.slot,
-        ), person, incident_id,
-    )  # fmt: skip
+            request_id=key,
+            incident_id=incident_id,
+            unit_id=body.unit_id,
+            reason=body.reason or "dispatched from the console",
+            capability=body.capability,
+        ),
+        person,
+        incident_id,
+    )
     return as_json(reply)
 
 
 @router.post("/incidents/{incident_id}/dispatch-recommendation", responses=WRITE_PROBLEMS)
 async def dispatch_recommendation(
-    request: Request, person: Writer, incident_id: IncidentId, body: DispatchMany,
+    request: Request,
+    person: Writer,
+    incident_id: IncidentId,
+    body: DispatchMany,
     key: IdempotencyKey,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Send every unit picked (the recommendation, perhaps with swaps), one DispatchUnit
     each with the request id ``<Idempotency-Key>:<unit id>``, in order. Each unit's
     outcome is reported: ``dispatched``, ``pending`` or ``refused`` with the reason."""
@@ -744,28 +841,40 @@ async def dispatch_recommendation(
     for pick in body.picks:
         try:
             reply = await console.call(
-                "dispatch", console.dispatch.DispatchUnit,
+                "dispatch",
+                console.dispatch.DispatchUnit,
                 dispatch_pb2.DispatchUnitRequest(
-                    request_id=f"{key}:{pick.unit_id}", incident_id=incident_id,
-                    unit_id=pick.unit_id, slot=pick.slot,
+                    request_id=f"{key}:{pick.unit_id}",
+                    incident_id=incident_id,
+                    unit_id=pick.unit_id,
+                    capability=pick.capability,
                     reason=body.reason or "recommended, dispatched from the console",
-                ), person, incident_id,
-            )  # fmt: skip
+                ),
+                person,
+                incident_id,
+            )
             outcome = "pending" if reply.pending else "dispatched"
-            results.append({"unit_id": pick.unit_id, "outcome": outcome,
-                            "detail": reply.message})  # fmt: skip
+            results.append({"unit_id": pick.unit_id, "outcome": outcome, "detail": reply.message})
         except Problem as problem:
             if problem.status in (401, 403, 404, 502, 503, 504) and not results:
                 raise  # nothing went out: the whole action failed the same way
-            results.append({"unit_id": pick.unit_id, "outcome": "refused",
-                            "detail": problem.detail, "status": problem.status})  # fmt: skip
+            results.append(
+                {
+                    "unit_id": pick.unit_id,
+                    "outcome": "refused",
+                    "detail": problem.detail,
+                    "status": problem.status,
+                }
+            )
     return {"incident_id": incident_id, "results": results}
 
 
 def _incident_write(
-    path: str, summary: str, body_model: type[BaseModel],
+    path: str,
+    summary: str,
+    body_model: type[BaseModel],
     build: Callable[[str, str, Any], tuple[str, str, Message]],
-) -> None:  # fmt: skip
+) -> None:
     """One unified-command write: POST /api/incidents/{id}/<path>, answering with the
     incident as dispatch has it afterwards (a note: the note's id)."""
 
@@ -794,61 +903,129 @@ def _incident_write(
     endpoint.__doc__ = summary
     endpoint.__name__ = path.replace("-", "_").replace("/", "_")
     router.add_api_route(
-        f"/incidents/{{incident_id}}/{path}", endpoint, methods=["POST"],
-        responses=WRITE_PROBLEMS, summary=summary.split(".")[0],
-    )  # fmt: skip
+        f"/incidents/{{incident_id}}/{path}",
+        endpoint,
+        methods=["POST"],
+        responses=WRITE_PROBLEMS,
+        summary=summary.split(".")[0],
+    )
 
 
 _incident_write(
-    "alarm-level", "Raise the alarm level. The run card's difference is dispatched.",
-    RaiseLevel, lambda key, i, b: (
-        "dispatch", "RaiseAlarmLevel", dispatch_pb2.RaiseAlarmLevelRequest(
-            request_id=key, incident_id=i, alarm_level=b.alarm_level, reason=b.reason)),
-)  # fmt: skip
+    "alarm-level",
+    "Raise the alarm level. The run card's difference is dispatched.",
+    RaiseLevel,
+    lambda key, i, b: (
+        "dispatch",
+        "RaiseAlarmLevel",
+        dispatch_pb2.RaiseAlarmLevelRequest(
+            request_id=key, incident_id=i, alarm_level=b.alarm_level, reason=b.reason
+        ),
+    ),
+)
 _incident_write(
-    "requests", "Request more of a capability (dispatched automatically).",
-    RequestForces, lambda key, i, b: ("dispatch", "RequestUnits", dispatch_pb2.RequestUnitsRequest(
-        request_id=key, incident_id=i, capability=b.capability.value, count=b.count,
-        reason=b.reason)),
-)  # fmt: skip
+    "requests",
+    "Request more of a capability (dispatched automatically).",
+    RequestForces,
+    lambda key, i, b: (
+        "dispatch",
+        "RequestUnits",
+        dispatch_pb2.RequestUnitsRequest(
+            request_id=key,
+            incident_id=i,
+            capability=b.capability.value,
+            count=b.count,
+            reason=b.reason,
+        ),
+    ),
+)
 _incident_write(
-    "command/assume", "Take command (nobody commands yet); empty commander_id: yourself.",
-    Command, lambda key, i, b: ("dispatch", "AssumeCommand", dispatch_pb2.AssumeCommandRequest(
-        request_id=key, incident_id=i, commander_id=b.commander_id,
-        commander_name=b.commander_name, unit_id=b.unit_id)),
-)  # fmt: skip
+    "command/assume",
+    "Take command (nobody commands yet); empty commander_id: yourself.",
+    Command,
+    lambda key, i, b: (
+        "dispatch",
+        "AssumeCommand",
+        dispatch_pb2.AssumeCommandRequest(
+            request_id=key,
+            incident_id=i,
+            commander_id=b.commander_id,
+            commander_name=b.commander_name,
+            unit_id=b.unit_id,
+        ),
+    ),
+)
 _incident_write(
-    "command/transfer", "Hand command over (or take it over: empty commander_id).",
-    Command, lambda key, i, b: ("dispatch", "TransferCommand", dispatch_pb2.TransferCommandRequest(
-        request_id=key, incident_id=i, to_commander_id=b.commander_id,
-        to_commander_name=b.commander_name, unit_id=b.unit_id, reason=b.reason)),
-)  # fmt: skip
+    "command/transfer",
+    "Hand command over (or take it over: empty commander_id).",
+    Command,
+    lambda key, i, b: (
+        "dispatch",
+        "TransferCommand",
+        dispatch_pb2.TransferCommandRequest(
+            request_id=key,
+            incident_id=i,
+            to_commander_id=b.commander_id,
+            to_commander_name=b.commander_name,
+            unit_id=b.unit_id,
+            reason=b.reason,
+        ),
+    ),
+)
 _incident_write(
-    "under-control", "Mark the incident under control.",
-    NoteOnly, lambda key, i, b: ("dispatch", "MarkUnderControl", dispatch_pb2.IncidentNoteRequest(
-        request_id=key, incident_id=i, note=b.note)),
-)  # fmt: skip
+    "under-control",
+    "Mark the incident under control.",
+    NoteOnly,
+    lambda key, i, b: (
+        "dispatch",
+        "MarkUnderControl",
+        dispatch_pb2.IncidentNoteRequest(request_id=key, incident_id=i, note=b.note),
+    ),
+)
 _incident_write(
-    "close", "Close the incident. Every unit still on it is released.",
-    NoteOnly, lambda key, i, b: ("dispatch", "CloseIncident", dispatch_pb2.IncidentNoteRequest(
-        request_id=key, incident_id=i, note=b.note)),
-)  # fmt: skip
+    "close",
+    "Close the incident. Every unit still on it is released.",
+    NoteOnly,
+    lambda key, i, b: (
+        "dispatch",
+        "CloseIncident",
+        dispatch_pb2.IncidentNoteRequest(request_id=key, incident_id=i, note=b.note),
+    ),
+)
 _incident_write(
-    "cancel", "Cancel the incident (false alarm: an automatic alarm dismissed; hoax ...).",
-    Cancel, lambda key, i, b: ("dispatch", "CancelIncident", dispatch_pb2.CancelIncidentRequest(
-        request_id=key, incident_id=i, reason=b.reason, note=b.note)),
-)  # fmt: skip
+    "cancel",
+    "Cancel the incident (false alarm: an automatic alarm dismissed; hoax ...).",
+    Cancel,
+    lambda key, i, b: (
+        "dispatch",
+        "CancelIncident",
+        dispatch_pb2.CancelIncidentRequest(
+            request_id=key, incident_id=i, reason=b.reason, note=b.note
+        ),
+    ),
+)
 _incident_write(
-    "classify", "Change the incident's type: verify an automatic alarm as a fire, or correct it.",
-    Classify, lambda key, i, b: (
-        "dispatch", "ClassifyIncident", dispatch_pb2.ClassifyIncidentRequest(
-            request_id=key, incident_id=i, incident_type=b.incident_type.value, note=b.note)),
-)  # fmt: skip
+    "classify",
+    "Change the incident's type: verify an automatic alarm as a fire, or correct it.",
+    Classify,
+    lambda key, i, b: (
+        "dispatch",
+        "ClassifyIncident",
+        dispatch_pb2.ClassifyIncidentRequest(
+            request_id=key, incident_id=i, incident_type=b.incident_type.value, note=b.note
+        ),
+    ),
+)
 _incident_write(
-    "notes", "Add a note to the incident's record (commanders and admins).",
-    NewNote, lambda key, i, b: ("incidents", "AddNote", incidents_pb2.AddNoteRequest(
-        request_id=key, incident_id=i, text=b.text, kind=b.kind)),
-)  # fmt: skip
+    "notes",
+    "Add a note to the incident's record (commanders and admins).",
+    NewNote,
+    lambda key, i, b: (
+        "incidents",
+        "AddNote",
+        incidents_pb2.AddNoteRequest(request_id=key, incident_id=i, text=b.text, kind=b.kind),
+    ),
+)
 
 
 @router.post("/units/{unit_id}/status", responses=WRITE_PROBLEMS)
@@ -858,11 +1035,13 @@ async def change_status(
     """Move a unit on (en route, on scene, returning, available, out of service ...)."""
     console = _console(request)
     reply = await console.call(
-        "units", console.units.ChangeStatus,
+        "units",
+        console.units.ChangeStatus,
         units_pb2.ChangeStatusRequest(
             request_id=key, unit_id=unit_id, status=common_pb2.UnitStatus.Value(body.status)
-        ), person,
-    )  # fmt: skip
+        ),
+        person,
+    )
     return as_json(reply)
 
 
@@ -870,14 +1049,15 @@ async def change_status(
 
 
 @router.get(
-    "/live", responses={**READ_PROBLEMS, 200: {"content": {"text/event-stream": {}}}},
+    "/live",
+    responses={**READ_PROBLEMS, 200: {"content": {"text/event-stream": {}}}},
     response_class=StreamingResponse,
-)  # fmt: skip
+)
 async def live(
-    request: Request, person: Reader,
-    after: Annotated[str, Query(max_length=100, description="the last item's id, to resume")]
-    = "",
-) -> StreamingResponse:  # fmt: skip
+    request: Request,
+    person: Reader,
+    after: Annotated[str, Query(max_length=100, description="the last item's id, to resume")] = "",
+) -> StreamingResponse:
     """Server-sent events: ``hello`` (this edge's instance and position), then a
     ``change`` per event (id ``<instance>.<seq>.<recorded µs>``), a comment every 15 s,
     ``reset`` when the page must reload the board (it fell too far behind), ``expired``
@@ -902,8 +1082,12 @@ async def live(
 
     async def stream() -> AsyncIterator[bytes]:
         try:
-            hello = {"instance": board.instance, "seq": board.seq, "server_time": time.time(),
-                     "operator": person.operator.id}  # fmt: skip
+            hello = {
+                "instance": board.instance,
+                "seq": board.seq,
+                "server_time": time.time(),
+                "operator": person.operator.id,
+            }
             yield f"event: hello\ndata: {json.dumps(hello)}\n\n".encode()
             if reset:
                 yield b"event: reset\ndata: {}\n\n"
@@ -933,9 +1117,10 @@ async def live(
             board.unsubscribe(subscriber)
 
     return StreamingResponse(
-        stream(), media_type="text/event-stream",
+        stream(),
+        media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )  # fmt: skip
+    )
 
 
 # --- mounting --------------------------------------------------------------------------------

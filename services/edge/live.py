@@ -161,11 +161,17 @@ def event_json(e: EventEnvelope) -> dict[str, Any]:
     (event id, stream, version), type, source, incident, when it happened and was recorded
     (µs), who did it, a one-line summary and the payload's fields."""
     body: dict[str, Any] = {
-        "id": e.event_id, "stream": e.stream_id, "v": e.stream_version,
-        "type": e.event_type, "src": e.source, "incident": e.correlation_id,
-        "at": micros(e.occurred_at), "rec": micros(e.recorded_at), "actor": actor_of(e),
+        "id": e.event_id,
+        "stream": e.stream_id,
+        "v": e.stream_version,
+        "type": e.event_type,
+        "src": e.source,
+        "incident": e.correlation_id,
+        "at": micros(e.occurred_at),
+        "rec": micros(e.recorded_at),
+        "actor": actor_of(e),
         "text": summary(e),
-    }  # fmt: skip
+    }
     payload = payload_of(e)
     if payload is not None:
         body["data"] = MessageToDict(payload, preserving_proto_field_name=True)
@@ -215,9 +221,12 @@ class LiveBoard:
                 return None
             self.seq += 1
             item = Item(
-                self.seq, micros(envelope.recorded_at), envelope.event_id, envelope,
+                self.seq,
+                micros(envelope.recorded_at),
+                envelope.event_id,
+                envelope,
                 entity if self.caught_up.is_set() else None,
-            )  # fmt: skip
+            )
             self.ring.append(item)
         return item
 
@@ -258,8 +267,9 @@ class LiveBoard:
         if version > held + 1:
             # Topics keep every event of a stream in order, so this means the topic lost
             # history (retention): the picture of this stream is incomplete from here on.
-            log.warning("stream version skipped; applying anyway", stream=stream,
-                        held=held, got=version)  # fmt: skip
+            log.warning(
+                "stream version skipped; applying anyway", stream=stream, held=held, got=version
+            )
         return True
 
     # --- what pages read --------------------------------------------------------------
@@ -272,9 +282,12 @@ class LiveBoard:
                 "instance": self.instance,
                 "seq": self.seq,
                 "incidents": [e.json() for e in self.incidents.values() if e.active],
-                "units": [e.json() for e in self.units.values() if e.unit.version > 0
-                          and e.json()["status"] != "RETIRED"],
-            }  # fmt: skip
+                "units": [
+                    e.json()
+                    for e in self.units.values()
+                    if e.unit.version > 0 and e.json()["status"] != "RETIRED"
+                ],
+            }
 
     def incident(self, incident_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -370,9 +383,12 @@ class LiveBoard:
                             if held is not None and seen > held:
                                 log.warning("topic rebuilt; rewinding", topic=partition.topic)
                                 consumer.seek_to_beginning(
-                                    *[p for p in consumer.assignment()
-                                      if p.topic == partition.topic]
-                                )  # fmt: skip
+                                    *[
+                                        p
+                                        for p in consumer.assignment()
+                                        if p.topic == partition.topic
+                                    ]
+                                )
                                 epochs[partition.topic] = seen
                                 break
                             epochs[partition.topic] = max(held or 0, seen)
@@ -394,8 +410,12 @@ class LiveBoard:
                 incident.cached = None
             self.caught_up.set()
         self.last_event_at = time.time()
-        log.info("live board caught up", units=len(self.units), incidents=len(self.incidents),
-                 events=self.seq)  # fmt: skip
+        log.info(
+            "live board caught up",
+            units=len(self.units),
+            incidents=len(self.incidents),
+            events=self.seq,
+        )
 
 
 def cursor(instance: str, seq: int, recorded_us: int) -> str:

@@ -30,10 +30,14 @@ def demo_hash(operator_id: str, password: str) -> str:
     real jurisdiction's hashes come from ``hash_password`` (random salts)."""
     salt = hashlib.sha256(f"uc-demo-password-salt:{operator_id}".encode()).digest()[:16]
     return hash_secret(
-        password.encode(), salt,
-        time_cost=_HASHER.time_cost, memory_cost=_HASHER.memory_cost,
-        parallelism=_HASHER.parallelism, hash_len=_HASHER.hash_len, type=Type.ID,
-    ).decode()  # fmt: skip
+        password.encode(),
+        salt,
+        time_cost=_HASHER.time_cost,
+        memory_cost=_HASHER.memory_cost,
+        parallelism=_HASHER.parallelism,
+        hash_len=_HASHER.hash_len,
+        type=Type.ID,
+    ).decode()
 
 
 def verify_password(stored: str | None, password: str) -> bool:

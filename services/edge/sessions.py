@@ -113,10 +113,13 @@ class SessionStore:
         stored) and the session."""
         session_id = secrets.token_urlsafe(32)
         row = {
-            "id_sha256": _digest(session_id), "operator_id": operator_id,
-            "csrf_token": secrets.token_urlsafe(32), "created_at": now, "last_seen_at": now,
+            "id_sha256": _digest(session_id),
+            "operator_id": operator_id,
+            "csrf_token": secrets.token_urlsafe(32),
+            "created_at": now,
+            "last_seen_at": now,
             "expires_at": now + self.max_seconds,
-        }  # fmt: skip
+        }
         with self.engine.begin() as conn:
             conn.execute(insert(sessions_table).values(**row))
         return session_id, self._session(row)
@@ -129,9 +132,11 @@ class SessionStore:
             return None
         key = _digest(session_id)
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(sessions_table).where(sessions_table.c.id_sha256 == key)
-            ).mappings().first()  # fmt: skip
+            row = (
+                conn.execute(select(sessions_table).where(sessions_table.c.id_sha256 == key))
+                .mappings()
+                .first()
+            )
         if row is None:
             return None
         session = self._session(dict(row))
@@ -168,20 +173,26 @@ class SessionStore:
     def _session(self, row: dict[str, object]) -> Session:
         last_seen = float(row["last_seen_at"])  # type: ignore[arg-type]
         return Session(
-            operator_id=str(row["operator_id"]), csrf_token=str(row["csrf_token"]),
-            created_at=float(row["created_at"]), last_seen_at=last_seen,  # type: ignore[arg-type]
+            operator_id=str(row["operator_id"]),
+            csrf_token=str(row["csrf_token"]),
+            created_at=float(row["created_at"]),
+            last_seen_at=last_seen,  # type: ignore[arg-type]
             expires_at=float(row["expires_at"]),  # type: ignore[arg-type]
             idle_expires_at=last_seen + self.idle_seconds,
-        )  # fmt: skip
+        )
 
     # --- failed log-ins --------------------------------------------------------------
 
     def failures(self, user_name: str, now: float) -> int:
         """Failed log-ins for this user name in the last ``FAILURE_WINDOW`` seconds."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(failures_table).where(failures_table.c.user_name == user_name[:128])
-            ).mappings().first()  # fmt: skip
+            row = (
+                conn.execute(
+                    select(failures_table).where(failures_table.c.user_name == user_name[:128])
+                )
+                .mappings()
+                .first()
+            )
         if row is None or now - float(row["last_at"]) > FAILURE_WINDOW:
             return 0
         return int(row["count"])
@@ -194,9 +205,10 @@ class SessionStore:
             try:
                 with self.engine.begin() as conn:
                     done = conn.execute(
-                        update(failures_table).where(failures_table.c.user_name == name)
+                        update(failures_table)
+                        .where(failures_table.c.user_name == name)
                         .values(count=count, last_at=now)
-                    )  # fmt: skip
+                    )
                     if not done.rowcount:
                         conn.execute(
                             insert(failures_table).values(user_name=name, count=count, last_at=now)

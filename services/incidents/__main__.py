@@ -41,20 +41,25 @@ def main() -> None:
 
     dispatch = DispatchIncidents(settings.peer_address("dispatch"))
     record = IncidentRecord(
-        runtime.store, reader,
+        runtime.store,
+        reader,
         lambda incident_id, opened_at_us: read_incident(
             settings.kafka_bootstrap, incident_id, opened_at_us=opened_at_us
         ),
-        dispatch.opened, load_standards(),
-    )  # fmt: skip
+        dispatch.opened,
+        load_standards(),
+    )
     zone = ZoneInfo(runtime.jurisdiction.jurisdiction.time_zone)
     server = runtime.start(lambda s: mount(s, IncidentsServicer(record, zone)), ACCESS)
 
     stream_app = create_stream_app(settings.kafka_bootstrap, settings.topic_partitions, runner)
     worker = faust.Worker(
-        stream_app, loglevel="WARNING", override_logging=False, redirect_stdouts=False,
+        stream_app,
+        loglevel="WARNING",
+        override_logging=False,
+        redirect_stdouts=False,
         quiet=True,
-    )  # fmt: skip
+    )
     # This service's relay is the one that recreates the incidents topic after the broker
     # lost everything: the surest sign that this worker's offsets mean nothing any more.
     loop = worker.loop  # the worker's loop, taken here: the relay calls from its thread
@@ -64,8 +69,13 @@ def main() -> None:
             worker.execute_from_commandline()
     finally:
         runtime.stop(server, on_stop=dispatch.close)
-        log.info("incident log counts", applied=runner.applied, duplicates=runner.duplicates,
-                 held_back=runner.held_back, parked=runner.parked)  # fmt: skip
+        log.info(
+            "incident log counts",
+            applied=runner.applied,
+            duplicates=runner.duplicates,
+            held_back=runner.held_back,
+            parked=runner.parked,
+        )
 
 
 if __name__ == "__main__":

@@ -65,12 +65,14 @@ class IncidentsServicer(incidents_pb2_grpc.IncidentsServiceServicer):
         a = request.area
         rows = self.record.search(
             IncidentQuery(
-                statuses=tuple(request.statuses), incident_types=tuple(request.incident_types),
-                opened_from_us=micros(request.opened_from), opened_to_us=micros(request.opened_to),
+                statuses=tuple(request.statuses),
+                incident_types=tuple(request.incident_types),
+                opened_from_us=micros(request.opened_from),
+                opened_to_us=micros(request.opened_to),
                 area=(a.south, a.west, a.north, a.east) if request.HasField("area") else None,
                 limit=request.limit or 100,
             )
-        )  # fmt: skip
+        )
         return incidents_pb2.SearchIncidentsResponse(incidents=[_summary(r) for r in rows])
 
     def GetTimeline(
@@ -81,31 +83,40 @@ class IncidentsServicer(incidents_pb2_grpc.IncidentsServiceServicer):
             incident_id=request.incident_id,
             entries=[
                 incidents_pb2.TimelineEntry(
-                    at=_timestamp(line.at_us), seconds_from_start=line.seconds_from_start,
-                    source=line.source, event_type=line.event_type, actor=line.actor,
+                    at=_timestamp(line.at_us),
+                    seconds_from_start=line.seconds_from_start,
+                    source=line.source,
+                    event_type=line.event_type,
+                    actor=line.actor,
                     summary=line.summary,
                 )
                 for line in lines
             ],
-        )  # fmt: skip
+        )
 
     def ReplayIncident(
         self, request: incidents_pb2.ReplayIncidentRequest, context: grpc.ServicerContext
     ) -> Iterator[incidents_pb2.ReplayFrame]:
         plan = ReplayPlan(
-            speed=request.speed, as_fast_as_possible=request.as_fast_as_possible,
+            speed=request.speed,
+            as_fast_as_possible=request.as_fast_as_possible,
             start_us=micros(getattr(request, "from")) if request.HasField("from") else None,
             end_us=micros(request.to) if request.HasField("to") else None,
-        )  # fmt: skip
+        )
         frames = self.record.replay(
-            request.incident_id, plan, source_of(request.source), request.with_state,
+            request.incident_id,
+            plan,
+            source_of(request.source),
+            request.with_state,
             still_wanted=context.is_active,
-        )  # fmt: skip
+        )
         for frame in frames:
             message = incidents_pb2.ReplayFrame(
-                index=frame.index, event=frame.envelope,
-                seconds_from_start=frame.seconds_from_start, summary=frame.summary,
-            )  # fmt: skip
+                index=frame.index,
+                event=frame.envelope,
+                seconds_from_start=frame.seconds_from_start,
+                summary=frame.summary,
+            )
             if frame.view is not None:
                 message.state.CopyFrom(state_message(frame.view))
             yield message
@@ -116,15 +127,18 @@ class IncidentsServicer(incidents_pb2_grpc.IncidentsServiceServicer):
         report = self.record.report(request.incident_id, source_of(request.source))
         figures = {"time_zone": self.zone.key, **report.to_dict()}  # instants stay UTC
         return incidents_pb2.AfterActionReport(
-            incident_id=report.incident_id, html=render_html(report, self.zone),
-            json=json.dumps(figures, indent=2, ensure_ascii=False), time_zone=self.zone.key,
-        )  # fmt: skip
+            incident_id=report.incident_id,
+            html=render_html(report, self.zone),
+            json=json.dumps(figures, indent=2, ensure_ascii=False),
+            time_zone=self.zone.key,
+        )
 
     def AddNote(
         self, request: incidents_pb2.AddNoteRequest, context: grpc.ServicerContext
     ) -> incidents_pb2.AddNoteResponse:
-        command = AddNote(request.request_id, request.incident_id, request.text,
-                          request.kind or "OTHER")  # fmt: skip
+        command = AddNote(
+            request.request_id, request.incident_id, request.text, request.kind or "OTHER"
+        )
         note_id = self.record.add_note(command, current_principal().actor)
         return incidents_pb2.AddNoteResponse(note_id=note_id)
 
@@ -141,26 +155,38 @@ def _timestamp(us: int) -> Timestamp | None:
 def state_message(view: IncidentView) -> incidents_pb2.IncidentState:
     """An incident's state as the contract has it."""
     state = incidents_pb2.IncidentState(
-        incident_id=view.incident_id, incident_type=view.incident_type, status=view.status,
-        alarm_level=view.alarm_level, address=view.address, commander_id=view.commander_id,
-        commander_name=view.commander_name, calls=view.calls, notes=view.notes,
-        events_applied=view.events_applied, opened_at=_timestamp(view.opened_us),
-        ended_at=_timestamp(view.ended_us), as_of=_timestamp(view.as_of_us),
-    )  # fmt: skip
+        incident_id=view.incident_id,
+        incident_type=view.incident_type,
+        status=view.status,
+        alarm_level=view.alarm_level,
+        address=view.address,
+        commander_id=view.commander_id,
+        commander_name=view.commander_name,
+        calls=view.calls,
+        notes=view.notes,
+        events_applied=view.events_applied,
+        opened_at=_timestamp(view.opened_us),
+        ended_at=_timestamp(view.ended_us),
+        as_of=_timestamp(view.as_of_us),
+    )
     if view.location is not None:
         state.location.latitude, state.location.longitude = view.location
     for track in view.units.values():
         state.units.add(
             unit_id=track.unit_id,
             tier=track.tier if track.tier in TIERS else common_pb2.TIER_UNSPECIFIED,
-            station_name=track.station_name, slot=track.slot, status=track.status,
-            outcome=track.outcome, replaces_unit_id=track.replaces,
+            station_name=track.station_name,
+            capability=track.capability,
+            status=track.status,
+            outcome=track.outcome,
+            replaces_unit_id=track.replaces,
             dispatched_at=_timestamp(track.dispatched_us),
             alerted_at=_timestamp(track.alerted_us),
             acknowledged_at=_timestamp(track.acknowledged_us),
-            en_route_at=_timestamp(track.en_route_us), on_scene_at=_timestamp(track.on_scene_us),
+            en_route_at=_timestamp(track.en_route_us),
+            on_scene_at=_timestamp(track.on_scene_us),
             released_at=_timestamp(track.released_us),
-        )  # fmt: skip
+        )
     return state
 
 
@@ -169,11 +195,17 @@ def _summary(row: IncidentRow) -> incidents_pb2.IncidentSummary:
     if row.latitude is not None and row.longitude is not None:
         where = common_pb2.GeoPoint(latitude=row.latitude, longitude=row.longitude)
     return incidents_pb2.IncidentSummary(
-        incident_id=row.incident_id, incident_type=row.incident_type, status=row.status,
-        alarm_level=row.alarm_level, location=where, address=row.address,
-        opened_at=_timestamp(row.opened_at), ended_at=_timestamp(row.ended_at),
-        events=row.events, last_event_at=_timestamp(row.last_event_at),
-    )  # fmt: skip
+        incident_id=row.incident_id,
+        incident_type=row.incident_type,
+        status=row.status,
+        alarm_level=row.alarm_level,
+        location=where,
+        address=row.address,
+        opened_at=_timestamp(row.opened_at),
+        ended_at=_timestamp(row.ended_at),
+        events=row.events,
+        last_event_at=_timestamp(row.last_event_at),
+    )
 
 
 def mount(server: GrpcServer, servicer: IncidentsServicer) -> None:

@@ -59,9 +59,13 @@ class ReplayFrame:
 
 class IncidentRecord:
     def __init__(
-        self, store: EventStore, reader: IncidentLogReader, read_kafka: ReadKafka,
-        opened_by_dispatch: Callable[[str], bool], standards: ResponseStandards,
-    ) -> None:  # fmt: skip
+        self,
+        store: EventStore,
+        reader: IncidentLogReader,
+        read_kafka: ReadKafka,
+        opened_by_dispatch: Callable[[str], bool],
+        standards: ResponseStandards,
+    ) -> None:
         """``store``: the service's own (notes); ``reader``: the incident log and board;
         ``opened_by_dispatch``: asked when the log does not know an incident."""
         self.store = store
@@ -104,16 +108,21 @@ class IncidentRecord:
         return report_from_view(fold(self.entries(incident_id, source)), self.standards)
 
     def search(self, query: IncidentQuery) -> list[IncidentRow]:
-        check_search(list(query.statuses), query.limit, query.opened_from_us,
-                     query.opened_to_us, query.area)  # fmt: skip
+        check_search(
+            list(query.statuses), query.limit, query.opened_from_us, query.opened_to_us, query.area
+        )
         return self.reader.search(query)
 
     # --- replay --------------------------------------------------------------------------
 
     def replay(
-        self, incident_id: str, plan: ReplayPlan, source: Source, with_state: bool,
+        self,
+        incident_id: str,
+        plan: ReplayPlan,
+        source: Source,
+        with_state: bool,
         still_wanted: Callable[[], bool],
-    ) -> Iterator[ReplayFrame]:  # fmt: skip
+    ) -> Iterator[ReplayFrame]:
         """The incident's events again, paced by the plan; stops as soon as
         ``still_wanted()`` is False (the client went away). A paced replay holds its
         thread for the incident's length: past ``MAX_PACED_REPLAYS`` at once, more are
@@ -133,12 +142,17 @@ class IncidentRecord:
             self._paced.release()
 
     def _frames(
-        self, incident_id: str, plan: ReplayPlan, entries: list[EventEnvelope],
-        with_state: bool, still_wanted: Callable[[], bool],
-    ) -> Iterator[ReplayFrame]:  # fmt: skip
+        self,
+        incident_id: str,
+        plan: ReplayPlan,
+        entries: list[EventEnvelope],
+        with_state: bool,
+        still_wanted: Callable[[], bool],
+    ) -> Iterator[ReplayFrame]:
         structlog.contextvars.bind_contextvars(correlation_id=incident_id)
-        log.info("replay started", events=len(entries), speed=plan.speed,
-                 fast=plan.as_fast_as_possible)  # fmt: skip
+        log.info(
+            "replay started", events=len(entries), speed=plan.speed, fast=plan.as_fast_as_possible
+        )
         first_at = micros(entries[0].occurred_at)
         view = IncidentView()
         paced_from: tuple[float, int] | None = None  # (wall clock, event time) of frame one
@@ -162,8 +176,13 @@ class IncidentRecord:
                     log.info("replay cancelled by the client", sent=sent)
                     return
                 sent += 1
-                yield ReplayFrame(index, envelope, (at - first_at) / 1e6, summary(envelope),
-                                  view if with_state else None)  # fmt: skip
+                yield ReplayFrame(
+                    index,
+                    envelope,
+                    (at - first_at) / 1e6,
+                    summary(envelope),
+                    view if with_state else None,
+                )
         except GeneratorExit:
             # The client went away while its frame was on the wire: gRPC drops the
             # stream without asking for the next frame, and the generator is closed.
@@ -188,13 +207,16 @@ class IncidentRecord:
             raise NotFound(f"no incident {incident_id!r}: dispatch never opened one")
         stream = note_stream(incident_id)
         append_decision(
-            self.store, stream, lambda: NoteStream(self.store.stream_version(stream)),
+            self.store,
+            stream,
+            lambda: NoteStream(self.store.stream_version(stream)),
             lambda _: events,
-            lambda _, decided: [new_event(e, correlation_id=incident_id,
-                                          causation_id=key.request_id, actor=actor)
-                                for e in decided],
+            lambda _, decided: [
+                new_event(e, correlation_id=incident_id, causation_id=key.request_id, actor=actor)
+                for e in decided
+            ],
             key,
-        )  # fmt: skip
+        )
         return note_id
 
 

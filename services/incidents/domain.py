@@ -111,9 +111,12 @@ class ReplayPlan:
 
 
 def check_search(
-    statuses: list[str], limit: int, opened_from_us: int, opened_to_us: int,
+    statuses: list[str],
+    limit: int,
+    opened_from_us: int,
+    opened_to_us: int,
     area: tuple[float, float, float, float] | None,
-) -> None:  # fmt: skip
+) -> None:
     """``InvalidArgument`` for a search that cannot be answered."""
     unknown = set(statuses) - set(IncidentStatus)
     if unknown:

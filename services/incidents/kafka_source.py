@@ -33,9 +33,12 @@ CLOCK_MARGIN_US = 5 * 60 * 1_000_000
 
 
 def read_incident(
-    bootstrap: str, incident_id: str, timeout: float = 60.0, topics: tuple[str, ...] = (),
+    bootstrap: str,
+    incident_id: str,
+    timeout: float = 60.0,
+    topics: tuple[str, ...] = (),
     opened_at_us: int | None = None,
-) -> list[EventEnvelope]:  # fmt: skip
+) -> list[EventEnvelope]:
     """The incident's envelopes as the topics hold them (unordered; ``replay.ordered``
     sorts them). ``opened_at_us``: when it opened, to skip what came before."""
     try:

@@ -64,7 +64,7 @@ def _s_created(e: events_pb2.IncidentCreated) -> str:
 
 
 def _s_dispatched(e: events_pb2.UnitDispatched) -> str:
-    text = f"{e.unit_id} dispatched" + (f" ({e.slot})" if e.slot else "")
+    text = f"{e.unit_id} dispatched" + (f" ({e.capability})" if e.capability else "")
     if e.replaces_unit_id:
         text += f" replacing {e.replaces_unit_id}"
     return _with(text, e.reason)
@@ -73,12 +73,12 @@ def _s_dispatched(e: events_pb2.UnitDispatched) -> str:
 def _s_requested(e: events_pb2.UnitsRequested) -> str:
     if e.replaces_unit_id:
         text = f"replacement for {e.replaces_unit_id} requested" + (
-            f" ({e.slot})" if e.slot else ""
+            f" ({e.capability})" if e.capability else ""
         )
     elif e.unit_id:
-        text = f"{e.unit_id} requested" + (f" ({e.slot})" if e.slot else "")
+        text = f"{e.unit_id} requested" + (f" ({e.capability})" if e.capability else "")
     else:
-        text = f"{e.count or 1} x {e.slot or 'unit'} requested"
+        text = f"{e.count or 1} x {e.capability or 'unit'} requested"
     return _with(text, e.reason)
 
 
@@ -131,10 +131,11 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
     "unit_dispatched": _s_dispatched,
     "units_requested": _s_requested,
     "units_unavailable": lambda e: _with(
-        f"no {e.slot or 'unit'} free ({e.missing} missing)", e.reason
+        f"no {e.capability or 'unit'} free ({e.missing} missing)", e.reason
     ),
-    "units_request_cancelled": lambda e: _with(
-        f"request {e.need_id} for {e.remaining} x {e.slot or 'unit'} withdrawn", e.reason
+    "resource_request_cancelled": lambda e: _with(
+        f"request {e.resource_request_id} for {e.remaining} x {e.capability or 'unit'} withdrawn",
+        e.reason,
     ),
     "assignment_ended": lambda e: _with(
         f"{e.unit_id} off the incident ({OUTCOMES.get(e.outcome, e.outcome)})", e.reason
@@ -197,7 +198,13 @@ def timeline(envelopes: Iterable[EventEnvelope]) -> list[TimelineLine]:
     ats, envs = timed(envelopes)
     start = ats[0] if ats else 0
     return [
-        TimelineLine(at, (at - start) / 1e6, envelope.source, event_type(envelope),
-                     actor_of(envelope), summary(envelope))
+        TimelineLine(
+            at,
+            (at - start) / 1e6,
+            envelope.source,
+            event_type(envelope),
+            actor_of(envelope),
+            summary(envelope),
+        )
         for at, envelope in zip(ats, envs, strict=True)
-    ]  # fmt: skip
+    ]

@@ -29,8 +29,9 @@ class DispatchIncidents:
         try:
             self.stub.GetIncident(
                 dispatch_pb2.GetIncidentRequest(incident_id=incident_id),
-                timeout=self.timeout, metadata=forwarded_metadata(current_authorization()),
-            )  # fmt: skip
+                timeout=self.timeout,
+                metadata=forwarded_metadata(current_authorization()),
+            )
         except grpc.RpcError as exc:
             error = as_domain_error(exc, "dispatch")
             if isinstance(error, NotFound):

@@ -112,13 +112,16 @@ class IncidentLogProjection:
         if kind == "incident_created":
             created = envelope.incident_created
             changes.update(
-                incident_type=created.incident_type, status="OPEN",
-                alarm_level=created.alarm_level or 1, address=created.address,
+                incident_type=created.incident_type,
+                status="OPEN",
+                alarm_level=created.alarm_level or 1,
+                address=created.address,
                 opened_at=micros(created.opened_at) or at,
-            )  # fmt: skip
+            )
             if created.HasField("location"):
-                changes.update(latitude=created.location.latitude,
-                               longitude=created.location.longitude)  # fmt: skip
+                changes.update(
+                    latitude=created.location.latitude, longitude=created.location.longitude
+                )
         elif kind == "incident_classified":
             changes["incident_type"] = envelope.incident_classified.to_type
         elif kind == "alarm_level_raised":

@@ -56,8 +56,9 @@ def create_stream_app(
             if epoch > known:
                 epochs[message.topic] = epoch
                 await rewind(app, message.topic, epoch)
-            await apply_until_done(runner, message.topic, message.partition, message.offset,
-                                   event.value)  # fmt: skip
+            await apply_until_done(
+                runner, message.topic, message.partition, message.offset, event.value
+            )
 
     return app
 
@@ -76,9 +77,12 @@ async def apply_until_done(
         except Exception as exc:
             log.warning(
                 "incident log cannot apply an event; retrying",
-                topic=topic, partition=partition, offset=offset, error=repr(exc),
+                topic=topic,
+                partition=partition,
+                offset=offset,
+                error=repr(exc),
                 retry_in=delay,
-            )  # fmt: skip
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 

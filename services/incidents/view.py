@@ -41,7 +41,7 @@ class UnitTrack:
     unit_id: str
     tier: int = common_pb2.TIER_UNSPECIFIED
     station_name: str = ""
-    slot: str = ""
+    capability: str = ""
     status: str = ""  # RESERVED, DISPATCHED, ALERTED, ACKNOWLEDGED, EN_ROUTE, ON_SCENE, ...
     outcome: str = ""  # "", DECLINED, TIMED_OUT, RELEASED
     outcome_reason: str = ""
@@ -103,7 +103,7 @@ class IncidentView:
     redispatches: list[tuple[int, str, str]] = field(default_factory=list)
     # (at, commander id, commander name): who took command, and when
     command_changes: list[tuple[int, str, str]] = field(default_factory=list)
-    # (at, slot, missing, reason): needs dispatch could not fill (yet)
+    # (at, capability, missing, reason): needs dispatch could not fill (yet)
     shortfalls: list[tuple[int, str, int, str]] = field(default_factory=list)
     started_us: int = 0  # the first event applied
     events_applied: int = 0
@@ -176,7 +176,7 @@ class IncidentView:
             self.first_dispatch_us = at
         if not track.dispatched_us:
             track.dispatched_us = at
-        track.slot = e.slot or track.slot
+        track.capability = e.capability or track.capability
         track.replaces = e.replaces_unit_id or track.replaces
         if track.status in ("", "RESERVED"):
             track.status = "DISPATCHED"
@@ -186,7 +186,7 @@ class IncidentView:
             self.redispatches.append((at, e.replaces_unit_id, e.reason))
 
     def _units_unavailable(self, e: events_pb2.UnitsUnavailable, at: int) -> None:
-        self.shortfalls.append((at, e.slot, e.missing, e.reason))
+        self.shortfalls.append((at, e.capability, e.missing, e.reason))
 
     def _assignment_ended(self, e: events_pb2.AssignmentEnded, at: int) -> None:
         outcome = OUTCOMES.get(e.outcome, "RELEASED")
@@ -290,7 +290,7 @@ _HANDLERS: dict[str, Callable[[IncidentView, Any, int], None]] = {
     "unit_dispatched": IncidentView._unit_dispatched,
     "units_requested": IncidentView._units_requested,
     "units_unavailable": IncidentView._units_unavailable,
-    "units_request_cancelled": IncidentView._noop,
+    "resource_request_cancelled": IncidentView._noop,
     "assignment_ended": IncidentView._assignment_ended,
     "alarm_level_raised": IncidentView._alarm_level_raised,
     "command_assumed": IncidentView._command_assumed,

@@ -36,9 +36,12 @@ def main() -> None:
     # Each UnitDispatched becomes an alert to the unit's team, once: the alert's request id
     # is the dispatch event's id, so a redelivered event alerts nobody twice.
     listener = TopicListener(
-        runtime.settings.kafka_bootstrap, TOPICS["dispatch"], "uc-units-alerts",
-        app.alert_for_dispatch, wants=lambda e: e.WhichOneof("payload") == "unit_dispatched",
-    ).start()  # fmt: skip
+        runtime.settings.kafka_bootstrap,
+        TOPICS["dispatch"],
+        "uc-units-alerts",
+        app.alert_for_dispatch,
+        wants=lambda e: e.WhichOneof("payload") == "unit_dispatched",
+    ).start()
 
     def stop() -> None:
         listener.stop()

@@ -106,5 +106,9 @@ class AlertDeadlines:
                 continue
             if fired:
                 late_ms = (now_us() - deadline) / 1000
-                log.info("alert timed out", alert_id=alert_id, unit_id=unit_id,
-                         ms_after_deadline=round(late_ms, 1))  # fmt: skip
+                log.info(
+                    "alert timed out",
+                    alert_id=alert_id,
+                    unit_id=unit_id,
+                    ms_after_deadline=round(late_ms, 1),
+                )

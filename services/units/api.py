@@ -34,7 +34,7 @@ ACCESS = {
     "LoadJurisdiction": {Role.ADMIN},
     "GetUnit": READERS | {Role.TEAM, Role.SERVICE},
     "ListUnits": READERS | {Role.TEAM, Role.SERVICE},
-    # dispatch's need filler re-dispatches and releases with its service credential
+    # dispatch's request filler re-dispatches and releases with its service credential
     "ReserveUnit": STAFF | {Role.SERVICE},
     "ReleaseUnit": STAFF | {Role.SERVICE},
     "ChangeStatus": STAFF | {Role.TEAM},
@@ -97,13 +97,17 @@ class UnitsServicer(units_pb2_grpc.UnitsServiceServicer):
     def LoadJurisdiction(
         self, request: units_pb2.LoadJurisdictionRequest, context: grpc.ServicerContext
     ) -> units_pb2.LoadJurisdictionResponse:
-        command = LoadJurisdiction(request.request_id, request.yaml,
-                                   request.file_name or "jurisdiction")  # fmt: skip
+        command = LoadJurisdiction(
+            request.request_id, request.yaml, request.file_name or "jurisdiction"
+        )
         report = self.app.load_jurisdiction(command, current_principal())
         return units_pb2.LoadJurisdictionResponse(
-            registered=report.registered, updated=report.updated, retired=report.retired,
-            unchanged=report.unchanged, kept_busy=report.kept_busy,
-        )  # fmt: skip
+            registered=report.registered,
+            updated=report.updated,
+            retired=report.retired,
+            unchanged=report.unchanged,
+            kept_busy=report.kept_busy,
+        )
 
     def GetUnit(
         self, request: units_pb2.GetUnitRequest, context: grpc.ServicerContext
@@ -123,15 +127,17 @@ class UnitsServicer(units_pb2_grpc.UnitsServiceServicer):
     def ReserveUnit(
         self, request: units_pb2.ReserveUnitRequest, context: grpc.ServicerContext
     ) -> units_pb2.Unit:
-        command = ReserveUnit(request.request_id, request.unit_id, request.incident_id,
-                              request.expected_version)  # fmt: skip
+        command = ReserveUnit(
+            request.request_id, request.unit_id, request.incident_id, request.expected_version
+        )
         return unit_message(self.app.reserve(command, current_principal()))
 
     def ReleaseUnit(
         self, request: units_pb2.ReleaseUnitRequest, context: grpc.ServicerContext
     ) -> units_pb2.Unit:
-        command = ReleaseUnit(request.request_id, request.unit_id, request.incident_id,
-                              request.reason)  # fmt: skip
+        command = ReleaseUnit(
+            request.request_id, request.unit_id, request.incident_id, request.reason
+        )
         return unit_message(self.app.release(command, current_principal()))
 
     def ChangeStatus(
@@ -183,16 +189,21 @@ class UnitsServicer(units_pb2_grpc.UnitsServiceServicer):
         self, request: units_pb2.AcknowledgeAlertRequest, context: grpc.ServicerContext
     ) -> units_pb2.Alert:
         command = AcknowledgeAlert(
-            request.request_id, request.alert_id, request.unit_id, request.responders,
-            request.eta_seconds, request.note,
-        )  # fmt: skip
+            request.request_id,
+            request.alert_id,
+            request.unit_id,
+            request.responders,
+            request.eta_seconds,
+            request.note,
+        )
         return alert_message(self.app.acknowledge(command, current_principal()))
 
     def DeclineAlert(
         self, request: units_pb2.DeclineAlertRequest, context: grpc.ServicerContext
     ) -> units_pb2.Alert:
-        command = DeclineAlert(request.request_id, request.alert_id, request.unit_id,
-                               request.reason)  # fmt: skip
+        command = DeclineAlert(
+            request.request_id, request.alert_id, request.unit_id, request.reason
+        )
         return alert_message(self.app.decline(command, current_principal()))
 
     def GetJurisdiction(
@@ -203,9 +214,13 @@ class UnitsServicer(units_pb2_grpc.UnitsServiceServicer):
             raise Unavailable("the jurisdiction file is not loaded yet: retry in a moment")
         b = meta.bounds
         return units_pb2.JurisdictionInfo(
-            name=meta.name, time_zone=meta.time_zone, south=b.south, west=b.west,
-            north=b.north, east=b.east,
-        )  # fmt: skip
+            name=meta.name,
+            time_zone=meta.time_zone,
+            south=b.south,
+            west=b.west,
+            north=b.north,
+            east=b.east,
+        )
 
 
 def watched_team(asked: str, who: Principal) -> str:

@@ -77,12 +77,19 @@ def alert_message(unit: Unit) -> units_pb2.Alert:
     assert state is not None
     a = state.alert
     return units_pb2.Alert(
-        alert_id=a.alert_id, unit_id=a.unit_id, team_id=a.team_id, incident_id=a.incident_id,
-        incident_type=a.incident_type, location=a.location, address=a.address,
-        state=_ALERT_STATE[state.state], responders_needed=a.responders_needed,
+        alert_id=a.alert_id,
+        unit_id=a.unit_id,
+        team_id=a.team_id,
+        incident_id=a.incident_id,
+        incident_type=a.incident_type,
+        location=a.location,
+        address=a.address,
+        state=_ALERT_STATE[state.state],
+        responders_needed=a.responders_needed,
         responders_total=state.responders_total,
-        deadline=a.deadline if a.HasField("deadline") else None, alerted_at=a.alerted_at,
-    )  # fmt: skip
+        deadline=a.deadline if a.HasField("deadline") else None,
+        alerted_at=a.alerted_at,
+    )
 
 
 Decision = Callable[[Unit], list[Message]]
@@ -150,10 +157,15 @@ class UnitsApp:
                 ],
                 key,
             )
-        log.info("jurisdiction loaded", name=jurisdiction.jurisdiction.name,
-                 registered=len(changes.registered), updated=len(changes.updated),
-                 retired=len(changes.retired), unchanged=changes.unchanged,
-                 kept_busy=len(changes.kept_busy))  # fmt: skip
+        log.info(
+            "jurisdiction loaded",
+            name=jurisdiction.jurisdiction.name,
+            registered=len(changes.registered),
+            updated=len(changes.updated),
+            retired=len(changes.retired),
+            unchanged=changes.unchanged,
+            kept_busy=len(changes.kept_busy),
+        )
         return changes.report()
 
     def reserve(self, command: ReserveUnit, who: Principal) -> Unit:
@@ -167,9 +179,12 @@ class UnitsApp:
             return unit.reserve(command.incident_id)
 
         unit = self._command(
-            client_key(command, "ReserveUnit", who.actor), command.unit_id, decide, who,
+            client_key(command, "ReserveUnit", who.actor),
+            command.unit_id,
+            decide,
+            who,
             command.incident_id,
-        )  # fmt: skip
+        )
         if unit.incident_id != command.incident_id:
             # A retry of a reservation that was released since: it no longer holds.
             raise FailedPrecondition(
@@ -181,26 +196,35 @@ class UnitsApp:
 
     def release(self, command: ReleaseUnit, who: Principal) -> Unit:
         return self._command(
-            client_key(command, "ReleaseUnit", who.actor), command.unit_id,
+            client_key(command, "ReleaseUnit", who.actor),
+            command.unit_id,
             lambda unit: unit.release(command.incident_id, command.reason or "released"),
-            who, command.incident_id,
-        )  # fmt: skip
+            who,
+            command.incident_id,
+        )
 
     def change_status(self, command: ChangeStatus, who: Principal) -> Unit:
         self._require_own_unit(command.unit_id, who)
         return self._command(
-            client_key(command, "ChangeStatus", who.actor), command.unit_id,
-            lambda unit: unit.change_status(command.status), who,
-        )  # fmt: skip
+            client_key(command, "ChangeStatus", who.actor),
+            command.unit_id,
+            lambda unit: unit.change_status(command.status),
+            who,
+        )
 
     def report_location(self, command: ReportLocation, who: Principal) -> Unit:
         self._require_own_unit(command.unit_id, who)
-        where = Point.checked(command.location.latitude, command.location.longitude,
-                              f"unit {command.unit_id} location")  # fmt: skip
+        where = Point.checked(
+            command.location.latitude,
+            command.location.longitude,
+            f"unit {command.unit_id} location",
+        )
         return self._command(
-            client_key(command, "ReportLocation", who.actor), command.unit_id,
-            lambda unit: unit.report_location(where), who,
-        )  # fmt: skip
+            client_key(command, "ReportLocation", who.actor),
+            command.unit_id,
+            lambda unit: unit.report_location(where),
+            who,
+        )
 
     # --- alerts --------------------------------------------------------------------
 
@@ -209,28 +233,34 @@ class UnitsApp:
         dispatched = envelope.unit_dispatched
         who = Principal(Role.ADMIN, f"dispatch:{envelope.actor.id or 'system'}")
         self._command(
-            system_key(f"alert:{envelope.event_id}", "AlertTeam"), dispatched.unit_id,
+            system_key(f"alert:{envelope.event_id}", "AlertTeam"),
+            dispatched.unit_id,
             lambda unit: unit.alert_team(envelope.event_id, dispatched, now_us()),
-            who, dispatched.incident_id,
-        )  # fmt: skip
+            who,
+            dispatched.incident_id,
+        )
 
     def acknowledge(self, command: AcknowledgeAlert, who: Principal) -> Unit:
         received = now_us()  # the answer is judged against the deadline as it arrives
         self._require_own_unit(command.unit_id, who)
         return self._command(
-            client_key(command, "AcknowledgeAlert", who.actor), command.unit_id,
-            lambda unit: unit.acknowledge(command.alert_id, command.responders,
-                                          command.eta_seconds, command.note, received),
+            client_key(command, "AcknowledgeAlert", who.actor),
+            command.unit_id,
+            lambda unit: unit.acknowledge(
+                command.alert_id, command.responders, command.eta_seconds, command.note, received
+            ),
             who,
-        )  # fmt: skip
+        )
 
     def decline(self, command: DeclineAlert, who: Principal) -> Unit:
         received = now_us()
         self._require_own_unit(command.unit_id, who)
         return self._command(
-            client_key(command, "DeclineAlert", who.actor), command.unit_id,
-            lambda unit: unit.decline(command.alert_id, command.reason, received), who,
-        )  # fmt: skip
+            client_key(command, "DeclineAlert", who.actor),
+            command.unit_id,
+            lambda unit: unit.decline(command.alert_id, command.reason, received),
+            who,
+        )
 
     def time_out_alert(self, unit_id: str, alert_id: str) -> bool:
         """Time the alert out (its deadline has passed); False when it was answered or
@@ -239,9 +269,11 @@ class UnitsApp:
         if unit.alert is None or unit.alert.alert_id != alert_id or unit.alert.state != WAITING:
             return False
         self._command(
-            system_key(f"timeout:{alert_id}", "TimeOutAlert"), unit_id,
-            lambda u: u.time_out(alert_id, now_us()), SYSTEM,
-        )  # fmt: skip
+            system_key(f"timeout:{alert_id}", "TimeOutAlert"),
+            unit_id,
+            lambda u: u.time_out(alert_id, now_us()),
+            SYSTEM,
+        )
         return True
 
     def waiting_deadlines(self) -> list[tuple[int, str, str]]:
@@ -252,10 +284,13 @@ class UnitsApp:
             return unit.alert.deadline_us, unit.unit_id, unit.alert.alert_id
 
         return self.board.find(
-            lambda unit: unit.alert is not None and unit.alert.state == WAITING
-            and unit.alert.deadline_us > 0,
+            lambda unit: (
+                unit.alert is not None
+                and unit.alert.state == WAITING
+                and unit.alert.deadline_us > 0
+            ),
             due,
-        )  # fmt: skip
+        )
 
     def require_team(self, team_id: str) -> None:
         """NotFound unless ``team_id`` is a station of the jurisdiction (a team is one)."""
@@ -268,14 +303,19 @@ class UnitsApp:
     def waiting_alerts(self, team_id: str) -> list[units_pb2.Alert]:
         """Alerts of the team not yet answered: what a (re)connecting app must see."""
         return [
-            alert_message(unit) for unit in self.board.find(UnitFilter(station_id=team_id))
+            alert_message(unit)
+            for unit in self.board.find(UnitFilter(station_id=team_id))
             if unit.alert is not None and unit.alert.state == WAITING
-        ]  # fmt: skip
+        ]
 
     def _command(
-        self, key: CommandKey, unit_id: str, decide: Decision, who: Principal,
+        self,
+        key: CommandKey,
+        unit_id: str,
+        decide: Decision,
+        who: Principal,
         incident_id: str = "",
-    ) -> Unit:  # fmt: skip
+    ) -> Unit:
         """Load the unit, decide, append (``append_decision``); the same key again
         returns the unit without deciding again."""
         seen = self.store.find_request(key)
@@ -288,11 +328,15 @@ class UnitsApp:
             return decide(unit)
 
         result = append_decision(
-            self.store, stream_id(unit_id), lambda: self.board.get(unit_id), deciding,
-            lambda unit, events: self._stamp(events, key.request_id, who,
-                                             incident_id or unit.incident_id),
+            self.store,
+            stream_id(unit_id),
+            lambda: self.board.get(unit_id),
+            deciding,
+            lambda unit, events: self._stamp(
+                events, key.request_id, who, incident_id or unit.incident_id
+            ),
             key,
-        )  # fmt: skip
+        )
         assert result is not None, "a unit's decision refuses or records"
         self._log(result)
         unit = self.board.get(unit_id)
@@ -316,8 +360,13 @@ class UnitsApp:
     @staticmethod
     def _log(result: AppendResult) -> None:
         for event in result.events:
-            log.info("unit event", event_type=event.event_type, stream_id=event.stream_id,
-                     version=event.stream_version, correlation_id=event.correlation_id)  # fmt: skip
+            log.info(
+                "unit event",
+                event_type=event.event_type,
+                stream_id=event.stream_id,
+                version=event.stream_version,
+                correlation_id=event.correlation_id,
+            )
 
     # --- queries -------------------------------------------------------------------
 

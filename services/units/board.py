@@ -76,9 +76,10 @@ class UnitBoard:
         return list(self._history[unit_id])[-limit:] if limit > 0 else []
 
     def find(
-        self, where: UnitFilter | Callable[[Unit], bool],
+        self,
+        where: UnitFilter | Callable[[Unit], bool],
         convert: Callable[[Unit], Any] = copy.deepcopy,
-    ) -> list[Any]:  # fmt: skip
+    ) -> list[Any]:
         """The units ``where`` admits, by unit id, each passed through ``convert`` (a
         private copy by default)."""
         admits = where.admits if isinstance(where, UnitFilter) else where

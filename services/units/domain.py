@@ -76,25 +76,39 @@ class UnitProfile:
     def from_message(cls, message: common_pb2.UnitProfile) -> UnitProfile:
         m = message
         return cls(
-            unit_id=m.unit_id, name=m.name, tier=Tier(m.tier), station_id=m.station_id,
-            station_name=m.station_name, district=m.district,
-            capabilities=tuple(m.capabilities), home=Point(m.home.latitude, m.home.longitude),
-            area_radius_km=m.area_radius_km, staffing=m.staffing,
-            min_responders=m.min_responders, turnout_seconds=m.turnout_seconds,
-            ack_deadline_seconds=m.ack_deadline_seconds, auto_acknowledge=m.auto_acknowledge,
-        )  # fmt: skip
+            unit_id=m.unit_id,
+            name=m.name,
+            tier=Tier(m.tier),
+            station_id=m.station_id,
+            station_name=m.station_name,
+            district=m.district,
+            capabilities=tuple(m.capabilities),
+            home=Point(m.home.latitude, m.home.longitude),
+            area_radius_km=m.area_radius_km,
+            staffing=m.staffing,
+            min_responders=m.min_responders,
+            turnout_seconds=m.turnout_seconds,
+            ack_deadline_seconds=m.ack_deadline_seconds,
+            auto_acknowledge=m.auto_acknowledge,
+        )
 
     def to_message(self) -> common_pb2.UnitProfile:
         return common_pb2.UnitProfile(
-            unit_id=self.unit_id, name=self.name, tier=common_pb2.Tier.ValueType(self.tier),
-            station_id=self.station_id, station_name=self.station_name,
-            district=self.district, capabilities=self.capabilities,
+            unit_id=self.unit_id,
+            name=self.name,
+            tier=common_pb2.Tier.ValueType(self.tier),
+            station_id=self.station_id,
+            station_name=self.station_name,
+            district=self.district,
+            capabilities=self.capabilities,
             home=common_pb2.GeoPoint(latitude=self.home.latitude, longitude=self.home.longitude),
-            area_radius_km=self.area_radius_km, staffing=self.staffing,
-            min_responders=self.min_responders, turnout_seconds=self.turnout_seconds,
+            area_radius_km=self.area_radius_km,
+            staffing=self.staffing,
+            min_responders=self.min_responders,
+            turnout_seconds=self.turnout_seconds,
             ack_deadline_seconds=self.ack_deadline_seconds,
             auto_acknowledge=self.auto_acknowledge,
-        )  # fmt: skip
+        )
 
 
 PROFILE_FIELDS = tuple(f.name for f in fields(UnitProfile))
@@ -155,7 +169,7 @@ def _check_in_time(alert: AlertState, at_us: int) -> None:
     if deadline and at_us > deadline:
         raise FailedPrecondition(
             f"alert {alert.alert_id} was answered {(at_us - deadline) / 1e6:.1f} s after its "
-            f"deadline: it came late, the alert has timed out and the slot is sent to "
+            f"deadline: it came late, the alert has timed out and the capability is sent to "
             "another unit"
         )
 
@@ -244,10 +258,12 @@ class Unit(Aggregate):
             )
         return [
             events_pb2.UnitStatusChanged(
-                unit_id=self.unit_id, from_status=_wire(self.status), to_status=_wire(to),
+                unit_id=self.unit_id,
+                from_status=_wire(self.status),
+                to_status=_wire(to),
                 incident_id=self.incident_id,
             )
-        ]  # fmt: skip
+        ]
 
     def report_location(self, where: Point) -> list[Message]:
         self._require_active()
@@ -272,20 +288,33 @@ class Unit(Aggregate):
             )
         p = self.profile
         alerted = events_pb2.UnitAlerted(
-            unit_id=self.unit_id, alert_id=alert_id, incident_id=dispatched.incident_id,
-            team_id=p.station_id, responders_needed=max(1, p.min_responders),
-            incident_type=dispatched.incident_type, location=dispatched.location,
-            address=dispatched.address, tier=common_pb2.Tier.ValueType(p.tier),
+            unit_id=self.unit_id,
+            alert_id=alert_id,
+            incident_id=dispatched.incident_id,
+            team_id=p.station_id,
+            responders_needed=max(1, p.min_responders),
+            incident_type=dispatched.incident_type,
+            location=dispatched.location,
+            address=dispatched.address,
+            tier=common_pb2.Tier.ValueType(p.tier),
             station_name=p.station_name,
-        )  # fmt: skip
+        )
         alerted.alerted_at.FromMicroseconds(now_us)
         if p.auto_acknowledge or not p.ack_deadline_seconds:
             crew = max(p.staffing, p.min_responders, 1)
-            return [alerted, events_pb2.AlertAcknowledged(
-                unit_id=self.unit_id, alert_id=alert_id, responders=crew, responders_total=crew,
-                eta_seconds=p.turnout_seconds, complete=True, automatic=True,
-                note="staffed station: acknowledged on alert",
-            )]  # fmt: skip
+            return [
+                alerted,
+                events_pb2.AlertAcknowledged(
+                    unit_id=self.unit_id,
+                    alert_id=alert_id,
+                    responders=crew,
+                    responders_total=crew,
+                    eta_seconds=p.turnout_seconds,
+                    complete=True,
+                    automatic=True,
+                    note="staffed station: acknowledged on alert",
+                ),
+            ]
         deadline = now_us + p.ack_deadline_seconds * 1_000_000
         alerted.deadline.FromMicroseconds(deadline)
         return [alerted]
@@ -294,7 +323,7 @@ class Unit(Aggregate):
         self, alert_id: str, responders: int, eta_seconds: int, note: str, at_us: int
     ) -> list[Message]:
         """``at_us``: when the answer arrived; while the alert waits, one that arrives
-        after its deadline is refused (the slot is being re-dispatched)."""
+        after its deadline is refused (the capability is being re-dispatched)."""
         alert = self._open_alert(alert_id, accept_acknowledged=True)
         if alert.state == WAITING:
             _check_in_time(alert, at_us)
@@ -304,25 +333,35 @@ class Unit(Aggregate):
                 f"got {responders}"
             )
         total = alert.responders_total + responders
-        return [events_pb2.AlertAcknowledged(
-            unit_id=self.unit_id, alert_id=alert_id, responders=responders,
-            responders_total=total, eta_seconds=eta_seconds, note=note.strip(),
-            complete=total >= alert.alert.responders_needed,
-        )]  # fmt: skip
+        return [
+            events_pb2.AlertAcknowledged(
+                unit_id=self.unit_id,
+                alert_id=alert_id,
+                responders=responders,
+                responders_total=total,
+                eta_seconds=eta_seconds,
+                note=note.strip(),
+                complete=total >= alert.alert.responders_needed,
+            )
+        ]
 
     def decline(self, alert_id: str, reason: str, at_us: int) -> list[Message]:
         _check_in_time(self._open_alert(alert_id), at_us)
         if not reason.strip():
             raise InvalidArgument("give a reason for declining: the call taker sees it")
-        return [events_pb2.AlertDeclined(unit_id=self.unit_id, alert_id=alert_id,
-                                         reason=reason.strip())]  # fmt: skip
+        return [
+            events_pb2.AlertDeclined(unit_id=self.unit_id, alert_id=alert_id, reason=reason.strip())
+        ]
 
     def time_out(self, alert_id: str, now_us: int) -> list[Message]:
         alert = self._open_alert(alert_id)
         if not alert.deadline_us or now_us < alert.deadline_us:
             raise FailedPrecondition(f"alert {alert_id} has not reached its deadline")
-        return [events_pb2.AlertTimedOut(unit_id=self.unit_id, alert_id=alert_id,
-                                         responders_total=alert.responders_total)]  # fmt: skip
+        return [
+            events_pb2.AlertTimedOut(
+                unit_id=self.unit_id, alert_id=alert_id, responders_total=alert.responders_total
+            )
+        ]
 
     def _open_alert(self, alert_id: str, accept_acknowledged: bool = False) -> AlertState:
         alert = self.alert

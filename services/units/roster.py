@@ -62,8 +62,9 @@ class RosterChanges:
     unchanged: int = 0
 
     def report(self) -> RosterReport:
-        return RosterReport(self.registered, self.updated, self.retired, self.unchanged,
-                            self.kept_busy)  # fmt: skip
+        return RosterReport(
+            self.registered, self.updated, self.retired, self.unchanged, self.kept_busy
+        )
 
 
 def plan_roster(current: Iterable[Unit], wanted: dict[str, UnitProfile]) -> RosterChanges:

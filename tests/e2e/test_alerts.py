@@ -52,10 +52,12 @@ class AlertWatch:
 
     def wait_for(self, state: int, unit_id: str, timeout: float = 30) -> units_pb2.Alert:
         return eventually(
-            lambda: next((a for a in self.received if a.state == state and a.unit_id == unit_id),
-                         None),
-            timeout=timeout, what=f"{Alert.State.Name(state)} alert for {unit_id}",
-        )  # fmt: skip
+            lambda: next(
+                (a for a in self.received if a.state == state and a.unit_id == unit_id), None
+            ),
+            timeout=timeout,
+            what=f"{Alert.State.Name(state)} alert for {unit_id}",
+        )
 
     def close(self) -> None:
         self.call.cancel()
@@ -64,10 +66,12 @@ class AlertWatch:
 
 def dispatch(clients: Clients, incident_id: str, unit_id: str) -> None:
     clients.dispatch.DispatchUnit(
-        dispatch_pb2.DispatchUnitRequest(request_id=rid(), incident_id=incident_id,
-                                         unit_id=unit_id, reason="nearest"),
-        metadata=CALL_TAKER, timeout=10,
-    )  # fmt: skip
+        dispatch_pb2.DispatchUnitRequest(
+            request_id=rid(), incident_id=incident_id, unit_id=unit_id, reason="nearest"
+        ),
+        metadata=CALL_TAKER,
+        timeout=10,
+    )
 
 
 def unit_state(clients: Clients, unit_id: str) -> units_pb2.Unit:

@@ -159,10 +159,15 @@ def test_two_consoles_see_each_others_dispatch_within_a_second(
 ) -> None:  # type: ignore[no-untyped-def]
     first = open_console(browser, stack, "ct-02")
     second = open_console(browser, stack, "cmd-01")
-    incident_id = api.post("/api/calls", {
-        "incident_type": "residential_fire", "caller_number": "13700000000",
-        "address": "芙蓉路1号", "location": {"latitude": 28.20, "longitude": 113.00},
-    }).json()["incident_id"]  # fmt: skip
+    incident_id = api.post(
+        "/api/calls",
+        {
+            "incident_type": "residential_fire",
+            "caller_number": "13700000000",
+            "address": "芙蓉路1号",
+            "location": {"latitude": 28.20, "longitude": 113.00},
+        },
+    ).json()["incident_id"]
     for page in (first, second):
         expect(page.locator(f"#queue-body tr[data-id='{incident_id}']")).to_be_visible()
 
@@ -191,8 +196,9 @@ def test_enter_while_composing_pinyin_never_submits(browser, stack: Stack) -> No
     cdp = page.context.new_cdp_session(page)
     cdp.send("Input.imeSetComposition", {"text": "wuyi", "selectionStart": 4, "selectionEnd": 4})
     keys.press("Enter")  # confirms the composition (isComposing): must not submit
-    cdp.send("Input.imeSetComposition", {"text": "guangchang", "selectionStart": 10,
-                                         "selectionEnd": 10})  # fmt: skip
+    cdp.send(
+        "Input.imeSetComposition", {"text": "guangchang", "selectionStart": 10, "selectionEnd": 10}
+    )
     keys.press("Control+Enter")  # not even Ctrl+Enter while composing
     cdp.send("Input.insertText", {"text": "五一广场"})  # the characters chosen
     keys.press("Enter")  # a plain Enter in a field does nothing either
@@ -205,10 +211,14 @@ def test_enter_while_composing_pinyin_never_submits(browser, stack: Stack) -> No
 
 
 def test_a_read_only_user_cannot_dispatch(browser, stack: Stack, api: ConsoleApi) -> None:  # type: ignore[no-untyped-def]
-    incident_id = api.post("/api/calls", {
-        "incident_type": "vehicle_fire", "caller_number": "13500000000",
-        "location": {"latitude": 28.21, "longitude": 112.99},
-    }).json()["incident_id"]  # fmt: skip
+    incident_id = api.post(
+        "/api/calls",
+        {
+            "incident_type": "vehicle_fire",
+            "caller_number": "13500000000",
+            "location": {"latitude": 28.21, "longitude": 112.99},
+        },
+    ).json()["incident_id"]
     page = open_console(browser, stack, "sup-01")
     expect(page.locator("#whoami")).to_contain_text("只读")
     page.locator(f"#queue-body tr[data-id='{incident_id}']").click()
@@ -230,14 +240,19 @@ def test_an_ended_session_returns_the_page_to_the_log_in(
     browser, stack: Stack, api: ConsoleApi
 ) -> None:  # type: ignore[no-untyped-def]
     page = open_console(browser, stack, "cmd-02")
-    incident_id = api.post("/api/calls", {
-        "incident_type": "field_fire", "caller_number": "13300000000",
-        "location": {"latitude": 28.22, "longitude": 112.95},
-    }).json()["incident_id"]  # fmt: skip
+    incident_id = api.post(
+        "/api/calls",
+        {
+            "incident_type": "field_fire",
+            "caller_number": "13300000000",
+            "location": {"latitude": 28.22, "longitude": 112.95},
+        },
+    ).json()["incident_id"]
     expect(page.locator(f"#queue-body tr[data-id='{incident_id}']")).to_be_visible()
     cookie = {c["name"]: c["value"] for c in page.context.cookies()}["uc_session"]
-    with httpx.Client(base_url=f"http://{stack.address('edge')}",
-                      cookies={"uc_session": cookie}) as same_session:  # fmt: skip
+    with httpx.Client(
+        base_url=f"http://{stack.address('edge')}", cookies={"uc_session": cookie}
+    ) as same_session:
         csrf = same_session.get("/api/session").json()["csrf_token"]
         assert (
             same_session.delete("/api/session", headers={"X-CSRF-Token": csrf}).status_code == 200
@@ -278,8 +293,11 @@ def test_the_session_cookie_is_httponly_strict_and_ends_at_log_out(stack: Stack)
 
 
 def test_writes_need_the_csrf_token_and_an_idempotency_key(stack: Stack, api: ConsoleApi) -> None:
-    body = {"incident_type": "field_fire", "caller_number": "13900000000",
-            "location": {"latitude": 28.3, "longitude": 112.9}}  # fmt: skip
+    body = {
+        "incident_type": "field_fire",
+        "caller_number": "13900000000",
+        "location": {"latitude": 28.3, "longitude": 112.9},
+    }
     no_csrf = api.http.post("/api/calls", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
     assert no_csrf.status_code == 403 and no_csrf.json()["errors"][0]["field"] == "X-CSRF-Token"
     no_key = api.http.post("/api/calls", json=body, headers={"X-CSRF-Token": api.csrf})
@@ -304,8 +322,12 @@ def test_a_bad_field_is_named_and_nothing_is_written(
     stack: Stack, api: ConsoleApi, change: dict, field: str
 ) -> None:
     before = len(api.get("/api/incidents").json()["incidents"])
-    body = {"incident_type": "field_fire", "caller_number": "13900000000",
-            "location": {"latitude": 28.3, "longitude": 112.9}, **change}  # fmt: skip
+    body = {
+        "incident_type": "field_fire",
+        "caller_number": "13900000000",
+        "location": {"latitude": 28.3, "longitude": 112.9},
+        **change,
+    }
     reply = api.post("/api/calls", body)
     assert reply.status_code == 422, reply.text
     assert reply.headers["content-type"] == "application/problem+json"
@@ -315,14 +337,22 @@ def test_a_bad_field_is_named_and_nothing_is_written(
 
 
 def test_a_double_click_dispatches_once(stack: Stack, api: ConsoleApi) -> None:
-    incident_id = api.post("/api/calls", {
-        "incident_type": "residential_fire", "caller_number": "13400000000",
-        "location": {"latitude": 28.25, "longitude": 112.99},
-    }).json()["incident_id"]  # fmt: skip
+    incident_id = api.post(
+        "/api/calls",
+        {
+            "incident_type": "residential_fire",
+            "caller_number": "13400000000",
+            "location": {"latitude": 28.25, "longitude": 112.99},
+        },
+    ).json()["incident_id"]
     key = str(uuid.uuid4())
     # a county team's units: no other test (nor any automatic re-dispatch) takes them
-    body = {"picks": [{"unit_id": "GOV-07-E1", "slot": "engine"},
-                      {"unit_id": "GOV-07-T1", "slot": "water_tanker"}]}  # fmt: skip
+    body = {
+        "picks": [
+            {"unit_id": "GOV-07-E1", "capability": "engine"},
+            {"unit_id": "GOV-07-T1", "capability": "water_tanker"},
+        ]
+    }
     path = f"/api/incidents/{incident_id}/dispatch-recommendation"
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         replies = list(pool.map(lambda _: api.post(path, body, key), range(2)))

@@ -49,8 +49,12 @@ def test_the_console_api_keeps_to_its_schema_and_never_fails(stack: Stack) -> No
         operation = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-            @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))  # fmt: skip
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=operation.as_strategy(generation_mode=mode))
             def call(case) -> None:  # type: ignore[no-untyped-def]
                 case.call_and_validate(

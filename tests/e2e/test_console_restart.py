@@ -33,10 +33,15 @@ def test_the_page_reconnects_after_an_edge_restart_and_shows_what_happened(
     during = clients.call(2).incident_id
     for incident, unit in ((before, "PRO-02-E1"), (during, "PRO-02-E2")):
         clients.dispatch.DispatchUnit(
-            dispatch_pb2.DispatchUnitRequest(request_id=str(uuid.uuid4()), incident_id=incident,
-                                             unit_id=unit, slot="engine"),
-            metadata=CALL_TAKER, timeout=10,
-        )  # fmt: skip
+            dispatch_pb2.DispatchUnitRequest(
+                request_id=str(uuid.uuid4()),
+                incident_id=incident,
+                unit_id=unit,
+                capability="engine",
+            ),
+            metadata=CALL_TAKER,
+            timeout=10,
+        )
     stack.start_service("edge")
     stack.wait_healthy(["edge"], timeout=60)
 
@@ -90,7 +95,10 @@ def test_a_service_down_keeps_the_call_in_the_form_and_the_retry_takes_it_once(
         page.wait_for_timeout(1000)
     assert page.eval_on_selector("#f-caller", "e => e.value") == ""  # taken, form cleared
     api = ConsoleApi(stack, "ct-03")
-    taken = [i for i in api.get("/api/incidents").json()["incidents"]
-             if i["address"] == "岳麓区麓山南路1号"]  # fmt: skip
+    taken = [
+        i
+        for i in api.get("/api/incidents").json()["incidents"]
+        if i["address"] == "岳麓区麓山南路1号"
+    ]
     assert len(taken) == 1
     api.close()

@@ -19,12 +19,17 @@ DOWNTOWN = common_pb2.GeoPoint(latitude=28.1950, longitude=112.9780)  # Wuyi Squ
 def take_call(clients: Clients, kind: str, where: common_pb2.GeoPoint, **extra: str) -> str:
     return clients.dispatch.ReceiveCall(
         dispatch_pb2.ReceiveCallRequest(
-            request_id=str(uuid.uuid4()), caller_number="13800001111",
-            source=common_pb2.PHONE, location=where, incident_type=kind,
-            address="Wuyi Square tower, 18F", **extra,
+            request_id=str(uuid.uuid4()),
+            caller_number="13800001111",
+            source=common_pb2.PHONE,
+            location=where,
+            incident_type=kind,
+            address="Wuyi Square tower, 18F",
+            **extra,
         ),
-        metadata=CALL_TAKER, timeout=10,
-    ).incident_id  # fmt: skip
+        metadata=CALL_TAKER,
+        timeout=10,
+    ).incident_id
 
 
 def recommendation(clients: Clients, incident_id: str, level: int = 0):  # type: ignore[no-untyped-def]
@@ -39,18 +44,25 @@ def test_a_high_rise_fire_gets_units_of_several_tiers_with_reasons(clients: Clie
     incident = take_call(clients, "high_rise_fire", DOWNTOWN)
     first = recommendation(clients, incident)
 
-    slots = sorted(p.slot for p in first.picks)
-    assert slots == ["aerial", "command", "engine", "engine", "engine", "first_intervention"]
+    card = sorted(p.capability for p in first.picks)
+    assert card == ["aerial", "command", "engine", "engine", "engine", "first_intervention"]
     tiers = {p.tier for p in first.picks}
     assert common_pb2.MICRO_STATION in tiers and len(tiers) >= 2
     assert all(p.reason and p.eta_seconds > 0 for p in first.picks)
-    micro = next(p for p in first.picks if p.slot == "first_intervention")
+    micro = next(p for p in first.picks if p.capability == "first_intervention")
     assert micro.eta_seconds <= 180 and "3-minute rule" in micro.reason
 
     for pick in first.picks:
-        clients.dispatch.DispatchUnit(dispatch_pb2.DispatchUnitRequest(
-            request_id=str(uuid.uuid4()), incident_id=incident, unit_id=pick.unit_id,
-            reason=pick.reason), metadata=CALL_TAKER, timeout=10)  # fmt: skip
+        clients.dispatch.DispatchUnit(
+            dispatch_pb2.DispatchUnitRequest(
+                request_id=str(uuid.uuid4()),
+                incident_id=incident,
+                unit_id=pick.unit_id,
+                reason=pick.reason,
+            ),
+            metadata=CALL_TAKER,
+            timeout=10,
+        )
 
     # Raising to level 2 asks for more: the units already sent are not offered again.
     second = recommendation(clients, incident, level=2)
@@ -72,8 +84,9 @@ def test_a_second_call_about_the_same_fire_is_linked_not_opened(clients: Clients
 
     linked = take_call(clients, "automatic_alarm", near, link_to_incident_id=incident)
     assert linked == incident
-    state = clients.dispatch.GetIncident(dispatch_pb2.GetIncidentRequest(incident_id=incident),
-                                         metadata=CALL_TAKER)  # fmt: skip
+    state = clients.dispatch.GetIncident(
+        dispatch_pb2.GetIncidentRequest(incident_id=incident), metadata=CALL_TAKER
+    )
     assert len(state.call_ids) == 2
     eventually(
         lambda: "DuplicateCallLinked" in clients.log_of(incident),
@@ -87,17 +100,31 @@ def test_a_second_call_about_the_same_fire_is_linked_not_opened(clients: Clients
 @pytest.mark.parametrize(
     ("call", "code", "fragment"),
     [
-        (lambda c: c.dispatch.FindDuplicates(dispatch_pb2.FindDuplicatesRequest(
-            incident_type="alien_landing"), metadata=CALL_TAKER),
-         grpc.StatusCode.INVALID_ARGUMENT, "unknown incident type"),
-        (lambda c: recommendation(c, "no-such-incident"), grpc.StatusCode.NOT_FOUND,
-         "no-such-incident"),
-        (lambda c: recommendation(c, take_call(c, "vehicle_fire", DOWNTOWN), level=9),
-         grpc.StatusCode.INVALID_ARGUMENT, "alarm_level 9"),
-        (lambda c: take_call(c, "vehicle_fire", DOWNTOWN, link_to_incident_id="nope"),
-         grpc.StatusCode.NOT_FOUND, "no incident 'nope'"),
+        (
+            lambda c: c.dispatch.FindDuplicates(
+                dispatch_pb2.FindDuplicatesRequest(incident_type="alien_landing"),
+                metadata=CALL_TAKER,
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "unknown incident type",
+        ),
+        (
+            lambda c: recommendation(c, "no-such-incident"),
+            grpc.StatusCode.NOT_FOUND,
+            "no-such-incident",
+        ),
+        (
+            lambda c: recommendation(c, take_call(c, "vehicle_fire", DOWNTOWN), level=9),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "alarm_level 9",
+        ),
+        (
+            lambda c: take_call(c, "vehicle_fire", DOWNTOWN, link_to_incident_id="nope"),
+            grpc.StatusCode.NOT_FOUND,
+            "no incident 'nope'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_dispatch_requests_get_a_clear_status(
     clients: Clients, call: object, code: grpc.StatusCode, fragment: str
 ) -> None:

@@ -60,9 +60,12 @@ def test_a_team_app_answers_alerts_over_http(
     assert http.get("/v1/alerts", headers=headers("VOL-05")).json() == {"alerts": []}
     stream = EventStream(http, "VOL-05")
     incident = clients.call(11).incident_id
-    clients.dispatch.DispatchUnit(dispatch_pb2.DispatchUnitRequest(
-        request_id=str(uuid.uuid4()), incident_id=incident, unit_id="VOL-05-E1"),
-        metadata=CALL_TAKER)  # fmt: skip
+    clients.dispatch.DispatchUnit(
+        dispatch_pb2.DispatchUnitRequest(
+            request_id=str(uuid.uuid4()), incident_id=incident, unit_id="VOL-05-E1"
+        ),
+        metadata=CALL_TAKER,
+    )
 
     alert = eventually(lambda: next(iter(stream.alerts), None), what="the alert over SSE")
     assert (alert["unit_id"], alert["state"], alert["incident_id"]) == (
@@ -107,9 +110,13 @@ def test_a_team_app_answers_alerts_over_http(
     ],
 )
 def test_bad_answers_get_a_problem_document_and_change_nothing(
-    http: httpx.Client, station: str | None, body: dict, key: str | None, status: int,
+    http: httpx.Client,
+    station: str | None,
+    body: dict,
+    key: str | None,
+    status: int,
     fragment: str,
-) -> None:  # fmt: skip
+) -> None:
     sent = headers(station, key) if station else ({"Idempotency-Key": key} if key else {})
     reply = http.post("/v1/alerts/no-such-alert/acknowledge", json=body, headers=sent)
     assert reply.status_code == status

@@ -76,19 +76,30 @@ def take_call(clients: Clients, n: int = 0) -> str:
     where = common_pb2.GeoPoint(latitude=HERE.latitude + n * 1e-3, longitude=HERE.longitude)
     return clients.dispatch.ReceiveCall(
         dispatch_pb2.ReceiveCallRequest(
-            request_id=rid(), caller_number="13912345678", source=common_pb2.PHONE,
-            location=where, address=f"{n} Furong Rd", incident_type="residential_fire",
+            request_id=rid(),
+            caller_number="13912345678",
+            source=common_pb2.PHONE,
+            location=where,
+            address=f"{n} Furong Rd",
+            incident_type="residential_fire",
         ),
-        metadata=CALL_TAKER, timeout=10,
-    ).incident_id  # fmt: skip
+        metadata=CALL_TAKER,
+        timeout=10,
+    ).incident_id
 
 
-def dispatch(clients: Clients, incident_id: str, unit_id: str, slot: str = "engine") -> None:
+def dispatch(clients: Clients, incident_id: str, unit_id: str, capability: str = "engine") -> None:
     clients.dispatch.DispatchUnit(
-        dispatch_pb2.DispatchUnitRequest(request_id=rid(), incident_id=incident_id,
-                                         unit_id=unit_id, slot=slot, reason="test"),
-        metadata=CALL_TAKER, timeout=10,
-    )  # fmt: skip
+        dispatch_pb2.DispatchUnitRequest(
+            request_id=rid(),
+            incident_id=incident_id,
+            unit_id=unit_id,
+            capability=capability,
+            reason="test",
+        ),
+        metadata=CALL_TAKER,
+        timeout=10,
+    )
 
 
 def incident(clients: Clients, incident_id: str) -> dispatch_pb2.Incident:
@@ -103,8 +114,9 @@ def unit(clients: Clients, unit_id: str) -> units_pb2.Unit:
 
 def waiting_alert(clients: Clients, station: str, unit_id: str) -> units_pb2.Alert:
     def probe() -> units_pb2.Alert | None:
-        alerts = clients.units.ListAlerts(units_pb2.WatchAlertsRequest(),
-                                          metadata=team(station)).alerts  # fmt: skip
+        alerts = clients.units.ListAlerts(
+            units_pb2.WatchAlertsRequest(), metadata=team(station)
+        ).alerts
         return next((a for a in alerts if a.unit_id == unit_id), None)
 
     return eventually(probe, timeout=30, what=f"the alert for {unit_id}")
@@ -123,45 +135,51 @@ def test_a_team_cannot_stop_the_time_out_of_its_alert_by_squatting_its_request_i
     clients: Clients,
 ) -> None:
     """Before: ReportLocation with request id ``timeout:<alert>`` kept the alert WAITING
-    and the unit held for ever; the slot was never re-dispatched."""
+    and the unit held for ever; the capability was never re-dispatched."""
     incident_id = take_call(clients, 1)
     dispatch(clients, incident_id, "VOL-06-E1")
     alert = waiting_alert(clients, "VOL-06", "VOL-06-E1")
     clients.units.ReportLocation(
         units_pb2.ReportLocationRequest(
-            request_id=f"timeout:{alert.alert_id}", unit_id="VOL-06-E1",
+            request_id=f"timeout:{alert.alert_id}",
+            unit_id="VOL-06-E1",
             location=common_pb2.GeoPoint(latitude=28.31, longitude=112.08),
         ),
         metadata=team("VOL-06"),
-    )  # fmt: skip
+    )
 
     def replaced() -> bool:
         assignments = incident(clients, incident_id).assignments
         return any(a.replaces_unit_id == "VOL-06-E1" for a in assignments)
 
-    eventually(replaced, timeout=20, what="the timed-out slot re-dispatched")
+    eventually(replaced, timeout=20, what="the timed-out capability re-dispatched")
     assert unit(clients, "VOL-06-E1").status == S.AVAILABLE
 
 
 def test_a_squatted_release_id_cannot_keep_a_unit_from_going_home(clients: Clients) -> None:
-    """Before: a call taker's ReleaseUnit under ``release:<incident>:<unit>`` made the need
+    """Before: a call taker's ReleaseUnit under ``release:<incident>:<unit>`` made the request
     filler's own release of that unit fail with ALREADY_EXISTS at every pass."""
     incident_id = take_call(clients, 2)
     dispatch(clients, incident_id, "PRO-04-E1")
     dispatch(clients, incident_id, "PRO-04-E2")
     clients.units.ReleaseUnit(
         units_pb2.ReleaseUnitRequest(
-            request_id=f"release:{incident_id}:PRO-04-E1", unit_id="PRO-04-E2",
-            incident_id=incident_id, reason="squatting",
+            request_id=f"release:{incident_id}:PRO-04-E1",
+            unit_id="PRO-04-E2",
+            incident_id=incident_id,
+            reason="squatting",
         ),
         metadata=CALL_TAKER,
-    )  # fmt: skip
+    )
     clients.dispatch.CloseIncident(
         dispatch_pb2.IncidentNoteRequest(request_id=rid(), incident_id=incident_id),
         metadata=CALL_TAKER,
     )
-    eventually(lambda: unit(clients, "PRO-04-E1").status == S.AVAILABLE, timeout=20,
-               what="PRO-04-E1 sent home when the incident closed")  # fmt: skip
+    eventually(
+        lambda: unit(clients, "PRO-04-E1").status == S.AVAILABLE,
+        timeout=20,
+        what="PRO-04-E1 sent home when the incident closed",
+    )
 
 
 # --- 2. a request id names one operation ------------------------------------------------
@@ -200,18 +218,24 @@ def test_the_same_request_id_from_two_callers_is_two_commands(clients: Clients) 
     key = rid()
     first = clients.dispatch.ReceiveCall(
         dispatch_pb2.ReceiveCallRequest(
-            request_id=key, caller_number="1", source=common_pb2.PHONE, location=HERE,
+            request_id=key,
+            caller_number="1",
+            source=common_pb2.PHONE,
+            location=HERE,
             incident_type="field_fire",
         ),
         metadata=CALL_TAKER,
-    )  # fmt: skip
+    )
     second = clients.dispatch.ReceiveCall(
         dispatch_pb2.ReceiveCallRequest(
-            request_id=key, caller_number="1", source=common_pb2.PHONE, location=HERE,
+            request_id=key,
+            caller_number="1",
+            source=common_pb2.PHONE,
+            location=HERE,
             incident_type="field_fire",
         ),
         metadata=[("authorization", "Bearer demo-ct-02")],
-    )  # fmt: skip
+    )
     assert first.incident_id != second.incident_id
 
 
@@ -226,8 +250,11 @@ def test_a_reservation_for_an_incident_nobody_opened_is_given_back(clients: Clie
         metadata=CALL_TAKER,
     )
     assert unit(clients, "GOV-06-E1").status == S.RESERVED
-    eventually(lambda: unit(clients, "GOV-06-E1").status == S.AVAILABLE,
-               timeout=STRAY_AFTER * 3 + 15, what="the orphaned reservation released")  # fmt: skip
+    eventually(
+        lambda: unit(clients, "GOV-06-E1").status == S.AVAILABLE,
+        timeout=STRAY_AFTER * 3 + 15,
+        what="the orphaned reservation released",
+    )
 
 
 @pytest.mark.parametrize("made_up", ["x'; DROP TABLE events;--", "i" * 1000])
@@ -252,34 +279,90 @@ BIG = "x" * 100_000
 @pytest.mark.parametrize(
     ("service", "method", "request_message", "field"),
     [
-        ("dispatch", "ReceiveCall", dispatch_pb2.ReceiveCallRequest(
-            caller_number="1", source=common_pb2.PHONE, location=HERE,
-            incident_type="field_fire", address=BIG), "address"),
-        ("dispatch", "ReceiveCall", dispatch_pb2.ReceiveCallRequest(
-            caller_number=BIG, source=common_pb2.PHONE, location=HERE,
-            incident_type="field_fire"), "caller_number"),
-        ("dispatch", "ReceiveCall", dispatch_pb2.ReceiveCallRequest(
-            caller_number="1", source=common_pb2.PHONE, location=HERE,
-            incident_type="field_fire", description=BIG), "description"),
-        ("dispatch", "AssumeCommand", dispatch_pb2.AssumeCommandRequest(
-            incident_id="i1", commander_name=BIG), "commander_name"),
-        ("dispatch", "AssumeCommand", dispatch_pb2.AssumeCommandRequest(
-            incident_id="i1", commander_id="c" * 1000), "commander_id"),
-        ("dispatch", "DispatchUnit", dispatch_pb2.DispatchUnitRequest(
-            incident_id="i1", unit_id="u" * 1000), "unit_id"),
-        ("dispatch", "CancelIncident", dispatch_pb2.CancelIncidentRequest(
-            incident_id="i1", reason="OTHER", note=BIG), "note"),
-        ("units", "AcknowledgeAlert", units_pb2.AcknowledgeAlertRequest(
-            alert_id="a", unit_id="VOL-08-E1", responders=4_294_967_295), "responders"),
-        ("units", "AcknowledgeAlert", units_pb2.AcknowledgeAlertRequest(
-            alert_id="a", unit_id="VOL-08-E1", responders=1, eta_seconds=4_294_967_295),
-         "eta_seconds"),
-        ("units", "DeclineAlert", units_pb2.DeclineAlertRequest(
-            alert_id="a", unit_id="VOL-08-E1", reason=BIG), "reason"),
-        ("incidents", "AddNote", incidents_pb2.AddNoteRequest(incident_id="i1", text=BIG),
-         "text"),
+        (
+            "dispatch",
+            "ReceiveCall",
+            dispatch_pb2.ReceiveCallRequest(
+                caller_number="1",
+                source=common_pb2.PHONE,
+                location=HERE,
+                incident_type="field_fire",
+                address=BIG,
+            ),
+            "address",
+        ),
+        (
+            "dispatch",
+            "ReceiveCall",
+            dispatch_pb2.ReceiveCallRequest(
+                caller_number=BIG,
+                source=common_pb2.PHONE,
+                location=HERE,
+                incident_type="field_fire",
+            ),
+            "caller_number",
+        ),
+        (
+            "dispatch",
+            "ReceiveCall",
+            dispatch_pb2.ReceiveCallRequest(
+                caller_number="1",
+                source=common_pb2.PHONE,
+                location=HERE,
+                incident_type="field_fire",
+                description=BIG,
+            ),
+            "description",
+        ),
+        (
+            "dispatch",
+            "AssumeCommand",
+            dispatch_pb2.AssumeCommandRequest(incident_id="i1", commander_name=BIG),
+            "commander_name",
+        ),
+        (
+            "dispatch",
+            "AssumeCommand",
+            dispatch_pb2.AssumeCommandRequest(incident_id="i1", commander_id="c" * 1000),
+            "commander_id",
+        ),
+        (
+            "dispatch",
+            "DispatchUnit",
+            dispatch_pb2.DispatchUnitRequest(incident_id="i1", unit_id="u" * 1000),
+            "unit_id",
+        ),
+        (
+            "dispatch",
+            "CancelIncident",
+            dispatch_pb2.CancelIncidentRequest(incident_id="i1", reason="OTHER", note=BIG),
+            "note",
+        ),
+        (
+            "units",
+            "AcknowledgeAlert",
+            units_pb2.AcknowledgeAlertRequest(
+                alert_id="a", unit_id="VOL-08-E1", responders=4_294_967_295
+            ),
+            "responders",
+        ),
+        (
+            "units",
+            "AcknowledgeAlert",
+            units_pb2.AcknowledgeAlertRequest(
+                alert_id="a", unit_id="VOL-08-E1", responders=1, eta_seconds=4_294_967_295
+            ),
+            "eta_seconds",
+        ),
+        (
+            "units",
+            "DeclineAlert",
+            units_pb2.DeclineAlertRequest(alert_id="a", unit_id="VOL-08-E1", reason=BIG),
+            "reason",
+        ),
+        ("incidents", "AddNote", incidents_pb2.AddNoteRequest(incident_id="i1", text=BIG), "text"),
     ],
-)  # fmt: skip
+)
 def test_nothing_unbounded_is_written_over_grpc(
     clients: Clients, service: str, method: str, request_message: object, field: str
 ) -> None:
@@ -311,14 +394,24 @@ def test_the_http_edge_applies_the_same_limits(http: httpx.Client) -> None:
     [
         (units_pb2.ListUnitsRequest(tiers=[99]), "tiers[0] 99 is not a Tier"),
         (units_pb2.ListUnitsRequest(statuses=[99]), "statuses[0] 99 is not a UnitStatus"),
-        (units_pb2.ListUnitsRequest(near=common_pb2.GeoPoint(latitude=math.nan, longitude=1),
-                                    within_km=1), "near.latitude must be a finite number"),
-        (units_pb2.ListUnitsRequest(near=common_pb2.GeoPoint(latitude=100, longitude=1),
-                                    within_km=1), "near.latitude 100 is outside -90..90"),
-        (units_pb2.ListUnitsRequest(near=HERE, within_km=math.nan),
-         "within_km must be a finite number"),
+        (
+            units_pb2.ListUnitsRequest(
+                near=common_pb2.GeoPoint(latitude=math.nan, longitude=1), within_km=1
+            ),
+            "near.latitude must be a finite number",
+        ),
+        (
+            units_pb2.ListUnitsRequest(
+                near=common_pb2.GeoPoint(latitude=100, longitude=1), within_km=1
+            ),
+            "near.latitude 100 is outside -90..90",
+        ),
+        (
+            units_pb2.ListUnitsRequest(near=HERE, within_km=math.nan),
+            "within_km must be a finite number",
+        ),
     ],
-)  # fmt: skip
+)
 def test_impossible_filters_are_refused_naming_what_is_wrong(
     clients: Clients, request_message: object, fragment: str
 ) -> None:
@@ -352,10 +445,12 @@ def test_an_unknown_source_is_refused_by_the_incident_log(clients: Clients) -> N
 
 @pytest.mark.parametrize(
     ("service", "method"),
-    [("dispatch", "/emergency.v1.DispatchService/ReceiveCall"),
-     ("units", "/emergency.v1.UnitsService/ListUnits"),
-     ("incidents", "/emergency.v1.IncidentsService/AddNote")],
-)  # fmt: skip
+    [
+        ("dispatch", "/emergency.v1.DispatchService/ReceiveCall"),
+        ("units", "/emergency.v1.UnitsService/ListUnits"),
+        ("incidents", "/emergency.v1.IncidentsService/AddNote"),
+    ],
+)
 @pytest.mark.parametrize(
     "payload",
     [b"\x0a\x05ab", b"\x12\x02\xff\xfe", b"\xff\xff\xff"],
@@ -384,12 +479,17 @@ def test_a_request_that_does_not_decode_is_invalid_argument_not_internal(
         ("GET", "/v1/alerts", {"Authorization": "Bearer " + "t" * 20_000}, None, 431),
         ("GET", "/v1/no-such-thing", {}, None, 404),
         ("DELETE", "/v1/alerts", {}, None, 405),
-        ("POST", "/v1/alerts/a1/decline", {"Authorization": "Bearer demo-vol-08",
-                                            "Content-Type": "application/json"}, b"{not json", 422),
+        (
+            "POST",
+            "/v1/alerts/a1/decline",
+            {"Authorization": "Bearer demo-vol-08", "Content-Type": "application/json"},
+            b"{not json",
+            422,
+        ),
         ("GET", "/docs", {}, None, 404),
         ("GET", "/redoc", {}, None, 404),
     ],
-)  # fmt: skip
+)
 def test_every_edge_error_is_a_problem_document(
     http: httpx.Client, method: str, path: str, headers: dict, body: bytes | None, status: int
 ) -> None:
@@ -413,14 +513,17 @@ def test_an_answer_after_the_deadline_is_refused_as_late(clients: Clients) -> No
     time.sleep(max(deadline - time.time(), 0) + 0.15)
     error = refused(
         clients.units.AcknowledgeAlert,
-        units_pb2.AcknowledgeAlertRequest(request_id=rid(), alert_id=alert.alert_id,
-                                          unit_id="MIC-010-M1", responders=3),
+        units_pb2.AcknowledgeAlertRequest(
+            request_id=rid(), alert_id=alert.alert_id, unit_id="MIC-010-M1", responders=3
+        ),
         team("MIC-010"),
-    )  # fmt: skip
+    )
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "came late" in error.details() or "TIMED OUT" in error.details()
-    eventually(lambda: unit(clients, "MIC-010-M1").status == S.AVAILABLE,
-               what="the unit freed by the time-out")  # fmt: skip
+    eventually(
+        lambda: unit(clients, "MIC-010-M1").status == S.AVAILABLE,
+        what="the unit freed by the time-out",
+    )
 
 
 # --- 9. read-your-writes ----------------------------------------------------------------
@@ -431,10 +534,15 @@ def test_a_note_made_at_once_after_the_call_is_accepted(clients: Clients) -> Non
     for n in range(3):
         incident_id = take_call(clients, 10 + n)
         reply = clients.incidents.AddNote(
-            incidents_pb2.AddNoteRequest(request_id=rid(), incident_id=incident_id,
-                                         text="smoke from the 3rd floor", kind="SITUATION_REPORT"),
-            metadata=COMMANDER, timeout=10,
-        )  # fmt: skip
+            incidents_pb2.AddNoteRequest(
+                request_id=rid(),
+                incident_id=incident_id,
+                text="smoke from the 3rd floor",
+                kind="SITUATION_REPORT",
+            ),
+            metadata=COMMANDER,
+            timeout=10,
+        )
         assert reply.note_id
 
 
@@ -459,8 +567,11 @@ def test_the_log_of_an_incident_just_opened_is_read_at_once(stack: Stack, client
         )
         for n in range(3):
             incident_id = take_call(clients, 20 + n)
-            log = read(incidents_pb2.GetIncidentLogRequest(incident_id=incident_id),
-                       metadata=CALL_TAKER, timeout=10)  # fmt: skip
+            log = read(
+                incidents_pb2.GetIncidentLogRequest(incident_id=incident_id),
+                metadata=CALL_TAKER,
+                timeout=10,
+            )
             assert log.entries[0].correlation_id == incident_id
 
 
@@ -470,9 +581,14 @@ def test_the_log_of_an_incident_just_opened_is_read_at_once(stack: Stack, client
 def uc(stack: Stack, *args: str, tz: str) -> str:
     env = {**stack.service_env(), "TZ": tz, "UC_TOKEN": "demo-cmd-01"}
     done = subprocess.run(
-        [sys.executable, "-m", "services.cli", *args], env=env, capture_output=True, text=True,
-        timeout=60, check=True, cwd=stack.data_dir,
-    )  # fmt: skip
+        [sys.executable, "-m", "services.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=stack.data_dir,
+    )
     return done.stdout
 
 
@@ -501,28 +617,36 @@ def test_open_requests_end_when_the_incident_is_under_control(clients: Clients) 
     incident_id = take_call(clients, 40)
     for capability in ("hazmat", "drone"):
         clients.dispatch.RequestUnits(
-            dispatch_pb2.RequestUnitsRequest(request_id=rid(), incident_id=incident_id,
-                                             capability=capability, count=20),
+            dispatch_pb2.RequestUnitsRequest(
+                request_id=rid(), incident_id=incident_id, capability=capability, count=20
+            ),
             metadata=COMMANDER,
-        )  # fmt: skip
-    open_needs = incident(clients, incident_id).open_needs
-    assert len(open_needs) == 2
+        )
+    open_requests = incident(clients, incident_id).open_requests
+    assert len(open_requests) == 2
 
-    withdrawn = clients.dispatch.CancelUnitsRequest(
-        dispatch_pb2.CancelUnitsRequestRequest(request_id=rid(), incident_id=incident_id,
-                                               need_id=open_needs[0].need_id,
-                                               reason="no longer needed"),
+    withdrawn = clients.dispatch.CancelResourceRequest(
+        dispatch_pb2.CancelResourceRequestRequest(
+            request_id=rid(),
+            incident_id=incident_id,
+            resource_request_id=open_requests[0].resource_request_id,
+            reason="no longer needed",
+        ),
         metadata=COMMANDER,
-    )  # fmt: skip
-    assert [n.need_id for n in withdrawn.open_needs] == [open_needs[1].need_id]
+    )
+    assert [n.resource_request_id for n in withdrawn.open_requests] == [
+        open_requests[1].resource_request_id
+    ]
 
     after = clients.dispatch.MarkUnderControl(
         dispatch_pb2.IncidentNoteRequest(request_id=rid(), incident_id=incident_id),
         metadata=COMMANDER,
     )
-    assert list(after.open_needs) == []
-    eventually(lambda: clients.log_of(incident_id).count("UnitsRequestCancelled") == 2,
-               what="both withdrawals in the incident log")  # fmt: skip
+    assert list(after.open_requests) == []
+    eventually(
+        lambda: clients.log_of(incident_id).count("ResourceRequestCancelled") == 2,
+        what="both withdrawals in the incident log",
+    )
 
 
 def test_a_unit_going_home_by_itself_is_off_the_incident_and_a_raise_counts_that(
@@ -543,18 +667,22 @@ def test_a_unit_going_home_by_itself_is_off_the_incident_and_a_raise_counts_that
 
     eventually(returned, what="dispatch following the unit home")
     clients.dispatch.RaiseAlarmLevel(
-        dispatch_pb2.RaiseAlarmLevelRequest(request_id=rid(), incident_id=incident_id,
-                                            alarm_level=2, reason="spreading"),
+        dispatch_pb2.RaiseAlarmLevelRequest(
+            request_id=rid(), incident_id=incident_id, alarm_level=2, reason="spreading"
+        ),
         metadata=COMMANDER,
-    )  # fmt: skip
+    )
 
     def engines_asked_for() -> list[events_pb2.UnitsRequested]:
         log = clients.incidents.GetIncidentLog(
             incidents_pb2.GetIncidentLogRequest(incident_id=incident_id), metadata=COMMANDER
         )
-        return [e.units_requested for e in log.entries
-                if e.WhichOneof("payload") == "units_requested"
-                and e.units_requested.slot == "engine"]  # fmt: skip
+        return [
+            e.units_requested
+            for e in log.entries
+            if e.WhichOneof("payload") == "units_requested"
+            and e.units_requested.capability == "engine"
+        ]
 
     asked = eventually(engines_asked_for, what="the raise in the incident log")
     # Level 2 wants 4 engines; the one that went home no longer counts as sent.

@@ -46,8 +46,9 @@ def stamp(us: int) -> Timestamp:
 def log_of(clients: Clients, incident_id: str, source: int = incidents_pb2.STORE):  # type: ignore[no-untyped-def]
     return clients.incidents.GetIncidentLog(
         incidents_pb2.GetIncidentLogRequest(incident_id=incident_id, source=source),
-        metadata=CALL_TAKER, timeout=30,
-    ).entries  # fmt: skip
+        metadata=CALL_TAKER,
+        timeout=30,
+    ).entries
 
 
 def state_at(clients: Clients, incident_id: str, at_us: int | None = None):  # type: ignore[no-untyped-def]
@@ -64,44 +65,78 @@ def played(clients: Clients) -> dict[str, object]:
     d = clients.dispatch
     incident_id = d.ReceiveCall(
         dispatch_pb2.ReceiveCallRequest(
-            request_id=rid(), caller_number="13912345678", source=common_pb2.PHONE,
-            location=WHERE, address="Wuyi Square tower, 18F", incident_type="high_rise_fire",
+            request_id=rid(),
+            caller_number="13912345678",
+            source=common_pb2.PHONE,
+            location=WHERE,
+            address="Wuyi Square tower, 18F",
+            incident_type="high_rise_fire",
         ),
-        metadata=CALL_TAKER, timeout=10,
-    ).incident_id  # fmt: skip
-    d.DispatchUnit(dispatch_pb2.DispatchUnitRequest(request_id=rid(), incident_id=incident_id,
-                                                    unit_id=UNIT, slot="engine"),
-                   metadata=CALL_TAKER, timeout=10)  # fmt: skip
-    eventually(lambda: clients.units.GetUnit(units_pb2.GetUnitRequest(unit_id=UNIT),
-                                             metadata=CALL_TAKER).unit.status
-               == common_pb2.ACKNOWLEDGED, what="the engine acknowledged")  # fmt: skip
+        metadata=CALL_TAKER,
+        timeout=10,
+    ).incident_id
+    d.DispatchUnit(
+        dispatch_pb2.DispatchUnitRequest(
+            request_id=rid(), incident_id=incident_id, unit_id=UNIT, capability="engine"
+        ),
+        metadata=CALL_TAKER,
+        timeout=10,
+    )
+    eventually(
+        lambda: (
+            clients.units.GetUnit(
+                units_pb2.GetUnitRequest(unit_id=UNIT), metadata=CALL_TAKER
+            ).unit.status
+            == common_pb2.ACKNOWLEDGED
+        ),
+        what="the engine acknowledged",
+    )
     moments = {"acknowledged": time.time_ns() // 1000}
     for status in (common_pb2.EN_ROUTE, common_pb2.ON_SCENE):
-        clients.units.ChangeStatus(units_pb2.ChangeStatusRequest(
-            request_id=rid(), unit_id=UNIT, status=status), metadata=CALL_TAKER)  # fmt: skip
+        clients.units.ChangeStatus(
+            units_pb2.ChangeStatusRequest(request_id=rid(), unit_id=UNIT, status=status),
+            metadata=CALL_TAKER,
+        )
         time.sleep(0.3)  # the steps are apart in time, as on a real incident
     moments["on_scene"] = time.time_ns() // 1000
-    d.RaiseAlarmLevel(dispatch_pb2.RaiseAlarmLevelRequest(
-        request_id=rid(), incident_id=incident_id, alarm_level=2, reason="spreading"),
-        metadata=COMMANDER)  # fmt: skip
+    d.RaiseAlarmLevel(
+        dispatch_pb2.RaiseAlarmLevelRequest(
+            request_id=rid(), incident_id=incident_id, alarm_level=2, reason="spreading"
+        ),
+        metadata=COMMANDER,
+    )
     time.sleep(0.3)
     moments["raised"] = time.time_ns() // 1000
-    d.AssumeCommand(dispatch_pb2.AssumeCommandRequest(request_id=rid(), incident_id=incident_id,
-                                                      commander_name="Commander Liu"),
-                    metadata=COMMANDER)  # fmt: skip
+    d.AssumeCommand(
+        dispatch_pb2.AssumeCommandRequest(
+            request_id=rid(), incident_id=incident_id, commander_name="Commander Liu"
+        ),
+        metadata=COMMANDER,
+    )
     eventually(lambda: state_at(clients, incident_id).alarm_level == 2, what="level 2 logged")
-    clients.incidents.AddNote(incidents_pb2.AddNoteRequest(
-        request_id=rid(), incident_id=incident_id, kind="DECISION",
-        text="defensive attack from floor 17"), metadata=COMMANDER)  # fmt: skip
+    clients.incidents.AddNote(
+        incidents_pb2.AddNoteRequest(
+            request_id=rid(),
+            incident_id=incident_id,
+            kind="DECISION",
+            text="defensive attack from floor 17",
+        ),
+        metadata=COMMANDER,
+    )
     time.sleep(0.3)
     for method in (d.MarkUnderControl, d.CloseIncident):
-        method(dispatch_pb2.IncidentNoteRequest(request_id=rid(), incident_id=incident_id),
-               metadata=COMMANDER)  # fmt: skip
+        method(
+            dispatch_pb2.IncidentNoteRequest(request_id=rid(), incident_id=incident_id),
+            metadata=COMMANDER,
+        )
 
     def settled() -> bool:  # closed, every unit released, the note in, all logged
         state = state_at(clients, incident_id)
-        return (state.status == "CLOSED" and bool(state.notes)
-                and all(u.released_at.seconds for u in state.units))  # fmt: skip
+        return (
+            state.status == "CLOSED"
+            and bool(state.notes)
+            and all(u.released_at.seconds for u in state.units)
+        )
 
     eventually(settled, timeout=60, what="the closed incident fully in the log")
     return {"id": incident_id, **moments}
@@ -123,7 +158,7 @@ def test_the_state_at_any_instant(clients: Clients, played) -> None:  # type: ig
     early = state_at(clients, played["id"], played["acknowledged"])
     assert early.status == "OPEN" and early.alarm_level == 1 and not early.commander_name
     (engine,) = [u for u in early.units if u.unit_id == UNIT]
-    assert engine.tier == common_pb2.PROFESSIONAL and engine.slot == "engine"
+    assert engine.tier == common_pb2.PROFESSIONAL and engine.capability == "engine"
 
     arrived = state_at(clients, played["id"], played["on_scene"])
     assert next(u for u in arrived.units if u.unit_id == UNIT).status == "ON_SCENE"
@@ -137,10 +172,15 @@ def test_the_state_at_any_instant(clients: Clients, played) -> None:  # type: ig
 
 
 def test_a_replay_as_fast_as_possible_ends_in_the_current_state(clients: Clients, played) -> None:  # type: ignore[no-untyped-def]
-    frames = list(clients.incidents.ReplayIncident(
-        incidents_pb2.ReplayIncidentRequest(incident_id=played["id"], as_fast_as_possible=True,
-                                            with_state=True),
-        metadata=CALL_TAKER, timeout=30))  # fmt: skip
+    frames = list(
+        clients.incidents.ReplayIncident(
+            incidents_pb2.ReplayIncidentRequest(
+                incident_id=played["id"], as_fast_as_possible=True, with_state=True
+            ),
+            metadata=CALL_TAKER,
+            timeout=30,
+        )
+    )
     log = log_of(clients, played["id"])
     assert [f.event.event_id for f in frames] == [e.event_id for e in log]
     assert [f.index for f in frames] == list(range(len(log)))
@@ -153,16 +193,18 @@ def test_a_replay_keeps_the_pacing_and_its_window(clients: Clients, played) -> N
     log = log_of(clients, played["id"])
     start, end = played["acknowledged"], played["raised"]
     inside = [e.event_id for e in log if start <= e.occurred_at.ToMicroseconds() <= end]
-    request = incidents_pb2.ReplayIncidentRequest(incident_id=played["id"], speed=4.0,
-                                                  to=stamp(end), with_state=True)  # fmt: skip
+    request = incidents_pb2.ReplayIncidentRequest(
+        incident_id=played["id"], speed=4.0, to=stamp(end), with_state=True
+    )
     getattr(request, "from").CopyFrom(stamp(start))
     began = time.monotonic()
     frames = list(clients.incidents.ReplayIncident(request, metadata=CALL_TAKER, timeout=60))
     took = time.monotonic() - began
     assert [f.event.event_id for f in frames] == inside
     # The window's events are seconds apart; at 4x they cannot all arrive at once.
-    span = (frames[-1].event.occurred_at.ToMicroseconds()
-            - frames[0].event.occurred_at.ToMicroseconds()) / 1e6  # fmt: skip
+    span = (
+        frames[-1].event.occurred_at.ToMicroseconds() - frames[0].event.occurred_at.ToMicroseconds()
+    ) / 1e6
     assert took >= 0.8 * span / 4.0
     # The first frame's state already holds what happened before the window.
     assert frames[0].state.incident_type == "high_rise_fire" and frames[0].state.units
@@ -176,8 +218,11 @@ def test_a_replay_cancelled_midway_stops_the_server(stack: Stack, clients: Clien
     next(call)  # the first frame comes at once; the next would take many minutes
     call.cancel()
     log_file = stack.data_dir / "incidents.log"
-    eventually(lambda: "replay cancelled by the client" in log_file.read_text(),
-               timeout=10, what="the server noticing the cancellation")  # fmt: skip
+    eventually(
+        lambda: "replay cancelled by the client" in log_file.read_text(),
+        timeout=10,
+        what="the server noticing the cancellation",
+    )
     assert state_at(clients, played["id"]).status == "CLOSED"  # and it still serves
 
 
@@ -197,10 +242,10 @@ def test_paced_replays_are_capped_and_the_cap_frees_up(clients: Clients, played)
         assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert "as fast as possible" in info.value.details()
         fast = clients.incidents.ReplayIncident(
-            incidents_pb2.ReplayIncidentRequest(incident_id=played["id"],
-                                                as_fast_as_possible=True),
-            metadata=CALL_TAKER, timeout=30,
-        )  # fmt: skip
+            incidents_pb2.ReplayIncidentRequest(incident_id=played["id"], as_fast_as_possible=True),
+            metadata=CALL_TAKER,
+            timeout=30,
+        )
         assert len(list(fast)) > 10  # as fast as possible is never refused
     finally:
         for call in running:
@@ -226,8 +271,9 @@ def test_searching_the_record(clients: Clients, played) -> None:  # type: ignore
 
     downtown = incidents_pb2.Area(south=28.18, west=112.96, north=28.21, east=112.99)
     elsewhere = incidents_pb2.Area(south=28.50, west=113.50, north=28.60, east=113.60)
-    assert played["id"] in search(statuses=["CLOSED"], incident_types=["high_rise_fire"],
-                                  area=downtown)  # fmt: skip
+    assert played["id"] in search(
+        statuses=["CLOSED"], incident_types=["high_rise_fire"], area=downtown
+    )
     assert played["id"] not in search(statuses=["OPEN"])
     assert played["id"] not in search(area=elsewhere)
     assert played["id"] not in search(opened_from=stamp(played["raised"]))
@@ -236,15 +282,28 @@ def test_searching_the_record(clients: Clients, played) -> None:  # type: ignore
 @pytest.mark.parametrize(
     ("method", "request_", "code", "fragment"),
     [
-        ("GetIncidentLog", incidents_pb2.GetIncidentLogRequest(incident_id="nope"),
-         "NOT_FOUND", "no incident 'nope'"),
-        ("SearchIncidents", incidents_pb2.SearchIncidentsRequest(
-            opened_from=Timestamp(seconds=2000), opened_to=Timestamp(seconds=1000)),
-         "INVALID_ARGUMENT", "ends before it starts"),
-        ("SearchIncidents", incidents_pb2.SearchIncidentsRequest(statuses=["ON_FIRE"]),
-         "INVALID_ARGUMENT", "unknown status"),
+        (
+            "GetIncidentLog",
+            incidents_pb2.GetIncidentLogRequest(incident_id="nope"),
+            "NOT_FOUND",
+            "no incident 'nope'",
+        ),
+        (
+            "SearchIncidents",
+            incidents_pb2.SearchIncidentsRequest(
+                opened_from=Timestamp(seconds=2000), opened_to=Timestamp(seconds=1000)
+            ),
+            "INVALID_ARGUMENT",
+            "ends before it starts",
+        ),
+        (
+            "SearchIncidents",
+            incidents_pb2.SearchIncidentsRequest(statuses=["ON_FIRE"]),
+            "INVALID_ARGUMENT",
+            "unknown status",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_reads_get_a_clear_status(
     clients: Clients, method: str, request_: object, code: str, fragment: str
 ) -> None:
@@ -256,17 +315,19 @@ def test_bad_reads_get_a_clear_status(
 
 @pytest.mark.parametrize(
     ("fields", "fragment"),
-    [({"speed": 0}, "speed 0 must be above 0"), ({"speed": -2}, "speed -2 is outside 0..100000"),
-     ({"speed": 1, "window": (2000, 1000)}, "ends before it starts")],
-)  # fmt: skip
+    [
+        ({"speed": 0}, "speed 0 must be above 0"),
+        ({"speed": -2}, "speed -2 is outside 0..100000"),
+        ({"speed": 1, "window": (2000, 1000)}, "ends before it starts"),
+    ],
+)
 def test_bad_replays_get_a_clear_status(
     clients: Clients,
     played,
     fields: dict[str, object],
     fragment: str,  # type: ignore[no-untyped-def]
 ) -> None:
-    request = incidents_pb2.ReplayIncidentRequest(incident_id=played["id"],
-                                                  speed=fields["speed"])  # fmt: skip
+    request = incidents_pb2.ReplayIncidentRequest(incident_id=played["id"], speed=fields["speed"])
     if "window" in fields:
         start, end = fields["window"]  # type: ignore[misc]
         getattr(request, "from").CopyFrom(Timestamp(seconds=start))
@@ -300,8 +361,22 @@ def test_notes_are_for_commanders_and_must_say_something(clients: Clients, playe
 def test_the_report_as_html_and_json(stack: Stack, played, tmp_path, browser) -> None:  # type: ignore[no-untyped-def]
     html, data = tmp_path / "report.html", tmp_path / "report.json"
     env = {**stack.service_env(), "UC_TOKEN": "demo-cmd-01"}  # every port: the zone is asked
-    subprocess.run([sys.executable, "-m", "services.cli", "report", played["id"], "--html",
-                    str(html), "--json", str(data)], env=env, check=True, timeout=60)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "report",
+            played["id"],
+            "--html",
+            str(html),
+            "--json",
+            str(data),
+        ],
+        env=env,
+        check=True,
+        timeout=60,
+    )
     figures = json.loads(data.read_text())
     assert figures["incident_id"] == played["id"]
     page = html.read_text()
@@ -330,8 +405,10 @@ def test_a_poison_message_is_parked_and_the_log_goes_on(stack: Stack, clients: C
     producer.flush(10)
     producer.close()
     incident_id = clients.call(42).incident_id
-    eventually(lambda: "IncidentCreated" in clients.log_of(incident_id),
-               what="later events still in the log")  # fmt: skip
+    eventually(
+        lambda: "IncidentCreated" in clients.log_of(incident_id),
+        what="later events still in the log",
+    )
 
     def parked() -> int:
         with sqlite3.connect(f"file:{stack.data_dir / 'incidents.db'}?mode=ro", uri=True) as db:

@@ -37,9 +37,13 @@ S = common_pb2.UnitStatus
 
 def take_call(clients: Clients, kind: str, where: common_pb2.GeoPoint, **extra: object) -> str:
     request = dispatch_pb2.ReceiveCallRequest(
-        request_id=rid(), caller_number="13912345678", source=common_pb2.PHONE,
-        location=where, address="Shuangjiang town tower", incident_type=kind,
-    )  # fmt: skip
+        request_id=rid(),
+        caller_number="13912345678",
+        source=common_pb2.PHONE,
+        location=where,
+        address="Shuangjiang town tower",
+        incident_type=kind,
+    )
     for name, value in extra.items():
         setattr(request, name, value)
     return clients.dispatch.ReceiveCall(request, metadata=CALL_TAKER, timeout=10).incident_id
@@ -52,13 +56,19 @@ def incident(clients: Clients, incident_id: str) -> dispatch_pb2.Incident:
 
 
 def dispatch(
-    clients: Clients, incident_id: str, unit_id: str, slot: str = ""
+    clients: Clients, incident_id: str, unit_id: str, capability: str = ""
 ) -> dispatch_pb2.DispatchUnitResponse:
     return clients.dispatch.DispatchUnit(
-        dispatch_pb2.DispatchUnitRequest(request_id=rid(), incident_id=incident_id,
-                                         unit_id=unit_id, slot=slot, reason="test"),
-        metadata=CALL_TAKER, timeout=10,
-    )  # fmt: skip
+        dispatch_pb2.DispatchUnitRequest(
+            request_id=rid(),
+            incident_id=incident_id,
+            unit_id=unit_id,
+            capability=capability,
+            reason="test",
+        ),
+        metadata=CALL_TAKER,
+        timeout=10,
+    )
 
 
 def unit_status(clients: Clients, unit_id: str) -> int:
@@ -69,8 +79,9 @@ def unit_status(clients: Clients, unit_id: str) -> int:
 
 def waiting_alert(clients: Clients, station_id: str, unit_id: str) -> units_pb2.Alert:
     def probe() -> units_pb2.Alert | None:
-        alerts = clients.units.ListAlerts(units_pb2.WatchAlertsRequest(),
-                                          metadata=team(station_id)).alerts  # fmt: skip
+        alerts = clients.units.ListAlerts(
+            units_pb2.WatchAlertsRequest(), metadata=team(station_id)
+        ).alerts
         return next((a for a in alerts if a.unit_id == unit_id), None)
 
     return eventually(probe, timeout=30, what=f"the alert for {unit_id}")
@@ -91,53 +102,65 @@ def test_a_high_rise_fire_from_call_to_close_under_one_command(clients: Clients)
     assert {common_pb2.PROFESSIONAL, common_pb2.GOV_FULLTIME, common_pb2.VOLUNTEER} <= tiers
     assert all("ETA" in p.reason for p in offer.picks)
     volunteer = next(p for p in offer.picks if p.tier == common_pb2.VOLUNTEER)
-    assert volunteer.slot == "engine"
+    assert volunteer.capability == "engine"
     for pick in offer.picks:
-        dispatch(clients, incident_id, pick.unit_id, pick.slot)
+        dispatch(clients, incident_id, pick.unit_id, pick.capability)
 
     # The volunteer team declines; dispatch sends the next engine on its own.
     station = volunteer.unit_id.rsplit("-", 1)[0]
     alert = waiting_alert(clients, station, volunteer.unit_id)
     clients.units.DeclineAlert(
-        units_pb2.DeclineAlertRequest(request_id=rid(), alert_id=alert.alert_id,
-                                      unit_id=volunteer.unit_id, reason="only 2 members home"),
+        units_pb2.DeclineAlertRequest(
+            request_id=rid(),
+            alert_id=alert.alert_id,
+            unit_id=volunteer.unit_id,
+            reason="only 2 members home",
+        ),
         metadata=team(station),
-    )  # fmt: skip
+    )
 
     def replaced() -> dispatch_pb2.Assignment | None:
         state = incident(clients, incident_id)
         return next((a for a in active(state) if a.replaces_unit_id == volunteer.unit_id), None)
 
-    replacement = eventually(replaced, what="the declined slot re-dispatched")
-    assert replacement.slot == "engine" and replacement.unit_id != volunteer.unit_id
+    replacement = eventually(replaced, what="the declined capability re-dispatched")
+    assert replacement.capability == "engine" and replacement.unit_id != volunteer.unit_id
     assert "declined" in replacement.reason and "only 2 members home" in replacement.reason
-    declined = next(a for a in incident(clients, incident_id).assignments
-                    if a.unit_id == volunteer.unit_id)  # fmt: skip
+    declined = next(
+        a for a in incident(clients, incident_id).assignments if a.unit_id == volunteer.unit_id
+    )
     assert declined.state == "DECLINED"
 
     # Raising the alarm dispatches the difference of the run card.
     raised = clients.dispatch.RaiseAlarmLevel(
-        dispatch_pb2.RaiseAlarmLevelRequest(request_id=rid(), incident_id=incident_id,
-                                            alarm_level=2, reason="fire spreading up"),
+        dispatch_pb2.RaiseAlarmLevelRequest(
+            request_id=rid(), incident_id=incident_id, alarm_level=2, reason="fire spreading up"
+        ),
         metadata=COMMANDER,
-    )  # fmt: skip
+    )
     assert raised.alarm_level == 2
-    card = load_run_cards().slots("high_rise_fire", 2)
+    card = load_run_cards().card("high_rise_fire", 2)
 
     def card_met() -> bool:
         state = incident(clients, incident_id)
-        have = Counter(a.slot for a in active(state))
-        return not state.open_needs and all(have[slot] >= n for slot, n in card.items())
+        have = Counter(a.capability for a in active(state))
+        return not state.open_requests and all(
+            have[capability] >= n for capability, n in card.items()
+        )
 
     eventually(card_met, what=f"the level-2 card {card} on the incident")
 
     # The first officer on scene takes command; the senior commander takes over.
     first = clients.dispatch.AssumeCommand(
-        dispatch_pb2.AssumeCommandRequest(request_id=rid(), incident_id=incident_id,
-                                          commander_id="gov-02-captain",
-                                          commander_name="Captain Wang", unit_id="GOV-02-E1"),
+        dispatch_pb2.AssumeCommandRequest(
+            request_id=rid(),
+            incident_id=incident_id,
+            commander_id="gov-02-captain",
+            commander_name="Captain Wang",
+            unit_id="GOV-02-E1",
+        ),
         metadata=CALL_TAKER,
-    )  # fmt: skip
+    )
     assert first.commander_name == "Captain Wang"
     with pytest.raises(grpc.RpcError) as twice:
         clients.dispatch.AssumeCommand(
@@ -147,11 +170,14 @@ def test_a_high_rise_fire_from_call_to_close_under_one_command(clients: Clients)
     assert twice.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "TransferCommand" in twice.value.details()
     senior = clients.dispatch.TransferCommand(
-        dispatch_pb2.TransferCommandRequest(request_id=rid(), incident_id=incident_id,
-                                            to_commander_name="Commander Liu",
-                                            reason="senior officer on scene"),
+        dispatch_pb2.TransferCommandRequest(
+            request_id=rid(),
+            incident_id=incident_id,
+            to_commander_name="Commander Liu",
+            reason="senior officer on scene",
+        ),
         metadata=COMMANDER,
-    )  # fmt: skip
+    )
     assert senior.commander_id == "COMMANDER:cmd-01" and senior.commander_name == "Commander Liu"
 
     note = dispatch_pb2.IncidentNoteRequest
@@ -172,12 +198,22 @@ def test_a_high_rise_fire_from_call_to_close_under_one_command(clients: Clients)
     # A closed incident refuses more work, and writes nothing.
     version = incident(clients, incident_id).version
     for call, fragment in [
-        (lambda: clients.dispatch.CloseIncident(
-            note(request_id=rid(), incident_id=incident_id), metadata=COMMANDER), "is CLOSED"),
-        (lambda: clients.dispatch.RaiseAlarmLevel(dispatch_pb2.RaiseAlarmLevelRequest(
-            request_id=rid(), incident_id=incident_id, alarm_level=3), metadata=COMMANDER),
-         "cannot raise"),
-    ]:  # fmt: skip
+        (
+            lambda: clients.dispatch.CloseIncident(
+                note(request_id=rid(), incident_id=incident_id), metadata=COMMANDER
+            ),
+            "is CLOSED",
+        ),
+        (
+            lambda: clients.dispatch.RaiseAlarmLevel(
+                dispatch_pb2.RaiseAlarmLevelRequest(
+                    request_id=rid(), incident_id=incident_id, alarm_level=3
+                ),
+                metadata=COMMANDER,
+            ),
+            "cannot raise",
+        ),
+    ]:
         with pytest.raises(grpc.RpcError) as refused:
             call()
         assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
@@ -185,9 +221,17 @@ def test_a_high_rise_fire_from_call_to_close_under_one_command(clients: Clients)
     assert incident(clients, incident_id).version == version
 
     # The incident log holds the whole story, with who did what.
-    wanted = {"AlertDeclined", "AssignmentEnded", "UnitsRequested", "AlarmLevelRaised",
-              "CommandAssumed", "CommandTransferred", "IncidentUnderControl", "IncidentClosed",
-              "UnitReleased"}  # fmt: skip
+    wanted = {
+        "AlertDeclined",
+        "AssignmentEnded",
+        "UnitsRequested",
+        "AlarmLevelRaised",
+        "CommandAssumed",
+        "CommandTransferred",
+        "IncidentUnderControl",
+        "IncidentClosed",
+        "UnitReleased",
+    }
     eventually(lambda: wanted <= set(clients.log_of(incident_id)), what=f"{wanted} in the log")
 
 
@@ -210,44 +254,53 @@ def test_an_unanswered_volunteer_alert_is_re_dispatched(clients: Clients) -> Non
         state = incident(clients, incident_id)
         return next((a for a in active(state) if a.replaces_unit_id == "VOL-04-E1"), None)
 
-    replacement = eventually(replaced, what="the timed-out slot re-dispatched")
+    replacement = eventually(replaced, what="the timed-out capability re-dispatched")
     assert "did not answer in time" in replacement.reason
-    timed_out = next(a for a in incident(clients, incident_id).assignments
-                     if a.unit_id == "VOL-04-E1")  # fmt: skip
+    timed_out = next(
+        a for a in incident(clients, incident_id).assignments if a.unit_id == "VOL-04-E1"
+    )
     assert timed_out.state == "TIMED_OUT"
 
 
 def test_a_false_automatic_alarm_is_cancelled_and_its_units_go_home(clients: Clients) -> None:
     where = common_pb2.GeoPoint(latitude=28.1960, longitude=112.9790)
-    incident_id = take_call(clients, "automatic_alarm", where,
-                            source=common_pb2.SMART_SMOKE_DETECTOR, caller_number="")  # fmt: skip
+    incident_id = take_call(
+        clients, "automatic_alarm", where, source=common_pb2.SMART_SMOKE_DETECTOR, caller_number=""
+    )
     offer = clients.dispatch.RecommendUnits(
         dispatch_pb2.RecommendUnitsRequest(incident_id=incident_id), metadata=CALL_TAKER
     )
     sent = [p.unit_id for p in offer.picks]
     for pick in offer.picks:
-        dispatch(clients, incident_id, pick.unit_id, pick.slot)
+        dispatch(clients, incident_id, pick.unit_id, pick.capability)
     cancelled = clients.dispatch.CancelIncident(
-        dispatch_pb2.CancelIncidentRequest(request_id=rid(), incident_id=incident_id,
-                                           reason="FALSE_ALARM", note="burnt toast"),
+        dispatch_pb2.CancelIncidentRequest(
+            request_id=rid(), incident_id=incident_id, reason="FALSE_ALARM", note="burnt toast"
+        ),
         metadata=CALL_TAKER,
-    )  # fmt: skip
+    )
     assert cancelled.status == "CANCELLED"
     eventually(lambda: not active(incident(clients, incident_id)), what="units released")
-    eventually(lambda: all(unit_status(clients, u) == S.Value("AVAILABLE") for u in sent),
-               what="the units free again")  # fmt: skip
+    eventually(
+        lambda: all(unit_status(clients, u) == S.Value("AVAILABLE") for u in sent),
+        what="the units free again",
+    )
 
 
 def test_an_automatic_alarm_verified_as_a_fire_is_reclassified(clients: Clients) -> None:
     where = common_pb2.GeoPoint(latitude=28.2400, longitude=112.9500)
-    incident_id = take_call(clients, "automatic_alarm", where,
-                            source=common_pb2.FIRE_ALARM_NETWORK, caller_number="")  # fmt: skip
+    incident_id = take_call(
+        clients, "automatic_alarm", where, source=common_pb2.FIRE_ALARM_NETWORK, caller_number=""
+    )
     verified = clients.dispatch.ClassifyIncident(
-        dispatch_pb2.ClassifyIncidentRequest(request_id=rid(), incident_id=incident_id,
-                                             incident_type="residential_fire",
-                                             note="smoke seen from the 3rd floor"),
+        dispatch_pb2.ClassifyIncidentRequest(
+            request_id=rid(),
+            incident_id=incident_id,
+            incident_type="residential_fire",
+            note="smoke seen from the 3rd floor",
+        ),
         metadata=CALL_TAKER,
-    )  # fmt: skip
+    )
     assert verified.incident_type == "residential_fire"
     offer = clients.dispatch.RecommendUnits(
         dispatch_pb2.RecommendUnitsRequest(incident_id=incident_id), metadata=CALL_TAKER
@@ -266,16 +319,23 @@ def test_two_call_takers_racing_for_one_unit(clients: Clients) -> None:
         start.wait()
         try:
             clients.dispatch.DispatchUnit(
-                dispatch_pb2.DispatchUnitRequest(request_id=rid(), incident_id=incident_id,
-                                                 unit_id="PRO-05-E1", slot="engine"),
-                metadata=[("authorization", f"Bearer {token}")], timeout=10,
-            )  # fmt: skip
+                dispatch_pb2.DispatchUnitRequest(
+                    request_id=rid(),
+                    incident_id=incident_id,
+                    unit_id="PRO-05-E1",
+                    capability="engine",
+                ),
+                metadata=[("authorization", f"Bearer {token}")],
+                timeout=10,
+            )
             outcomes[incident_id] = grpc.StatusCode.OK
         except grpc.RpcError as exc:
             outcomes[incident_id] = exc.code()
 
-    threads = [threading.Thread(target=race, args=args)
-               for args in ((first, "demo-ct-01"), (second, "demo-ct-02"))]  # fmt: skip
+    threads = [
+        threading.Thread(target=race, args=args)
+        for args in ((first, "demo-ct-01"), (second, "demo-ct-02"))
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -307,12 +367,16 @@ REQUESTS = {
         ("RequestUnits", {"capability": "submarine"}, "INVALID_ARGUMENT", "unknown capability"),
         ("RequestUnits", {"capability": "engine", "count": 50}, "INVALID_ARGUMENT", "count 50"),
         ("CancelIncident", {"reason": "BORED"}, "INVALID_ARGUMENT", "FALSE_ALARM"),
-        ("ClassifyIncident", {"incident_type": "alien_landing"}, "INVALID_ARGUMENT",
-         "unknown incident type"),
+        (
+            "ClassifyIncident",
+            {"incident_type": "alien_landing"},
+            "INVALID_ARGUMENT",
+            "unknown incident type",
+        ),
         ("TransferCommand", {"to_commander_id": "x"}, "FAILED_PRECONDITION", "AssumeCommand"),
         ("CloseIncident", {"request_id": ""}, "INVALID_ARGUMENT", "request_id is required"),
     ],
-)  # fmt: skip
+)
 def test_bad_command_requests_get_a_clear_status_and_write_nothing(
     clients: Clients, method: str, fields: dict[str, object], code: str, fragment: str
 ) -> None:
@@ -343,7 +407,7 @@ def test_a_decline_while_dispatch_is_down_is_re_dispatched_when_it_is_back(
     stack: Stack, clients: Clients
 ) -> None:
     """The decline waits on the units topic; the restarted dispatch reads it from its
-    committed offset and re-dispatches the slot, once."""
+    committed offset and re-dispatches the capability, once."""
     where = common_pb2.GeoPoint(latitude=28.0650, longitude=112.3775)  # Tanzichong village
     incident_id = take_call(clients, "field_fire", where)
     dispatch(clients, incident_id, "VOL-02-E1", "engine")
@@ -351,10 +415,14 @@ def test_a_decline_while_dispatch_is_down_is_re_dispatched_when_it_is_back(
     stack.kill_service("dispatch")
     try:
         clients.units.DeclineAlert(
-            units_pb2.DeclineAlertRequest(request_id=rid(), alert_id=alert.alert_id,
-                                          unit_id="VOL-02-E1", reason="crew at a wedding"),
+            units_pb2.DeclineAlertRequest(
+                request_id=rid(),
+                alert_id=alert.alert_id,
+                unit_id="VOL-02-E1",
+                reason="crew at a wedding",
+            ),
             metadata=team("VOL-02"),
-        )  # fmt: skip
+        )
     finally:
         stack.start_service("dispatch")
         stack.wait_healthy(["dispatch"])
@@ -379,29 +447,34 @@ def test_a_dispatch_while_the_units_service_is_down_is_kept_and_completed(
     try:
         reply = dispatch(clients, incident_id, "PRO-02-E1", "engine")
         assert reply.pending and "units service" in reply.message
-        (need,) = incident(clients, incident_id).open_needs
-        assert need.unit_id == "PRO-02-E1" and need.slot == "engine"
-        with pytest.raises(grpc.RpcError) as again:  # a second click: no second need
+        (request,) = incident(clients, incident_id).open_requests
+        assert request.unit_id == "PRO-02-E1" and request.capability == "engine"
+        with pytest.raises(grpc.RpcError) as again:  # a second click: no second request
             dispatch(clients, incident_id, "PRO-02-E1", "engine")
         assert again.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert "already asked for" in again.value.details()
     finally:
         stack.start_service("units")
         stack.wait_healthy(["units"])
-    eventually(lambda: [a.unit_id for a in active(incident(clients, incident_id))] == ["PRO-02-E1"],
-               timeout=60, what="the pending dispatch completed")  # fmt: skip
-    assert not incident(clients, incident_id).open_needs
+    eventually(
+        lambda: [a.unit_id for a in active(incident(clients, incident_id))] == ["PRO-02-E1"],
+        timeout=60,
+        what="the pending dispatch completed",
+    )
+    assert not incident(clients, incident_id).open_requests
     assert unit_status(clients, "PRO-02-E1") != S.Value("AVAILABLE")
 
 
 def test_a_retried_reservation_that_was_released_since_does_not_hold(clients: Clients) -> None:
     where = common_pb2.GeoPoint(latitude=28.17, longitude=112.93)
     incident_id = take_call(clients, "vehicle_fire", where)
-    reserve = units_pb2.ReserveUnitRequest(request_id=rid(), unit_id="GOV-04-E1",
-                                           incident_id=incident_id)  # fmt: skip
+    reserve = units_pb2.ReserveUnitRequest(
+        request_id=rid(), unit_id="GOV-04-E1", incident_id=incident_id
+    )
     clients.units.ReserveUnit(reserve, metadata=CALL_TAKER)
-    release = units_pb2.ReleaseUnitRequest(request_id=rid(), unit_id="GOV-04-E1",
-                                           incident_id=incident_id)  # fmt: skip
+    release = units_pb2.ReleaseUnitRequest(
+        request_id=rid(), unit_id="GOV-04-E1", incident_id=incident_id
+    )
     clients.units.ReleaseUnit(release, metadata=CALL_TAKER)
     with pytest.raises(grpc.RpcError) as info:
         clients.units.ReserveUnit(reserve, metadata=CALL_TAKER)  # the same request again
@@ -416,7 +489,7 @@ def test_an_unknown_slot_is_refused_before_anything_is_reserved(clients: Clients
     with pytest.raises(grpc.RpcError) as info:
         dispatch(clients, incident_id, "GOV-05-E1", "submarine")
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "unknown slot 'submarine'" in info.value.details()
+    assert "unknown capability 'submarine'" in info.value.details()
     assert unit_status(clients, "GOV-05-E1") == S.Value("AVAILABLE")
 
 
@@ -428,12 +501,16 @@ def test_a_reservation_never_dispatched_is_given_back(tmp_path: Path) -> None:
         try:
             incident_id = take_call(own_clients, "vehicle_fire", TOWNSHIP_TOWER)
             own_clients.units.ReserveUnit(
-                units_pb2.ReserveUnitRequest(request_id=rid(), unit_id="GOV-02-E1",
-                                             incident_id=incident_id),
+                units_pb2.ReserveUnitRequest(
+                    request_id=rid(), unit_id="GOV-02-E1", incident_id=incident_id
+                ),
                 metadata=CALL_TAKER,
-            )  # fmt: skip
+            )
             assert unit_status(own_clients, "GOV-02-E1") == S.Value("RESERVED")
-            eventually(lambda: unit_status(own_clients, "GOV-02-E1") == S.Value("AVAILABLE"),
-                       timeout=30, what="the stray reservation released")  # fmt: skip
+            eventually(
+                lambda: unit_status(own_clients, "GOV-02-E1") == S.Value("AVAILABLE"),
+                timeout=30,
+                what="the stray reservation released",
+            )
         finally:
             own_clients.close()

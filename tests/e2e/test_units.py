@@ -52,10 +52,13 @@ def test_the_demo_jurisdiction_puts_every_tier_on_one_board(clients: Clients) ->
 
     micro_near = clients.units.ListUnits(
         units_pb2.ListUnitsRequest(
-            tiers=[common_pb2.MICRO_STATION], capabilities=["first_intervention"],
-            near=units[0].profile.home, within_km=3,
-        ), metadata=CALL_TAKER,
-    ).units  # fmt: skip
+            tiers=[common_pb2.MICRO_STATION],
+            capabilities=["first_intervention"],
+            near=units[0].profile.home,
+            within_km=3,
+        ),
+        metadata=CALL_TAKER,
+    ).units
     assert micro_near and all(u.profile.tier == common_pb2.MICRO_STATION for u in micro_near)
 
 
@@ -70,12 +73,16 @@ def test_loading_the_same_file_again_changes_nothing_and_a_bad_file_says_where(
     assert (list(again.registered), list(again.updated), list(again.retired)) == ([], [], [])
     assert again.unchanged >= 250
 
-    code, details = code_of(lambda: clients.units.LoadJurisdiction(
-        units_pb2.LoadJurisdictionRequest(
-            request_id=rid(), yaml=text.replace("tier: VOLUNTEER", "tier: VOLUNTER", 1),
-            file_name="demo.yaml",
-        ), metadata=ADMIN,
-    ))  # fmt: skip
+    code, details = code_of(
+        lambda: clients.units.LoadJurisdiction(
+            units_pb2.LoadJurisdictionRequest(
+                request_id=rid(),
+                yaml=text.replace("tier: VOLUNTEER", "tier: VOLUNTER", 1),
+                file_name="demo.yaml",
+            ),
+            metadata=ADMIN,
+        )
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert "demo.yaml:" in details and ".tier:" in details
 
@@ -225,16 +232,28 @@ def test_a_unit_runs_an_incident_and_its_events_reach_the_incident_log(
     ("request_", "code", "fragment"),
     [
         (units_pb2.GetUnitRequest(unit_id="NOPE-1"), grpc.StatusCode.NOT_FOUND, "NOPE-1"),
-        (units_pb2.ReportLocationRequest(request_id="r", unit_id="PRO-01-E1",
-                                         location=common_pb2.GeoPoint(latitude=95, longitude=1)),
-         grpc.StatusCode.INVALID_ARGUMENT, "latitude 95"),
-        (units_pb2.ReserveUnitRequest(request_id="r2", unit_id="PRO-01-E1", incident_id=""),
-         grpc.StatusCode.INVALID_ARGUMENT, "incident_id is required"),
-        (units_pb2.ReleaseUnitRequest(request_id="r3", unit_id="PRO-01-E1"),
-         grpc.StatusCode.FAILED_PRECONDITION, "not on an incident"),
+        (
+            units_pb2.ReportLocationRequest(
+                request_id="r",
+                unit_id="PRO-01-E1",
+                location=common_pb2.GeoPoint(latitude=95, longitude=1),
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "latitude 95",
+        ),
+        (
+            units_pb2.ReserveUnitRequest(request_id="r2", unit_id="PRO-01-E1", incident_id=""),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "incident_id is required",
+        ),
+        (
+            units_pb2.ReleaseUnitRequest(request_id="r3", unit_id="PRO-01-E1"),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "not on an incident",
+        ),
         (units_pb2.ListUnitsRequest(within_km=5), grpc.StatusCode.INVALID_ARGUMENT, "near"),
     ],
-)  # fmt: skip
+)
 def test_bad_requests_get_a_clear_status_and_write_nothing(
     clients: Clients, request_: object, code: grpc.StatusCode, fragment: str
 ) -> None:

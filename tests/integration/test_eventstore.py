@@ -97,8 +97,12 @@ def test_bad_appends_fail_clearly_and_write_nothing(
     assert store.max_position() == 0
 
 
-def key(request_id: str = "req-1", operation: str = "Close", fingerprint: str = "f",
-        scope: str = "client:CALL_TAKER:ct-01") -> CommandKey:  # fmt: skip
+def key(
+    request_id: str = "req-1",
+    operation: str = "Close",
+    fingerprint: str = "f",
+    scope: str = "client:CALL_TAKER:ct-01",
+) -> CommandKey:
     return CommandKey(scope, request_id, operation, fingerprint)
 
 

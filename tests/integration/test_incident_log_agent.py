@@ -25,12 +25,22 @@ from services.incidents.stream_app import create_stream_app
 
 
 def wire(stream: str, version: int, incident: str = "inc-1") -> bytes:
-    event = new_event(events_pb2.CallReceived(call_id=f"{stream}-{version}"),
-                      correlation_id=incident)  # fmt: skip
+    event = new_event(
+        events_pb2.CallReceived(call_id=f"{stream}-{version}"), correlation_id=incident
+    )
     row = RecordedEvent(
-        version, stream, version, event.event_id, event.event_type, event.occurred_at,
-        event.occurred_at, incident, "", "", event.payload,
-    )  # fmt: skip
+        version,
+        stream,
+        version,
+        event.event_id,
+        event.event_type,
+        event.occurred_at,
+        event.occurred_at,
+        incident,
+        "",
+        "",
+        event.payload,
+    )
     return encode(row, "dispatch")
 
 
@@ -115,11 +125,14 @@ def test_a_rising_epoch_asks_for_the_topic_to_be_read_again(
         rewinds.append((topic, epoch))
 
     monkeypatch.setattr(stream_app, "rewind", rewind)
-    run_agent(runner, [
-        (wire("incident-inc-3", 1, "inc-3"), {EPOCH_HEADER: b"1"}),
-        (wire("incident-inc-3", 2, "inc-3"), {EPOCH_HEADER: b"2"}),
-        (wire("incident-inc-3", 3, "inc-3"), {EPOCH_HEADER: b"2"}),
-    ])  # fmt: skip
+    run_agent(
+        runner,
+        [
+            (wire("incident-inc-3", 1, "inc-3"), {EPOCH_HEADER: b"1"}),
+            (wire("incident-inc-3", 2, "inc-3"), {EPOCH_HEADER: b"2"}),
+            (wire("incident-inc-3", 3, "inc-3"), {EPOCH_HEADER: b"2"}),
+        ],
+    )
 
     assert [epoch for _, epoch in rewinds] == [2]
     assert [e.stream_version for e in reader.entries("inc-3")] == [1, 2, 3]

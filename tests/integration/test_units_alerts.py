@@ -30,8 +30,9 @@ def app(tmp_path: Path) -> UnitsApp:
     app = UnitsApp(store)
     app.load_jurisdiction(
         units_pb2.LoadJurisdictionRequest(yaml=Path(DEMO_JURISDICTION).read_text("utf-8")),
-        SYSTEM, system_key("startup", "LoadJurisdiction"),
-    )  # fmt: skip
+        SYSTEM,
+        system_key("startup", "LoadJurisdiction"),
+    )
     return app
 
 
@@ -42,13 +43,16 @@ def alert_volunteers(app: UnitsApp, incident_id: str = "inc-1") -> None:
     )
     app.alert_for_dispatch(
         EventEnvelope(
-            event_id="dispatch-event-1", correlation_id=incident_id,
+            event_id="dispatch-event-1",
+            correlation_id=incident_id,
             unit_dispatched=events_pb2.UnitDispatched(
-                incident_id=incident_id, unit_id="VOL-03-E1", incident_type="field_fire",
+                incident_id=incident_id,
+                unit_id="VOL-03-E1",
+                incident_type="field_fire",
                 location=common_pb2.GeoPoint(latitude=28.2, longitude=112.1),
             ),
         )
-    )  # fmt: skip
+    )
 
 
 def drained(inbox: queue.SimpleQueue[units_pb2.Alert]) -> list[tuple[str, int]]:
@@ -67,10 +71,11 @@ def test_a_release_after_the_answer_tells_the_team_nothing_new(app: UnitsApp) ->
     alert_volunteers(app)
     needed = app.board.get("VOL-03-E1").alert.alert.responders_needed  # type: ignore[union-attr]
     app.acknowledge(
-        units_pb2.AcknowledgeAlertRequest(request_id="a1", alert_id="dispatch-event-1",
-                                          unit_id="VOL-03-E1", responders=needed),
+        units_pb2.AcknowledgeAlertRequest(
+            request_id="a1", alert_id="dispatch-event-1", unit_id="VOL-03-E1", responders=needed
+        ),
         TEAM,
-    )  # fmt: skip
+    )
     app.release(
         units_pb2.ReleaseUnitRequest(request_id="x1", unit_id="VOL-03-E1", incident_id="inc-1"),
         CALL_TAKER,

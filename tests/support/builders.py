@@ -30,10 +30,17 @@ def a_call(**change: Any) -> Call:
 def a_unit_profile(**change: Any) -> UnitProfile:
     """Shuangjiang's volunteer light engine (VOL-03-E1), changed as asked."""
     profile = UnitProfile(
-        unit_id="VOL-03-E1", name="Light engine", tier=Tier.VOLUNTEER, station_id="VOL-03",
-        capabilities=("engine", "first_intervention"), home=Point(28.25, 112.33), staffing=12,
-        min_responders=4, turnout_seconds=300, ack_deadline_seconds=120,
-    )  # fmt: skip
+        unit_id="VOL-03-E1",
+        name="Light engine",
+        tier=Tier.VOLUNTEER,
+        station_id="VOL-03",
+        capabilities=("engine", "first_intervention"),
+        home=Point(28.25, 112.33),
+        staffing=12,
+        min_responders=4,
+        turnout_seconds=300,
+        ack_deadline_seconds=120,
+    )
     if "capabilities" in change:
         change["capabilities"] = tuple(change["capabilities"])
     return replace(profile, **change)

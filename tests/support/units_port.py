@@ -29,8 +29,14 @@ class InMemoryUnits:
     requests: dict[str, str] = field(default_factory=dict)  # request id -> unit id
     reachable: bool = True
 
-    def add(self, unit_id: str, tier: str, capabilities: set[str], where: Point,
-            turnout_seconds: int = 60) -> None:  # fmt: skip
+    def add(
+        self,
+        unit_id: str,
+        tier: str,
+        capabilities: set[str],
+        where: Point,
+        turnout_seconds: int = 60,
+    ) -> None:
         self.candidates[unit_id] = Candidate(
             unit_id, f"{unit_id} station", tier, frozenset(capabilities), where, turnout_seconds
         )
@@ -46,13 +52,15 @@ class InMemoryUnits:
         if unit_id not in self.candidates:
             raise NotFound(f"no unit {unit_id!r} is registered")
         if unit_id in self.held:
-            raise FailedPrecondition(f"unit {unit_id} is RESERVED for incident "
-                                     f"{self.held[unit_id].incident_id}")  # fmt: skip
+            raise FailedPrecondition(
+                f"unit {unit_id} is RESERVED for incident {self.held[unit_id].incident_id}"
+            )
         self.held[unit_id] = _Held(incident_id, f"reserved-{unit_id}-{request_id}", now_us())
         self.requests[request_id] = unit_id
 
-    def release(self, unit_id: str, incident_id: str, request_id: str, authorization: str,
-                reason: str) -> None:  # fmt: skip
+    def release(
+        self, unit_id: str, incident_id: str, request_id: str, authorization: str, reason: str
+    ) -> None:
         self._up()
         held = self.held.get(unit_id)
         if held is None or (incident_id and held.incident_id != incident_id):

@@ -48,16 +48,25 @@ def where(call: GeneratedCall) -> tuple[float, float]:
     return call.latitude, call.longitude
 
 
-def jurisdiction(stations: list[tuple[str, str, tuple[float, float], float]],
-                 bounds: dict[str, float]) -> Jurisdiction:  # fmt: skip
-    return Jurisdiction.model_validate({
-        "jurisdiction": {"name": "Test", "time_zone": "Asia/Shanghai", "bounds": bounds},
-        "stations": [
-            {"id": sid, "name": sid, "tier": tier, "location": list(loc), "area_radius_km": r,
-             "units": [{"id": f"{sid}-E1", "name": "Engine", "capabilities": ["engine"]}]}
-            for sid, tier, loc, r in stations
-        ],
-    })  # fmt: skip
+def jurisdiction(
+    stations: list[tuple[str, str, tuple[float, float], float]], bounds: dict[str, float]
+) -> Jurisdiction:
+    return Jurisdiction.model_validate(
+        {
+            "jurisdiction": {"name": "Test", "time_zone": "Asia/Shanghai", "bounds": bounds},
+            "stations": [
+                {
+                    "id": sid,
+                    "name": sid,
+                    "tier": tier,
+                    "location": list(loc),
+                    "area_radius_km": r,
+                    "units": [{"id": f"{sid}-E1", "name": "Engine", "capabilities": ["engine"]}],
+                }
+                for sid, tier, loc, r in stations
+            ],
+        }
+    )
 
 
 # --- determinism --------------------------------------------------------------------------
@@ -115,8 +124,13 @@ def test_the_default_mix_is_a_city_centre_s() -> None:
     weights = mix.type_weights
     assert set(weights) == set(CARDS.incident_types)  # every type can come
     assert max(weights, key=weights.__getitem__) == "social_assistance"
-    fires = ["residential_fire", "high_rise_fire", "underground_fire", "large_complex_fire",
-             "chemical_plant_fire"]  # fmt: skip
+    fires = [
+        "residential_fire",
+        "high_rise_fire",
+        "underground_fire",
+        "large_complex_fire",
+        "chemical_plant_fire",
+    ]
     assert max(fires, key=weights.__getitem__) == "residential_fire"
     for rare in ("high_rise_fire", "underground_fire", "chemical_plant_fire", "collapse"):
         assert weights[rare] < weights["traffic_rescue"] / 3
@@ -129,9 +143,12 @@ def test_the_default_mix_is_a_city_centre_s() -> None:
 
 
 def test_a_narrow_mix_gives_only_its_types_and_its_extremes() -> None:
-    mix = CallMix(rate_per_second=1.0, duplicate_share=0.0, false_alarm_share=1.0,
-                  type_weights={"residential_fire": 3.0, AUTOMATIC_ALARM: 1.0,
-                                "vehicle_fire": 0.0})  # fmt: skip
+    mix = CallMix(
+        rate_per_second=1.0,
+        duplicate_share=0.0,
+        false_alarm_share=1.0,
+        type_weights={"residential_fire": 3.0, AUTOMATIC_ALARM: 1.0, "vehicle_fire": 0.0},
+    )
     calls = generate(mix, count=2000)
     kinds = Counter(c.incident_type for c in calls)
     assert set(kinds) == {"residential_fire", AUTOMATIC_ALARM}
@@ -192,10 +209,16 @@ def test_every_duplicate_repeats_a_recent_true_first_report_nearby_in_its_family
             detector_reports += 1
             assert dup.source in AUTOMATIC_SOURCES and dup.caller_number == ""
         # and dispatch's own rule offers the original as the likely duplicate
-        opened = OpenIncident("orig", original.incident_type, where(original),
-                              original.address, int(original.at_seconds * 1e6))  # fmt: skip
-        found = find_duplicates(dup.incident_type, where(dup), dup.address,
-                                int(dup.at_seconds * 1e6), [opened], CARDS)  # fmt: skip
+        opened = OpenIncident(
+            "orig",
+            original.incident_type,
+            where(original),
+            original.address,
+            int(original.at_seconds * 1e6),
+        )
+        found = find_duplicates(
+            dup.incident_type, where(dup), dup.address, int(dup.at_seconds * 1e6), [opened], CARDS
+        )
         assert [d.incident_id for d in found] == ["orig"]
     assert len(duplicates) > 1000 and detector_reports > 50  # detectors join in on fires
 
@@ -205,9 +228,10 @@ def test_every_duplicate_repeats_a_recent_true_first_report_nearby_in_its_family
 
 def test_urban_stations_see_more_calls_by_their_tier_weight() -> None:
     # Two stations 50 km apart, far from the bounds: each call belongs to the nearer one.
-    city = jurisdiction([("PRO", "PROFESSIONAL", (28.0, 112.0), 2.0),
-                         ("VOL", "VOLUNTEER", (28.0, 112.5), 2.0)],
-                        {"south": 27.5, "west": 111.5, "north": 28.5, "east": 113.0})  # fmt: skip
+    city = jurisdiction(
+        [("PRO", "PROFESSIONAL", (28.0, 112.0), 2.0), ("VOL", "VOLUNTEER", (28.0, 112.5), 2.0)],
+        {"south": 27.5, "west": 111.5, "north": 28.5, "east": 113.0},
+    )
     mix = CallMix(rate_per_second=1.0, duplicate_share=0.0)
     calls = list(CallGenerator(city, mix, 3, CARDS).calls(count=4000))
     near_pro = sum(c.longitude < 112.25 for c in calls) / len(calls)
@@ -222,15 +246,19 @@ def test_urban_stations_see_more_calls_by_their_tier_weight() -> None:
         return sum(min(distance_km(p, u) for u in urban) < 8 for p in points) / len(points)
 
     even = random.Random(0)
-    box = [(even.uniform(BOUNDS.south, BOUNDS.north), even.uniform(BOUNDS.west, BOUNDS.east))
-           for _ in range(3000)]  # fmt: skip
+    box = [
+        (even.uniform(BOUNDS.south, BOUNDS.north), even.uniform(BOUNDS.west, BOUNDS.east))
+        for _ in range(3000)
+    ]
     assert urban_share([where(c) for c in generate(count=3000)]) > 5 * urban_share(box)
 
 
 def test_calls_scatter_by_half_the_area_radius_and_never_leave_the_bounds() -> None:
     radius = 4.0
-    alone = jurisdiction([("PRO", "PROFESSIONAL", (28.0, 112.0), radius)],
-                         {"south": 27.0, "west": 111.0, "north": 29.0, "east": 113.0})  # fmt: skip
+    alone = jurisdiction(
+        [("PRO", "PROFESSIONAL", (28.0, 112.0), radius)],
+        {"south": 27.0, "west": 111.0, "north": 29.0, "east": 113.0},
+    )
     mix = CallMix(rate_per_second=1.0, duplicate_share=0.0)
     calls = list(CallGenerator(alone, mix, 5, CARDS).calls(count=4000))
     mean_km = sum(distance_km((28.0, 112.0), where(c)) for c in calls) / len(calls)
@@ -255,8 +283,12 @@ def test_the_summary_counts_the_stream(long_stream: list[GeneratedCall]) -> None
     assert s["calls"] == len(long_stream)
     assert sum(s["by_type"].values()) == sum(s["by_source"].values()) == len(long_stream)
     assert s["by_type"]["social_assistance"] == max(s["by_type"].values())
-    assert set(s["by_source"]) == {"PHONE", "TRANSFER", "FIRE_ALARM_NETWORK",
-                                   "SMART_SMOKE_DETECTOR"}  # fmt: skip
+    assert set(s["by_source"]) == {
+        "PHONE",
+        "TRANSFER",
+        "FIRE_ALARM_NETWORK",
+        "SMART_SMOKE_DETECTOR",
+    }
     assert s["duplicates"] == sum(c.duplicate_of is not None for c in long_stream)
     assert s["false_alarms"] == sum(c.false_alarm for c in long_stream)
     assert s["rate_per_second"] == pytest.approx(MIX.rate_per_second, rel=0.05)
@@ -267,30 +299,36 @@ def test_the_summary_counts_the_stream(long_stream: list[GeneratedCall]) -> None
 # --- bad mixes and limits -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("kwargs", "problem"), [
-    ({"rate_per_second": 0}, "rate_per_second must be a positive number"),
-    ({"rate_per_second": -1.0}, "rate_per_second must be a positive number"),
-    ({"rate_per_second": math.nan}, "rate_per_second must be a positive number"),
-    ({"type_weights": {"residential_fire": -1.0}}, "must not be negative"),
-    ({"type_weights": {"residential_fire": 0.0}}, "at least one weight must be positive"),
-    ({"type_weights": {}}, "at least one weight must be positive"),
-    ({"duplicate_share": 1.5}, "duplicate_share must be between 0 and 1"),
-    ({"duplicate_share": -0.1}, "duplicate_share must be between 0 and 1"),
-    ({"duplicate_share": 1.0}, "duplicate_share must be below 1"),
-    ({"false_alarm_share": 2.0}, "false_alarm_share must be between 0 and 1"),
-    ({"duplicate_window_seconds": 0}, "duplicate_window_seconds must be a positive number"),
-    ({"duplicate_radius_m": -5}, "duplicate_radius_m must be a positive number"),
-    ({"type_weights": {AUTOMATIC_ALARM: 1.0}, "false_alarm_share": 1.0},
-     "every call is a false alarm"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kwargs", "problem"),
+    [
+        ({"rate_per_second": 0}, "rate_per_second must be a positive number"),
+        ({"rate_per_second": -1.0}, "rate_per_second must be a positive number"),
+        ({"rate_per_second": math.nan}, "rate_per_second must be a positive number"),
+        ({"type_weights": {"residential_fire": -1.0}}, "must not be negative"),
+        ({"type_weights": {"residential_fire": 0.0}}, "at least one weight must be positive"),
+        ({"type_weights": {}}, "at least one weight must be positive"),
+        ({"duplicate_share": 1.5}, "duplicate_share must be between 0 and 1"),
+        ({"duplicate_share": -0.1}, "duplicate_share must be between 0 and 1"),
+        ({"duplicate_share": 1.0}, "duplicate_share must be below 1"),
+        ({"false_alarm_share": 2.0}, "false_alarm_share must be between 0 and 1"),
+        ({"duplicate_window_seconds": 0}, "duplicate_window_seconds must be a positive number"),
+        ({"duplicate_radius_m": -5}, "duplicate_radius_m must be a positive number"),
+        (
+            {"type_weights": {AUTOMATIC_ALARM: 1.0}, "false_alarm_share": 1.0},
+            "every call is a false alarm",
+        ),
+    ],
+)
 def test_a_bad_mix_is_refused_naming_the_problem(kwargs: dict[str, Any], problem: str) -> None:
     with pytest.raises(ValueError, match=re.escape(problem)):
         CallMix(**kwargs)
 
 
 def test_a_mix_the_run_cards_cannot_serve_is_refused() -> None:
-    cards = RunCards(incident_types={k: v for k, v in CARDS.incident_types.items()
-                                     if k != "collapse"})  # fmt: skip
+    cards = RunCards(
+        incident_types={k: v for k, v in CARDS.incident_types.items() if k != "collapse"}
+    )
     with pytest.raises(ValueError, match=r"\['collapse'\] are not in the run cards"):
         CallGenerator(CITY, CallMix(), 1, cards)
     with pytest.raises(ValueError, match=r"\['alien_landing'\] are not in the run cards"):
@@ -301,14 +339,17 @@ def test_a_mix_the_run_cards_cannot_serve_is_refused() -> None:
         CallGenerator(CITY, CallMix(duplicate_window_seconds=3600), 1, CARDS)
 
 
-@pytest.mark.parametrize(("limits", "problem"), [
-    ({}, "exactly one limit"),
-    ({"count": 10, "duration_seconds": 60.0}, "exactly one limit"),
-    ({"count": -1}, "count must be a non-negative integer"),
-    ({"count": 2.5}, "count must be a non-negative integer"),
-    ({"duration_seconds": -1.0}, "duration_seconds must be a non-negative number"),
-    ({"duration_seconds": math.nan}, "duration_seconds must be a non-negative number"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("limits", "problem"),
+    [
+        ({}, "exactly one limit"),
+        ({"count": 10, "duration_seconds": 60.0}, "exactly one limit"),
+        ({"count": -1}, "count must be a non-negative integer"),
+        ({"count": 2.5}, "count must be a non-negative integer"),
+        ({"duration_seconds": -1.0}, "duration_seconds must be a non-negative number"),
+        ({"duration_seconds": math.nan}, "duration_seconds must be a non-negative number"),
+    ],
+)
 def test_bad_limits_are_refused_at_once(limits: dict[str, Any], problem: str) -> None:
     generator = CallGenerator(CITY, MIX, 1, CARDS)
     with pytest.raises(ValueError, match=re.escape(problem)):

@@ -17,28 +17,43 @@ T0 = 1_796_000_000_000_000  # µs
 
 def envelope(stream: str, version: int, payload: object, at_us: int, source: str) -> EventEnvelope:
     e = EventEnvelope(
-        event_id=new_event_id(), stream_id=stream, stream_version=version,
-        event_type=type(payload).__name__, occurred_at=timestamp(at_us),
-        recorded_at=timestamp(at_us), correlation_id="i-1", source=source,
-    )  # fmt: skip
+        event_id=new_event_id(),
+        stream_id=stream,
+        stream_version=version,
+        event_type=type(payload).__name__,
+        occurred_at=timestamp(at_us),
+        recorded_at=timestamp(at_us),
+        correlation_id="i-1",
+        source=source,
+    )
     field = {
-        "UnitRegistered": "unit_registered", "UnitReserved": "unit_reserved",
-        "UnitAlerted": "unit_alerted", "AlertDeclined": "alert_declined",
-        "CallReceived": "call_received", "IncidentCreated": "incident_created",
-        "UnitDispatched": "unit_dispatched", "CommanderNoteAdded": "commander_note_added",
-    }[type(payload).__name__]  # fmt: skip
+        "UnitRegistered": "unit_registered",
+        "UnitReserved": "unit_reserved",
+        "UnitAlerted": "unit_alerted",
+        "AlertDeclined": "alert_declined",
+        "CallReceived": "call_received",
+        "IncidentCreated": "incident_created",
+        "UnitDispatched": "unit_dispatched",
+        "CommanderNoteAdded": "commander_note_added",
+    }[type(payload).__name__]
     getattr(e, field).CopyFrom(payload)
     return e
 
 
 def unit_events() -> list[EventEnvelope]:
     profile = common_pb2.UnitProfile(
-        unit_id="VOL-03-E1", name="Light engine", tier=common_pb2.VOLUNTEER, station_id="VOL-03",
-        capabilities=["engine"], home=common_pb2.GeoPoint(latitude=28.2, longitude=112.3),
-        min_responders=4, ack_deadline_seconds=120,
-    )  # fmt: skip
-    alerted = events_pb2.UnitAlerted(unit_id="VOL-03-E1", alert_id="a1", incident_id="i-1",
-                                     responders_needed=4)  # fmt: skip
+        unit_id="VOL-03-E1",
+        name="Light engine",
+        tier=common_pb2.VOLUNTEER,
+        station_id="VOL-03",
+        capabilities=["engine"],
+        home=common_pb2.GeoPoint(latitude=28.2, longitude=112.3),
+        min_responders=4,
+        ack_deadline_seconds=120,
+    )
+    alerted = events_pb2.UnitAlerted(
+        unit_id="VOL-03-E1", alert_id="a1", incident_id="i-1", responders_needed=4
+    )
     alerted.deadline.FromMicroseconds(T0 + 120_000_000)
     return [
         envelope("unit-VOL-03-E1", 1, events_pb2.UnitRegistered(profile=profile), T0, "units"),
@@ -61,8 +76,9 @@ def unit_events() -> list[EventEnvelope]:
 
 
 def incident_events(t0: int = T0 + 10_000_000) -> list[EventEnvelope]:
-    created = events_pb2.IncidentCreated(incident_id="i-1", incident_type="high_rise_fire",
-                                         alarm_level=1, address="Tower 1")  # fmt: skip
+    created = events_pb2.IncidentCreated(
+        incident_id="i-1", incident_type="high_rise_fire", alarm_level=1, address="Tower 1"
+    )
     created.opened_at.FromMicroseconds(t0)
     return [
         envelope("incident-i-1", 1, events_pb2.CallReceived(call_id="c1"), t0, "dispatch"),
@@ -70,7 +86,7 @@ def incident_events(t0: int = T0 + 10_000_000) -> list[EventEnvelope]:
         envelope(
             "incident-i-1",
             3,
-            events_pb2.UnitDispatched(incident_id="i-1", unit_id="VOL-03-E1", slot="engine"),
+            events_pb2.UnitDispatched(incident_id="i-1", unit_id="VOL-03-E1", capability="engine"),
             t0 + 2_500_000,
             "dispatch",
         ),
@@ -119,8 +135,11 @@ def test_an_item_carries_the_event_and_the_state_it_leaves() -> None:
     assert lines[1] == "event: change"
     body = json.loads(lines[2].removeprefix("data: "))
     assert (body["type"], body["stream"], body["v"], body["kind"]) == (
-        "AlertDeclined", "unit-VOL-03-E1", 4, "unit",
-    )  # fmt: skip
+        "AlertDeclined",
+        "unit-VOL-03-E1",
+        4,
+        "unit",
+    )
     assert body["state"]["status"] == "AVAILABLE" and body["data"]["reason"] == "crew short"
     assert body["text"] == "VOL-03-E1 declined: crew short"
 
@@ -147,8 +166,13 @@ def test_a_page_resumes_exactly_on_the_same_process_and_by_time_on_another() -> 
 
 def test_notes_make_items_once_without_a_state() -> None:
     board = caught_up_board()
-    note = envelope("notes-i-1", 1, events_pb2.CommanderNoteAdded(incident_id="i-1",
-                    note_id="n1", text="roof"), T0, "incidents")  # fmt: skip
+    note = envelope(
+        "notes-i-1",
+        1,
+        events_pb2.CommanderNoteAdded(incident_id="i-1", note_id="n1", text="roof"),
+        T0,
+        "incidents",
+    )
     first = board.apply(note)
     assert first is not None and first.entity is None
     assert board.apply(note) is None

@@ -33,8 +33,9 @@ def test_a_session_is_found_by_its_id_whose_hash_alone_is_stored(store: SessionS
     assert len(session_id) >= 40 and session.csrf_token and session.csrf_token != session_id
     found = store.get(session_id, NOW + 1)
     assert found is not None and (found.operator_id, found.csrf_token) == (
-        "ct-01", session.csrf_token,
-    )  # fmt: skip
+        "ct-01",
+        session.csrf_token,
+    )
     with store.engine.connect() as conn:
         (stored,) = conn.execute(select(sessions_table.c.id_sha256)).scalars().all()
     assert stored == hashlib.sha256(session_id.encode()).hexdigest() != session_id

@@ -42,9 +42,18 @@ ID_PREFIXES = {
     Tier.CIVILIAN: "CIV",
 }
 REQUIRED_CAPABILITIES = {
-    "engine", "aerial", "rescue", "hazmat", "water_tanker", "foam", "command", "drone",
-    "first_intervention", "water_rescue", "mountain_rescue",
-}  # fmt: skip
+    "engine",
+    "aerial",
+    "rescue",
+    "hazmat",
+    "water_tanker",
+    "foam",
+    "command",
+    "drone",
+    "first_intervention",
+    "water_rescue",
+    "mountain_rescue",
+}
 TEAMS_THAT_MUST_ACKNOWLEDGE = {Tier.VOLUNTEER, Tier.MICRO_STATION, Tier.CIVILIAN}
 
 
@@ -112,8 +121,11 @@ def test_professional_stations_have_the_full_set(city: Jurisdiction) -> None:
         assert 30 <= station.staffing <= 45
     extras = capability_counts(professional)
     assert (extras["hazmat"], extras["water_tanker"], extras["foam"], extras["drone"]) == (
-        2, 3, 2, 2,
-    )  # fmt: skip
+        2,
+        3,
+        2,
+        2,
+    )
 
 
 def test_each_tier_has_its_kind_of_units(city: Jurisdiction) -> None:

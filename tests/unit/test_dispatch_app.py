@@ -16,7 +16,7 @@ from services.common.eventstore import EventStore
 from services.common.geo import Point
 from services.dispatch.app import DispatchApp
 from services.dispatch.commands import ClassifyIncident, DispatchUnit, ReceiveCall
-from services.dispatch.filling import NeedFiller
+from services.dispatch.request_filler import RequestFiller
 from tests.support.units_port import InMemoryUnits
 
 CALL_TAKER = "CALL_TAKER:ct-01"
@@ -39,21 +39,25 @@ def app(units: InMemoryUnits) -> DispatchApp:
 
 
 @pytest.fixture
-def filler(app: DispatchApp) -> NeedFiller:
-    return NeedFiller(app, "Bearer demo-svc-dispatch", stray_after=0.0)
+def filler(app: DispatchApp) -> RequestFiller:
+    return RequestFiller(app, "Bearer demo-svc-dispatch", stray_after=0.0)
 
 
 def take_call(app: DispatchApp, incident_type: str = "residential_fire") -> str:
     command = ReceiveCall(
-        request_id=str(uuid.uuid4()), incident_type=incident_type, source=CallSource.PHONE,
-        caller_number="13912345678", location=FIRE, address="1 Furong Rd",
-    )  # fmt: skip
+        request_id=str(uuid.uuid4()),
+        incident_type=incident_type,
+        source=CallSource.PHONE,
+        caller_number="13912345678",
+        location=FIRE,
+        address="1 Furong Rd",
+    )
     incident, _ = app.receive_call(command, CALL_TAKER)
     return incident.incident_id
 
 
 def dispatch(app: DispatchApp, incident_id: str, unit_id: str) -> bool:
-    command = DispatchUnit(str(uuid.uuid4()), incident_id, unit_id, slot="engine")
+    command = DispatchUnit(str(uuid.uuid4()), incident_id, unit_id, capability="engine")
     _, pending = app.dispatch_unit(command, CALL_TAKER, TOKEN)
     return pending
 
@@ -65,12 +69,15 @@ def dispatch_event_id(app: DispatchApp, incident_id: str, unit_id: str) -> str:
 
 def declined(app: DispatchApp, incident_id: str, unit_id: str) -> EventEnvelope:
     return EventEnvelope(
-        event_id=uuid.uuid4().hex, correlation_id=incident_id, source="units",
+        event_id=uuid.uuid4().hex,
+        correlation_id=incident_id,
+        source="units",
         alert_declined=events_pb2.AlertDeclined(
-            unit_id=unit_id, alert_id=dispatch_event_id(app, incident_id, unit_id),
+            unit_id=unit_id,
+            alert_id=dispatch_event_id(app, incident_id, unit_id),
             reason="crew short",
         ),
-    )  # fmt: skip
+    )
 
 
 def states(app: DispatchApp, incident_id: str) -> dict[str, str]:
@@ -78,26 +85,28 @@ def states(app: DispatchApp, incident_id: str) -> dict[str, str]:
 
 
 def test_a_decline_is_re_dispatched_to_the_next_best_unit_in_its_slot(
-    app: DispatchApp, units: InMemoryUnits, filler: NeedFiller
+    app: DispatchApp, units: InMemoryUnits, filler: RequestFiller
 ) -> None:
     incident_id = take_call(app)
     dispatch(app, incident_id, "VOL-01-E1")
     units.release("VOL-01-E1", incident_id, "team-declined", TOKEN, "declined")  # units frees it
 
     app.on_unit_event(declined(app, incident_id, "VOL-01-E1"))
-    need = next(iter(app.get_incident(incident_id).needs.values()))
-    assert (need.slot, need.replaces) == ("engine", "VOL-01-E1")
+    request = next(iter(app.get_incident(incident_id).resource_requests.values()))
+    assert (request.capability, request.replaces) == ("engine", "VOL-01-E1")
 
     filler.fill_all()
 
     incident = app.get_incident(incident_id)
     assert states(app, incident_id) == {"VOL-01-E1": "DECLINED", "PRO-01-E1": "ACTIVE"}
-    assert incident.assignments["PRO-01-E1"].replaces == "VOL-01-E1" and not incident.needs
+    assert (
+        incident.assignments["PRO-01-E1"].replaces == "VOL-01-E1" and not incident.resource_requests
+    )
     assert units.held["PRO-01-E1"].incident_id == incident_id
 
 
 def test_the_same_decline_delivered_twice_is_re_dispatched_once(
-    app: DispatchApp, units: InMemoryUnits, filler: NeedFiller
+    app: DispatchApp, units: InMemoryUnits, filler: RequestFiller
 ) -> None:
     incident_id = take_call(app)
     dispatch(app, incident_id, "VOL-01-E1")
@@ -113,14 +122,14 @@ def test_the_same_decline_delivered_twice_is_re_dispatched_once(
 
 
 def test_a_dispatch_while_units_is_down_is_pending_then_completed_once_it_is_back(
-    app: DispatchApp, units: InMemoryUnits, filler: NeedFiller
+    app: DispatchApp, units: InMemoryUnits, filler: RequestFiller
 ) -> None:
     incident_id = take_call(app)
     units.reachable = False
 
     assert dispatch(app, incident_id, "GOV-01-E1") is True
-    (need,) = app.get_incident(incident_id).needs.values()
-    assert need.unit_id == "GOV-01-E1"
+    (request,) = app.get_incident(incident_id).resource_requests.values()
+    assert request.unit_id == "GOV-01-E1"
     filler.fill_all()  # still down: nothing happens, nothing is lost
     assert states(app, incident_id) == {}
 
@@ -128,12 +137,12 @@ def test_a_dispatch_while_units_is_down_is_pending_then_completed_once_it_is_bac
     filler.fill_all()
 
     assert states(app, incident_id) == {"GOV-01-E1": "ACTIVE"}
-    assert not app.get_incident(incident_id).needs
+    assert not app.get_incident(incident_id).resource_requests
     assert units.held["GOV-01-E1"].incident_id == incident_id
 
 
 def test_an_orphaned_reservation_is_given_back(
-    app: DispatchApp, units: InMemoryUnits, filler: NeedFiller
+    app: DispatchApp, units: InMemoryUnits, filler: RequestFiller
 ) -> None:
     incident_id = take_call(app)
     units.reserve("PRO-01-E1", incident_id, "crashed-before-recording", TOKEN)  # never recorded
@@ -151,6 +160,7 @@ def test_the_run_cards_are_the_catalogue_of_incident_types(app: DispatchApp) -> 
     incident_id = take_call(app, "automatic_alarm")
     with pytest.raises(InvalidArgument, match="unknown incident type 'alien_landing'"):
         app.handle(ClassifyIncident(str(uuid.uuid4()), incident_id, "alien_landing"), CALL_TAKER)
-    verified = app.handle(ClassifyIncident(str(uuid.uuid4()), incident_id, "residential_fire"),
-                          CALL_TAKER)  # fmt: skip
+    verified = app.handle(
+        ClassifyIncident(str(uuid.uuid4()), incident_id, "residential_fire"), CALL_TAKER
+    )
     assert verified.incident_type == "residential_fire"

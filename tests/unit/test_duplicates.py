@@ -8,8 +8,9 @@ from services.dispatch.runcards import load_run_cards
 CARDS = load_run_cards()
 NOW = 1_800_000_000_000_000
 MINUTE = 60_000_000
-FIRE = OpenIncident("inc-fire", "high_rise_fire", (28.2000, 112.9800), "Wuyi Rd 88",
-                    NOW - 5 * MINUTE)  # fmt: skip
+FIRE = OpenIncident(
+    "inc-fire", "high_rise_fire", (28.2000, 112.9800), "Wuyi Rd 88", NOW - 5 * MINUTE
+)
 
 
 def test_a_smoke_alarm_near_an_open_building_fire_is_offered_as_its_duplicate() -> None:

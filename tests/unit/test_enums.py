@@ -12,9 +12,12 @@ from services.common.enums import CallSource, Tier, UnitStatus
 
 @pytest.mark.parametrize(
     ("ours", "contract"),
-    [(CallSource, common_pb2.CallSource), (Tier, common_pb2.Tier),
-     (UnitStatus, common_pb2.UnitStatus)],
-)  # fmt: skip
+    [
+        (CallSource, common_pb2.CallSource),
+        (Tier, common_pb2.Tier),
+        (UnitStatus, common_pb2.UnitStatus),
+    ],
+)
 def test_each_enum_matches_the_protos(ours: type[IntEnum], contract: object) -> None:
     theirs = {v.name: v.number for v in contract.DESCRIPTOR.values}  # type: ignore[attr-defined]
     assert {member.name: member.value for member in ours} == theirs

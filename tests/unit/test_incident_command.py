@@ -33,23 +33,42 @@ def given(*events: Message, call: Call = CALL) -> Incident:
 
 
 def dispatched(
-    unit_id: str, slot: str = "", need_id: str = "", replaces: str = "", reason: str = "card"
+    unit_id: str,
+    capability: str = "",
+    resource_request_id: str = "",
+    replaces: str = "",
+    reason: str = "card",
 ) -> events_pb2.UnitDispatched:
     return events_pb2.UnitDispatched(
-        incident_id=ID, unit_id=unit_id, incident_type=CALL.incident_type,
-        location=common_pb2.GeoPoint(latitude=28.2, longitude=112.9), address=CALL.address,
-        reason=reason, slot=slot, need_id=need_id, replaces_unit_id=replaces,
-    )  # fmt: skip
+        incident_id=ID,
+        unit_id=unit_id,
+        incident_type=CALL.incident_type,
+        location=common_pb2.GeoPoint(latitude=28.2, longitude=112.9),
+        address=CALL.address,
+        reason=reason,
+        capability=capability,
+        resource_request_id=resource_request_id,
+        replaces_unit_id=replaces,
+    )
 
 
 def requested(
-    need_id: str, slot: str, count: int = 1, unit_id: str = "", replaces: str = "",
+    resource_request_id: str,
+    capability: str,
+    count: int = 1,
+    unit_id: str = "",
+    replaces: str = "",
     reason: str = "more",
-) -> events_pb2.UnitsRequested:  # fmt: skip
+) -> events_pb2.UnitsRequested:
     return events_pb2.UnitsRequested(
-        incident_id=ID, need_id=need_id, slot=slot, count=count, unit_id=unit_id,
-        replaces_unit_id=replaces, reason=reason,
-    )  # fmt: skip
+        incident_id=ID,
+        resource_request_id=resource_request_id,
+        capability=capability,
+        count=count,
+        unit_id=unit_id,
+        replaces_unit_id=replaces,
+        reason=reason,
+    )
 
 
 def ended(unit_id: str, outcome: int, reason: str = "") -> events_pb2.AssignmentEnded:
@@ -82,7 +101,7 @@ OVER = pytest.mark.parametrize("end", [closed, cancelled], ids=["closed", "cance
 # --- dispatch -----------------------------------------------------------------------------
 
 
-def test_a_dispatch_records_the_unit_in_its_slot() -> None:
+def test_a_dispatch_records_the_unit_in_its_capability() -> None:
     incident = given()
 
     events = incident.dispatch("E1", " card ", "engine")
@@ -90,16 +109,16 @@ def test_a_dispatch_records_the_unit_in_its_slot() -> None:
     assert events == [dispatched("E1", "engine")]
     applied(incident, events)
     assert incident.dispatched == ["E1"] and incident.active_units() == ["E1"]
-    assert incident.assignments["E1"].slot == "engine"
+    assert incident.assignments["E1"].capability == "engine"
 
 
-def test_a_dispatch_fills_the_open_need_for_that_unit() -> None:
+def test_a_dispatch_fills_the_open_request_for_that_unit() -> None:
     incident = given(requested("n1", "", unit_id="A1", reason="dispatch"))
 
     assert incident.dispatch("A1", "card", "aerial") == [dispatched("A1", "aerial", "n1")]
 
 
-def test_a_dispatch_fills_an_open_need_of_its_slot_and_carries_the_unit_replaced() -> None:
+def test_a_dispatch_fills_an_open_request_of_its_capability_and_carries_the_unit_replaced() -> None:
     incident = given(
         dispatched("E1", "engine"),
         ended("E1", Outcome.DECLINED),
@@ -108,30 +127,30 @@ def test_a_dispatch_fills_an_open_need_of_its_slot_and_carries_the_unit_replaced
 
     events = incident.dispatch("E2", "card", "engine")
 
-    assert events == [dispatched("E2", "engine", need_id="n1", replaces="E1")]
+    assert events == [dispatched("E2", "engine", resource_request_id="n1", replaces="E1")]
 
 
-def test_a_need_for_the_unit_comes_before_a_need_of_the_slot() -> None:
+def test_a_request_for_the_unit_comes_before_a_request_of_the_capability() -> None:
     incident = given(requested("n1", "engine"), requested("n2", "engine", unit_id="E7"))
 
-    assert incident.dispatch("E7", "card", "engine")[0].need_id == "n2"
+    assert incident.dispatch("E7", "card", "engine")[0].resource_request_id == "n2"
 
 
-@pytest.mark.parametrize("slot", ["", "rescue"])
-def test_a_dispatch_fills_no_need_of_another_slot(slot: str) -> None:
+@pytest.mark.parametrize("capability", ["", "rescue"])
+def test_a_dispatch_fills_no_request_of_another_capability(capability: str) -> None:
     incident = given(requested("n1", "engine"))
 
-    assert incident.dispatch("R1", "card", slot) == [dispatched("R1", slot)]
+    assert incident.dispatch("R1", "card", capability) == [dispatched("R1", capability)]
 
 
-def test_what_a_need_still_asks_for_drops_with_each_unit_and_it_goes_at_zero() -> None:
+def test_what_a_request_still_asks_for_drops_with_each_unit_and_it_goes_at_zero() -> None:
     incident = given(requested("n1", "engine", count=2))
 
     applied(incident, incident.dispatch("E1", "card", "engine"))
-    assert incident.needs["n1"].remaining == 1
+    assert incident.resource_requests["n1"].remaining == 1
 
     applied(incident, incident.dispatch("E2", "card", "engine"))
-    assert incident.needs == {}
+    assert incident.resource_requests == {}
     assert incident.dispatch("E3", "card", "engine") == [dispatched("E3", "engine")]
 
 
@@ -170,7 +189,7 @@ def test_nothing_is_decided_on_an_incident_never_opened() -> None:
         Incident().dispatch("E1", "card", "engine")
 
 
-def test_a_dispatch_without_a_slot_takes_the_slot_of_the_need_it_fills() -> None:
+def test_a_dispatch_without_a_capability_takes_the_capability_of_the_request_it_fills() -> None:
     incident = given(requested("n1", "aerial", unit_id="A1", reason="dispatch"))
 
     assert incident.dispatch("A1", "card") == [dispatched("A1", "aerial", "n1")]
@@ -185,7 +204,7 @@ def test_another_units_dispatch_does_not_take_over_a_pending_dispatch() -> None:
 # --- answers from the units: re-dispatch --------------------------------------------------
 
 
-def test_a_declined_unit_is_replaced_in_its_slot() -> None:
+def test_a_declined_unit_is_replaced_in_its_capability() -> None:
     incident = given(dispatched("E1", "engine"))
 
     events = incident.unit_answered("E1", Outcome.DECLINED, "no crew")
@@ -197,10 +216,10 @@ def test_a_declined_unit_is_replaced_in_its_slot() -> None:
     applied(incident, events)
     assert incident.active_units() == []
     assert incident.assignments["E1"].state == "DECLINED"
-    assert incident.needs["n1"].remaining == 1
+    assert incident.resource_requests["n1"].remaining == 1
 
 
-def test_a_unit_that_did_not_answer_in_time_is_replaced_in_its_slot() -> None:
+def test_a_unit_that_did_not_answer_in_time_is_replaced_in_its_capability() -> None:
     incident = given(dispatched("E1", "engine"))
 
     events = incident.unit_answered("E1", Outcome.TIMED_OUT, "")
@@ -240,11 +259,11 @@ def test_a_unit_that_declines_on_an_incident_over_is_not_replaced(end) -> None:
     assert events == [ended("E1", Outcome.DECLINED, "no crew")]
 
 
-def test_need_ids_follow_each_other() -> None:
+def test_request_ids_follow_each_other() -> None:
     incident = given(requested("n1", "rescue"), dispatched("E1", "engine"), dispatched("E2"))
 
     first = incident.unit_answered("E1", Outcome.DECLINED, "")
-    assert [e.need_id for e in first[1:]] == ["n2"]
+    assert [e.resource_request_id for e in first[1:]] == ["n2"]
     applied(incident, first)
 
     second = incident.unit_answered("E2", Outcome.TIMED_OUT, "")
@@ -253,22 +272,22 @@ def test_need_ids_follow_each_other() -> None:
     )
 
 
-# --- the need filler ----------------------------------------------------------------------
+# --- the request filler ----------------------------------------------------------------------
 
 
-def test_the_filler_fills_an_open_need_in_its_slot() -> None:
+def test_the_filler_fills_an_open_request_in_its_capability() -> None:
     incident = given(dispatched("E1", "engine"), requested("n1", "engine", replaces="E1"))
 
     events = incident.fill("n1", "E2", "", "re-dispatch; nearest")
 
     assert events == [dispatched("E2", "engine", "n1", "E1", reason="re-dispatch; nearest")]
-    assert applied(incident, events).needs == {}
+    assert applied(incident, events).resource_requests == {}
 
 
-def test_the_filler_may_name_the_slot_a_unit_fills() -> None:
+def test_the_filler_may_name_the_capability_a_unit_fills() -> None:
     incident = given(requested("n1", "", unit_id="X1"))
 
-    assert incident.fill("n1", "X1", "rescue", "asked for")[0].slot == "rescue"
+    assert incident.fill("n1", "X1", "rescue", "asked for")[0].capability == "rescue"
 
 
 @pytest.mark.parametrize(
@@ -276,10 +295,10 @@ def test_the_filler_may_name_the_slot_a_unit_fills() -> None:
     [[], [requested("n1", "engine"), dispatched("E1", "engine", "n1")]],
     ids=["unknown", "filled"],
 )
-def test_the_filler_is_refused_a_need_no_longer_open(history: list[Message]) -> None:
+def test_the_filler_is_refused_a_request_no_longer_open(history: list[Message]) -> None:
     incident = given(*history)
 
-    with pytest.raises(FailedPrecondition, match="no open need 'n1': filled meanwhile"):
+    with pytest.raises(FailedPrecondition, match="no open request 'n1': filled meanwhile"):
         incident.fill("n1", "E2", "engine", "nearest")
 
 
@@ -290,13 +309,17 @@ def test_the_filler_is_refused_a_unit_already_on_the_incident() -> None:
         incident.fill("n1", "E1", "engine", "nearest")
 
 
-def test_a_need_says_once_why_it_is_not_filled() -> None:
+def test_a_request_says_once_why_it_is_not_filled() -> None:
     incident = given(requested("n1", "aerial", count=2))
 
     events = incident.units_unavailable("n1", 2, "no aerial free")
     assert events == [
         events_pb2.UnitsUnavailable(
-            incident_id=ID, need_id="n1", slot="aerial", missing=2, reason="no aerial free"
+            incident_id=ID,
+            resource_request_id="n1",
+            capability="aerial",
+            missing=2,
+            reason="no aerial free",
         )
     ]
     applied(incident, events)
@@ -331,7 +354,10 @@ def test_a_higher_alarm_asks_only_for_what_is_not_on_the_incident_or_asked_for()
     ]
     applied(incident, events)
     assert incident.alarm_level == 2
-    assert [(n.need_id, n.slot, n.remaining) for n in incident.needs.values()] == [
+    assert [
+        (n.resource_request_id, n.capability, n.remaining)
+        for n in incident.resource_requests.values()
+    ] == [
         ("n1", "engine", 1),
         ("n2", "engine", 2),
         ("n3", "rescue", 1),
@@ -377,14 +403,14 @@ def test_a_commander_asks_for_more_units() -> None:
     assert events == [requested("n2", "aerial", 2, reason="roof")]
 
 
-def test_a_particular_unit_may_be_asked_for_without_a_slot() -> None:
+def test_a_particular_unit_may_be_asked_for_without_a_capability() -> None:
     assert given().request_units("", 1, "dispatch", unit_id="X1") == [
         requested("n1", "", unit_id="X1", reason="dispatch")
     ]
 
 
 @pytest.mark.parametrize(
-    ("slot", "count", "message"),
+    ("capability", "count", "message"),
     [
         ("spaceship", 1, "unknown capability 'spaceship'"),
         ("engine", 0, "count 0 is outside 1..20"),
@@ -392,9 +418,9 @@ def test_a_particular_unit_may_be_asked_for_without_a_slot() -> None:
         ("", 1, "name the capability needed"),
     ],
 )
-def test_malformed_requests_are_refused(slot: str, count: int, message: str) -> None:
+def test_malformed_requests_are_refused(capability: str, count: int, message: str) -> None:
     with pytest.raises(InvalidArgument, match=message):
-        given().request_units(slot, count, "more")
+        given().request_units(capability, count, "more")
 
 
 @OVER
@@ -437,10 +463,14 @@ def test_command_is_transferred_from_the_commander() -> None:
 
     assert events == [
         events_pb2.CommandTransferred(
-            incident_id=ID, from_commander_id="chen", to_commander_id="li",
-            to_commander_name="Li Na", unit_id="B1", reason="senior officer on scene",
+            incident_id=ID,
+            from_commander_id="chen",
+            to_commander_id="li",
+            to_commander_name="Li Na",
+            unit_id="B1",
+            reason="senior officer on scene",
         )
-    ]  # fmt: skip
+    ]
     applied(incident, events)
     assert (incident.commander_id, incident.commander_name) == ("li", "Li Na")
 
@@ -525,7 +555,7 @@ def test_an_incident_closed_is_not_cancelled() -> None:
 def test_an_incident_over_needs_nothing_more(end) -> None:
     incident = given(requested("n1", "engine"), requested("n2", "rescue", 2))
 
-    assert applied(incident, [end()]).needs == {}
+    assert applied(incident, [end()]).resource_requests == {}
     assert incident.units_unavailable("n1", 1, "none free") == []
 
 
@@ -568,10 +598,13 @@ def test_an_automatic_alarm_verified_as_a_fire() -> None:
 
     assert events == [
         events_pb2.IncidentClassified(
-            incident_id=ID, from_type="automatic_alarm", to_type="residential_fire",
-            verified_alarm=True, note="flames seen",
+            incident_id=ID,
+            from_type="automatic_alarm",
+            to_type="residential_fire",
+            verified_alarm=True,
+            note="flames seen",
         )
-    ]  # fmt: skip
+    ]
     assert applied(incident, events).incident_type == "residential_fire"
 
 
@@ -652,16 +685,20 @@ def test_the_events_rebuild_the_incident_decided_step_by_step() -> None:
     assert rebuilt.version == len(history) == 21  # under control withdrew n2 and n3
     assert (rebuilt.status, rebuilt.alarm_level, rebuilt.commander_id) == ("CLOSED", 2, "li")
     assert rebuilt.opened_at_us == 1_700_000_000_000_000
-    assert rebuilt.needs == {} and rebuilt.needs_requested == 3
+    assert rebuilt.resource_requests == {} and rebuilt.requests_made == 3
     assert rebuilt.releases_owed() == ["E3", "E4"]
 
 
 # --- requests for units end (issue 9: a tanker asked for hours ago is not sent later) -----
 
 
-def withdrawn(need_id: str, slot: str, remaining: int, reason: str):  # type: ignore[no-untyped-def]
-    return events_pb2.UnitsRequestCancelled(
-        incident_id=ID, need_id=need_id, slot=slot, remaining=remaining, reason=reason
+def withdrawn(resource_request_id: str, capability: str, remaining: int, reason: str):  # type: ignore[no-untyped-def]
+    return events_pb2.ResourceRequestCancelled(
+        incident_id=ID,
+        resource_request_id=resource_request_id,
+        capability=capability,
+        remaining=remaining,
+        reason=reason,
     )
 
 
@@ -674,7 +711,7 @@ def test_under_control_ends_the_open_requests() -> None:
         withdrawn("n1", "water_tanker", 2, "incident under control"),
         withdrawn("n2", "aerial", 1, "incident under control"),
     ]
-    assert applied(incident, events).needs == {}
+    assert applied(incident, events).resource_requests == {}
 
 
 def test_the_commander_may_keep_the_requests_when_under_control() -> None:
@@ -683,18 +720,18 @@ def test_the_commander_may_keep_the_requests_when_under_control() -> None:
     events = incident.mark_under_control("knocked down", keep_requests=True)
 
     assert [type(e).__name__ for e in events] == ["IncidentUnderControl"]
-    assert list(applied(incident, events).needs) == ["n1"]
+    assert list(applied(incident, events).resource_requests) == ["n1"]
 
 
 def test_a_request_is_withdrawn_by_its_id_and_nothing_more_is_sent_for_it() -> None:
-    incident = given(requested("n1", "water_tanker", 2), dispatched("T1", need_id="n1"))
+    incident = given(requested("n1", "water_tanker", 2), dispatched("T1", resource_request_id="n1"))
 
     events = incident.cancel_request("n1", " tanker no longer needed ")
 
     assert events == [withdrawn("n1", "water_tanker", 1, "tanker no longer needed")]
     after = applied(incident, events)
-    assert after.needs == {} and after.active_units() == ["T1"]
-    with pytest.raises(FailedPrecondition, match="has no open need 'n1'"):
+    assert after.resource_requests == {} and after.active_units() == ["T1"]
+    with pytest.raises(FailedPrecondition, match="has no open request 'n1'"):
         after.fill("n1", "T2", "", "too late")
     with pytest.raises(FailedPrecondition, match=r"has no open request 'n1' \(open: none\)"):
         after.cancel_request("n1", "twice")
@@ -716,15 +753,16 @@ def test_a_unit_returning_by_itself_leaves_the_incident_and_is_not_replaced() ->
 
     assert events == [ended("E1", Outcome.RETURNED, "the crew reported returning")]
     after = applied(incident, events)
-    assert after.active_units() == [] and after.needs == {}
+    assert after.active_units() == [] and after.resource_requests == {}
     assert after.assignments["E1"].state == "RETURNED"
 
 
 def test_a_raised_alarm_does_not_count_a_unit_that_went_home() -> None:
     incident = given(
-        dispatched("E1", "engine"), dispatched("E2", "engine"),
+        dispatched("E1", "engine"),
+        dispatched("E2", "engine"),
         ended("E2", Outcome.RETURNED, "returning"),
-    )  # fmt: skip
+    )
 
     events = incident.raise_alarm(2, "", {"engine": 3})
 

@@ -45,10 +45,16 @@ class Script:
         occurred = Timestamp()
         occurred.FromMicroseconds(at(seconds))
         envelope = EventEnvelope(
-            event_id=f"{source}/{stream}/{version}", stream_id=stream, stream_version=version,
-            event_type=EVENT_TYPES[field], source=source, correlation_id=self.incident_id,
-            occurred_at=occurred, actor=actor, **payload,
-        )  # fmt: skip
+            event_id=f"{source}/{stream}/{version}",
+            stream_id=stream,
+            stream_version=version,
+            event_type=EVENT_TYPES[field],
+            source=source,
+            correlation_id=self.incident_id,
+            occurred_at=occurred,
+            actor=actor,
+            **payload,
+        )
         self.events.append(envelope)
         return envelope
 
@@ -63,33 +69,46 @@ class Script:
 
     def note(self, seconds: float, kind: str, text: str) -> None:
         self.add(
-            seconds, "incidents", f"notes-{self.incident_id}", Actor(kind=Actor.COMMANDER, id="li"),
+            seconds,
+            "incidents",
+            f"notes-{self.incident_id}",
+            Actor(kind=Actor.COMMANDER, id="li"),
             commander_note_added=events_pb2.CommanderNoteAdded(
-                incident_id=self.incident_id, note_id=f"note-{len(self.events)}", kind=kind,
+                incident_id=self.incident_id,
+                note_id=f"note-{len(self.events)}",
+                kind=kind,
                 text=text,
             ),
-        )  # fmt: skip
+        )
 
     # --- steps that come in pairs or runs ------------------------------------------------
 
-    def send(self, seconds: float, unit_id: str, slot: str, replaces: str = "") -> None:
+    def send(self, seconds: float, unit_id: str, capability: str, replaces: str = "") -> None:
         """Reserved (units), then dispatched (dispatch) a second later."""
         reserved = events_pb2.UnitReserved(unit_id=unit_id, incident_id=self.incident_id)
         self.unit(seconds - 1, unit_id, DISPATCH_ACTOR, unit_reserved=reserved)
         self.dispatch(
             seconds,
             unit_dispatched=events_pb2.UnitDispatched(
-                incident_id=self.incident_id, unit_id=unit_id, slot=slot,
-                replaces_unit_id=replaces, need_id="n1" if replaces else "",
+                incident_id=self.incident_id,
+                unit_id=unit_id,
+                capability=capability,
+                replaces_unit_id=replaces,
+                resource_request_id="n1" if replaces else "",
                 reason="run card" if not replaces else f"replaces {replaces}",
             ),
-        )  # fmt: skip
+        )
 
     def alert(self, seconds: float, unit_id: str, tier: int, station: str, staffed: bool) -> None:
         alerted = events_pb2.UnitAlerted(
-            unit_id=unit_id, alert_id=f"a-{unit_id}", incident_id=self.incident_id, tier=tier,
-            station_name=station, responders_needed=4, incident_type="high_rise_fire",
-        )  # fmt: skip
+            unit_id=unit_id,
+            alert_id=f"a-{unit_id}",
+            incident_id=self.incident_id,
+            tier=tier,
+            station_name=station,
+            responders_needed=4,
+            incident_type="high_rise_fire",
+        )
         alerted.alerted_at.FromMicroseconds(at(seconds))
         if not staffed:
             alerted.deadline.FromMicroseconds(at(seconds + 120))
@@ -97,20 +116,27 @@ class Script:
         self.unit(seconds, unit_id, system, unit_alerted=alerted)
         if staffed:  # the same instant, the next version of the unit's stream
             self.unit(
-                seconds, unit_id, system,
+                seconds,
+                unit_id,
+                system,
                 alert_acknowledged=events_pb2.AlertAcknowledged(
-                    unit_id=unit_id, alert_id=f"a-{unit_id}", responders=4,
-                    responders_total=4, complete=True, automatic=True,
+                    unit_id=unit_id,
+                    alert_id=f"a-{unit_id}",
+                    responders=4,
+                    responders_total=4,
+                    complete=True,
+                    automatic=True,
                 ),
-            )  # fmt: skip
+            )
 
     def status(self, seconds: float, unit_id: str, to: str) -> None:
         self.unit(
-            seconds, unit_id,
+            seconds,
+            unit_id,
             unit_status_changed=events_pb2.UnitStatusChanged(
                 unit_id=unit_id, to_status=S.Value(to), incident_id=self.incident_id
             ),
-        )  # fmt: skip
+        )
 
     def release(self, seconds: float, unit_id: str, reason: str) -> None:
         released = events_pb2.UnitReleased(
@@ -120,10 +146,12 @@ class Script:
         self.dispatch(
             seconds + 0.5,
             assignment_ended=events_pb2.AssignmentEnded(
-                incident_id=self.incident_id, unit_id=unit_id, outcome=Outcome.RELEASED,
+                incident_id=self.incident_id,
+                unit_id=unit_id,
+                outcome=Outcome.RELEASED,
                 reason=reason,
             ),
-        )  # fmt: skip
+        )
 
 
 PRO_E, PRO_A = "PRO-01-E1", "PRO-01-A1"
@@ -142,27 +170,46 @@ def high_rise_fire() -> list[EventEnvelope]:
     capable unit on scene 355 after the first dispatch (missed)."""
     s = Script()
     s.dispatch(
-        0, Actor(kind=Actor.CALL_TAKER, id="ct-01"),
+        0,
+        Actor(kind=Actor.CALL_TAKER, id="ct-01"),
         call_received=events_pb2.CallReceived(
-            call_id="c1", caller_number="13912345678", source=common_pb2.PHONE,
-            address="No. 3 Jianshe Rd, Tower B", incident_type="high_rise_fire",
+            call_id="c1",
+            caller_number="13912345678",
+            source=common_pb2.PHONE,
+            address="No. 3 Jianshe Rd, Tower B",
+            incident_type="high_rise_fire",
             description="smoke from the 11th floor",
             location=common_pb2.GeoPoint(latitude=28.19, longitude=112.97),
         ),
-    )  # fmt: skip
+    )
     s.dispatch(
-        0.5, Actor(kind=Actor.CALL_TAKER, id="ct-01"),
+        0.5,
+        Actor(kind=Actor.CALL_TAKER, id="ct-01"),
         incident_created=events_pb2.IncidentCreated(
-            incident_id=ID, call_id="c1", incident_type="high_rise_fire",
-            address="No. 3 Jianshe Rd, Tower B", alarm_level=1,
+            incident_id=ID,
+            call_id="c1",
+            incident_type="high_rise_fire",
+            address="No. 3 Jianshe Rd, Tower B",
+            alarm_level=1,
             location=common_pb2.GeoPoint(latitude=28.19, longitude=112.97),
         ),
-    )  # fmt: skip
-    s.dispatch(30, call_received=events_pb2.CallReceived(
-        call_id="c2", caller_number="13800001111", source=common_pb2.PHONE,
-        address="Tower B", incident_type="high_rise_fire"))  # fmt: skip
-    s.dispatch(30.1, duplicate_call_linked=events_pb2.DuplicateCallLinked(
-        incident_id=ID, call_id="c2", linked_by="ct-01"))  # fmt: skip
+    )
+    s.dispatch(
+        30,
+        call_received=events_pb2.CallReceived(
+            call_id="c2",
+            caller_number="13800001111",
+            source=common_pb2.PHONE,
+            address="Tower B",
+            incident_type="high_rise_fire",
+        ),
+    )
+    s.dispatch(
+        30.1,
+        duplicate_call_linked=events_pb2.DuplicateCallLinked(
+            incident_id=ID, call_id="c2", linked_by="ct-01"
+        ),
+    )
 
     s.send(45, PRO_E, "engine")
     s.send(45.5, PRO_A, "aerial")
@@ -172,93 +219,189 @@ def high_rise_fire() -> list[EventEnvelope]:
     s.alert(47, PRO_A, PRO, "Station 1", staffed=True)
     s.alert(47.5, VOL_NO, VOL, "Village 3 team", staffed=False)
     s.alert(48, MICRO, MIC, "Tower B micro station", staffed=False)
-    s.unit(70, MICRO, alert_acknowledged=events_pb2.AlertAcknowledged(
-        unit_id=MICRO, alert_id=f"a-{MICRO}", responders=4, responders_total=4,
-        complete=True))  # fmt: skip
+    s.unit(
+        70,
+        MICRO,
+        alert_acknowledged=events_pb2.AlertAcknowledged(
+            unit_id=MICRO, alert_id=f"a-{MICRO}", responders=4, responders_total=4, complete=True
+        ),
+    )
     s.status(80, MICRO, "EN_ROUTE")
     s.status(96, PRO_E, "EN_ROUTE")  # turnout 50 s
 
-    s.unit(100, VOL_NO, alert_declined=events_pb2.AlertDeclined(
-        unit_id=VOL_NO, alert_id=f"a-{VOL_NO}", reason="only 2 members home"))  # fmt: skip
-    s.dispatch(100.5, assignment_ended=events_pb2.AssignmentEnded(
-        incident_id=ID, unit_id=VOL_NO, outcome=Outcome.DECLINED,
-        reason="only 2 members home"))  # fmt: skip
-    s.dispatch(100.5, units_requested=events_pb2.UnitsRequested(
-        incident_id=ID, need_id="n1", slot="engine", count=1, replaces_unit_id=VOL_NO,
-        reason=f"re-dispatch: {VOL_NO} declined (only 2 members home)"))  # fmt: skip
+    s.unit(
+        100,
+        VOL_NO,
+        alert_declined=events_pb2.AlertDeclined(
+            unit_id=VOL_NO, alert_id=f"a-{VOL_NO}", reason="only 2 members home"
+        ),
+    )
+    s.dispatch(
+        100.5,
+        assignment_ended=events_pb2.AssignmentEnded(
+            incident_id=ID, unit_id=VOL_NO, outcome=Outcome.DECLINED, reason="only 2 members home"
+        ),
+    )
+    s.dispatch(
+        100.5,
+        units_requested=events_pb2.UnitsRequested(
+            incident_id=ID,
+            resource_request_id="n1",
+            capability="engine",
+            count=1,
+            replaces_unit_id=VOL_NO,
+            reason=f"re-dispatch: {VOL_NO} declined (only 2 members home)",
+        ),
+    )
     s.send(111, VOL_YES, "engine", replaces=VOL_NO)
     s.alert(112, VOL_YES, VOL, "Village 4 team", staffed=False)
     s.status(122, PRO_A, "EN_ROUTE")  # turnout 75 s: late
-    s.unit(130, VOL_YES, alert_acknowledged=events_pb2.AlertAcknowledged(
-        unit_id=VOL_YES, alert_id=f"a-{VOL_YES}", responders=2, responders_total=2,
-        eta_seconds=300))  # fmt: skip
-    s.unit(150, VOL_YES, alert_acknowledged=events_pb2.AlertAcknowledged(
-        unit_id=VOL_YES, alert_id=f"a-{VOL_YES}", responders=2, responders_total=4,
-        eta_seconds=300, complete=True))  # fmt: skip
+    s.unit(
+        130,
+        VOL_YES,
+        alert_acknowledged=events_pb2.AlertAcknowledged(
+            unit_id=VOL_YES,
+            alert_id=f"a-{VOL_YES}",
+            responders=2,
+            responders_total=2,
+            eta_seconds=300,
+        ),
+    )
+    s.unit(
+        150,
+        VOL_YES,
+        alert_acknowledged=events_pb2.AlertAcknowledged(
+            unit_id=VOL_YES,
+            alert_id=f"a-{VOL_YES}",
+            responders=2,
+            responders_total=4,
+            eta_seconds=300,
+            complete=True,
+        ),
+    )
     s.status(170, VOL_YES, "EN_ROUTE")
     s.status(198, MICRO, "ON_SCENE")  # 150 s after its alert
     here = common_pb2.GeoPoint(latitude=28.191, longitude=112.969)
-    s.unit(300, PRO_E, unit_location_reported=events_pb2.UnitLocationReported(
-        unit_id=PRO_E, location=here))  # fmt: skip
+    s.unit(
+        300,
+        PRO_E,
+        unit_location_reported=events_pb2.UnitLocationReported(unit_id=PRO_E, location=here),
+    )
     s.status(400, PRO_E, "ON_SCENE")  # 355 s after the first dispatch
-    s.dispatch(410, Actor(kind=Actor.COMMANDER, id="wang"),
-               command_assumed=events_pb2.CommandAssumed(
-                   incident_id=ID, commander_id="wang", commander_name="Captain Wang",
-                   unit_id=PRO_E))  # fmt: skip
+    s.dispatch(
+        410,
+        Actor(kind=Actor.COMMANDER, id="wang"),
+        command_assumed=events_pb2.CommandAssumed(
+            incident_id=ID, commander_id="wang", commander_name="Captain Wang", unit_id=PRO_E
+        ),
+    )
     s.status(430, PRO_A, "ON_SCENE")
-    s.dispatch(450, Actor(kind=Actor.COMMANDER, id="wang"),
-               alarm_level_raised=events_pb2.AlarmLevelRaised(
-                   incident_id=ID, from_level=1, to_level=2,
-                   reason="fire spreading to floor 12"))  # fmt: skip
-    s.dispatch(450.1, units_requested=events_pb2.UnitsRequested(
-        incident_id=ID, need_id="n2", slot="aerial", count=1,
-        reason="alarm level 2: aerial 1 of 2 sent or asked for"))  # fmt: skip
-    s.dispatch(451, units_unavailable=events_pb2.UnitsUnavailable(
-        incident_id=ID, need_id="n2", slot="aerial", missing=1,
-        reason="no free aerial within 30 km"))  # fmt: skip
+    s.dispatch(
+        450,
+        Actor(kind=Actor.COMMANDER, id="wang"),
+        alarm_level_raised=events_pb2.AlarmLevelRaised(
+            incident_id=ID, from_level=1, to_level=2, reason="fire spreading to floor 12"
+        ),
+    )
+    s.dispatch(
+        450.1,
+        units_requested=events_pb2.UnitsRequested(
+            incident_id=ID,
+            resource_request_id="n2",
+            capability="aerial",
+            count=1,
+            reason="alarm level 2: aerial 1 of 2 sent or asked for",
+        ),
+    )
+    s.dispatch(
+        451,
+        units_unavailable=events_pb2.UnitsUnavailable(
+            incident_id=ID,
+            resource_request_id="n2",
+            capability="aerial",
+            missing=1,
+            reason="no free aerial within 30 km",
+        ),
+    )
     s.status(500, VOL_YES, "STAGING")
     s.status(520, VOL_YES, "ON_SCENE")
-    s.dispatch(600, Actor(kind=Actor.COMMANDER, id="li"),
-               command_transferred=events_pb2.CommandTransferred(
-                   incident_id=ID, from_commander_id="wang", to_commander_id="li",
-                   to_commander_name="Chief Li", reason="senior officer on scene"))  # fmt: skip
+    s.dispatch(
+        600,
+        Actor(kind=Actor.COMMANDER, id="li"),
+        command_transferred=events_pb2.CommandTransferred(
+            incident_id=ID,
+            from_commander_id="wang",
+            to_commander_id="li",
+            to_commander_name="Chief Li",
+            reason="senior officer on scene",
+        ),
+    )
     s.note(700, "SITUATION_REPORT", NOTE_ATTACK)
-    s.dispatch(1500, Actor(kind=Actor.COMMANDER, id="li"),
-               incident_under_control=events_pb2.IncidentUnderControl(
-                   incident_id=ID, note="fire knocked down"))  # fmt: skip
+    s.dispatch(
+        1500,
+        Actor(kind=Actor.COMMANDER, id="li"),
+        incident_under_control=events_pb2.IncidentUnderControl(
+            incident_id=ID, note="fire knocked down"
+        ),
+    )
     s.note(1600, "DECISION", "keep two engines for overhaul")
-    s.dispatch(2400, Actor(kind=Actor.COMMANDER, id="li"),
-               incident_closed=events_pb2.IncidentClosed(incident_id=ID, note="done"))  # fmt: skip
+    s.dispatch(
+        2400,
+        Actor(kind=Actor.COMMANDER, id="li"),
+        incident_closed=events_pb2.IncidentClosed(incident_id=ID, note="done"),
+    )
     for i, unit_id in enumerate((PRO_E, PRO_A, MICRO, VOL_YES)):
         s.release(2401 + i, unit_id, "incident closed")
     # A kind of event this version does not know: a payload field it cannot name.
     s.events.append(
         EventEnvelope(
-            event_id="future-1", stream_id=f"incident-{ID}", stream_version=99,
-            event_type="IncidentArchived", source="dispatch", correlation_id=ID,
+            event_id="future-1",
+            stream_id=f"incident-{ID}",
+            stream_version=99,
+            event_type="IncidentArchived",
+            source="dispatch",
+            correlation_id=ID,
             occurred_at=s.events[-1].occurred_at,
         )
-    )  # fmt: skip
+    )
     return s.events
 
 
 def false_alarm() -> list[EventEnvelope]:
     """A smoke detector's alarm, cancelled 90 s in, before anyone moved."""
     s = Script("INC-9")
-    s.dispatch(0, call_received=events_pb2.CallReceived(
-        call_id="c9", source=common_pb2.SMART_SMOKE_DETECTOR, address="Flat 502, Block 9",
-        incident_type="automatic_alarm"))  # fmt: skip
-    s.dispatch(0.2, incident_created=events_pb2.IncidentCreated(
-        incident_id="INC-9", call_id="c9", incident_type="automatic_alarm",
-        address="Flat 502, Block 9", alarm_level=1))  # fmt: skip
+    s.dispatch(
+        0,
+        call_received=events_pb2.CallReceived(
+            call_id="c9",
+            source=common_pb2.SMART_SMOKE_DETECTOR,
+            address="Flat 502, Block 9",
+            incident_type="automatic_alarm",
+        ),
+    )
+    s.dispatch(
+        0.2,
+        incident_created=events_pb2.IncidentCreated(
+            incident_id="INC-9",
+            call_id="c9",
+            incident_type="automatic_alarm",
+            address="Flat 502, Block 9",
+            alarm_level=1,
+        ),
+    )
     s.send(40, "PRO-02-E1", "engine")
     s.send(40.2, "MIC-09-F1", "first_intervention")
     s.alert(41, "PRO-02-E1", PRO, "Station 2", staffed=True)
     s.alert(41.5, "MIC-09-F1", MIC, "Block 9 micro station", staffed=False)
-    s.dispatch(90, Actor(kind=Actor.CALL_TAKER, id="ct-02"),
-               incident_cancelled=events_pb2.IncidentCancelled(
-                   incident_id="INC-9", reason=events_pb2.IncidentCancelled.FALSE_ALARM,
-                   note="resident burnt toast"))  # fmt: skip
+    s.dispatch(
+        90,
+        Actor(kind=Actor.CALL_TAKER, id="ct-02"),
+        incident_cancelled=events_pb2.IncidentCancelled(
+            incident_id="INC-9",
+            reason=events_pb2.IncidentCancelled.FALSE_ALARM,
+            note="resident burnt toast",
+        ),
+    )
     s.release(91, "PRO-02-E1", "incident cancelled")
     s.release(91.2, "MIC-09-F1", "incident cancelled")
     return s.events
@@ -281,8 +424,10 @@ def test_fold_gives_the_final_state() -> None:
     assert view.calls == 2
     assert view.first_call_us == at(0)
     assert list(view.units) == [PRO_E, PRO_A, VOL_NO, MICRO, VOL_YES]  # dispatch order
-    assert view.notes == [f"[SITUATION_REPORT] {NOTE_ATTACK}",
-                          "[DECISION] keep two engines for overhaul"]  # fmt: skip
+    assert view.notes == [
+        f"[SITUATION_REPORT] {NOTE_ATTACK}",
+        "[DECISION] keep two engines for overhaul",
+    ]
     assert view.escalations == [(at(450), 1, 2, "fire spreading to floor 12")]
     assert view.redispatches == [
         (at(100.5), VOL_NO, f"re-dispatch: {VOL_NO} declined (only 2 members home)")
@@ -298,7 +443,7 @@ def test_units_tracks() -> None:
     units = fold(high_rise_fire()).units
 
     pro = units[PRO_E]
-    assert (pro.tier, pro.station_name, pro.slot) == (PRO, "Station 1", "engine")
+    assert (pro.tier, pro.station_name, pro.capability) == (PRO, "Station 1", "engine")
     assert (pro.status, pro.outcome) == ("AVAILABLE", "RELEASED")
     assert (pro.dispatched_us, pro.alerted_us, pro.acknowledged_us) == (at(45), at(46), at(46))
     assert (pro.en_route_us, pro.on_scene_us, pro.released_us) == (at(96), at(400), at(2401))
@@ -316,7 +461,11 @@ def test_units_tracks() -> None:
     assert stand_in.released_us == at(2404)
 
     micro = units[MICRO]
-    assert (micro.tier, micro.slot, micro.acknowledged_us) == (MIC, "first_intervention", at(70))
+    assert (micro.tier, micro.capability, micro.acknowledged_us) == (
+        MIC,
+        "first_intervention",
+        at(70),
+    )
 
 
 # --- time travel -------------------------------------------------------------------------
@@ -337,13 +486,21 @@ def test_state_at_any_instant() -> None:
 
     alerted = fold(log, until_us=at(50))
     assert (alerted.status, alerted.alarm_level, alerted.commander_name) == ("OPEN", 1, "")
-    assert statuses(alerted) == {PRO_E: "ACKNOWLEDGED", PRO_A: "ACKNOWLEDGED",
-                                 VOL_NO: "ALERTED", MICRO: "ALERTED"}  # fmt: skip
+    assert statuses(alerted) == {
+        PRO_E: "ACKNOWLEDGED",
+        PRO_A: "ACKNOWLEDGED",
+        VOL_NO: "ALERTED",
+        MICRO: "ALERTED",
+    }
     assert alerted.as_of_us == at(48)
 
     declined = fold(log, until_us=at(105))
-    assert statuses(declined) == {PRO_E: "EN_ROUTE", PRO_A: "ACKNOWLEDGED",
-                                  VOL_NO: "AVAILABLE", MICRO: "EN_ROUTE"}  # fmt: skip
+    assert statuses(declined) == {
+        PRO_E: "EN_ROUTE",
+        PRO_A: "ACKNOWLEDGED",
+        VOL_NO: "AVAILABLE",
+        MICRO: "EN_ROUTE",
+    }
     assert declined.units[VOL_NO].outcome == "DECLINED"
 
     stand_in_coming = fold(log, until_us=at(140))
@@ -399,8 +556,11 @@ def test_the_canonical_order() -> None:
     # At one instant: dispatch before units; in one stream, by version.
     tied = [e for e in log if e.occurred_at.ToMicroseconds() == at(100.5)]
     assert [e.event_type for e in tied] == ["AssignmentEnded", "UnitsRequested"]
-    alert, ack = (e for e in log if e.stream_id == f"unit-{PRO_E}" and
-                  e.occurred_at.ToMicroseconds() == at(46))  # fmt: skip
+    alert, ack = (
+        e
+        for e in log
+        if e.stream_id == f"unit-{PRO_E}" and e.occurred_at.ToMicroseconds() == at(46)
+    )
     assert (alert.event_type, ack.event_type) == ("UnitAlerted", "AlertAcknowledged")
 
 
@@ -457,8 +617,10 @@ def test_timeline() -> None:
     assert len(entries) == len(log)
     first, last = entries[0], entries[-1]
     assert (first.seconds_from_start, first.source, first.event_type) == (
-        0.0, "dispatch", "CallReceived"
-    )  # fmt: skip
+        0.0,
+        "dispatch",
+        "CallReceived",
+    )
     assert first.actor == "CALL_TAKER:ct-01"
     assert first.summary.startswith("call from 139xxxx5678")
     assert first.at_us == at(0)
@@ -480,7 +642,7 @@ def test_state_message() -> None:
     assert state.as_of.ToMicroseconds() == at(451)
     assert [u.unit_id for u in state.units] == [PRO_E, PRO_A, VOL_NO, MICRO, VOL_YES]
     pro = state.units[0]
-    assert (pro.tier, pro.status, pro.slot) == (PRO, "ON_SCENE", "engine")
+    assert (pro.tier, pro.status, pro.capability) == (PRO, "ON_SCENE", "engine")
     assert pro.on_scene_at.ToMicroseconds() == at(400)
     assert not pro.HasField("released_at")
     assert state.units[2].outcome == "DECLINED"

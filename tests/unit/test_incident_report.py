@@ -34,8 +34,21 @@ CALL_PROCESSING = STANDARDS.call_processing.label
 TURNOUT = STANDARDS.turnout.label
 MICRO_ON_SCENE = STANDARDS.micro_station_on_scene.label
 FIRST_CAPABLE = STANDARDS.first_capable_unit.label
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr"}  # fmt: skip
+VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 
 
 class StrictPage(HTMLParser):
@@ -87,7 +100,7 @@ def test_key_times() -> None:
     assert list(units) == [PRO_E, PRO_A, VOL_NO, MICRO, VOL_YES]
 
     pro = units[PRO_E]
-    assert (pro.tier, pro.slot) == ("PROFESSIONAL", "engine")
+    assert (pro.tier, pro.capability) == ("PROFESSIONAL", "engine")
     assert (pro.dispatch_to_alert_s, pro.alert_to_ack_s, pro.dispatch_to_ack_s) == (1.0, 0.0, 1.0)
     assert (pro.turnout_s, pro.travel_s, pro.response_s) == (50.0, 304.0, 400.0)
 
@@ -99,11 +112,15 @@ def test_key_times() -> None:
     assert (declined.alert_to_ack_s, declined.turnout_s, declined.response_s) == (None, None, None)
     assert declined.outcome == "DECLINED"
     micro = units[MICRO]
-    assert (micro.tier, micro.slot, micro.response_s) == (
-        "MICRO_STATION", "first_intervention", 198.0
-    )  # fmt: skip
+    assert (micro.tier, micro.capability, micro.response_s) == (
+        "MICRO_STATION",
+        "first_intervention",
+        198.0,
+    )
 
-    arrivals = [(a.tier, a.unit_id, a.slot, a.seconds_from_call) for a in report.first_arrivals]
+    arrivals = [
+        (a.tier, a.unit_id, a.capability, a.seconds_from_call) for a in report.first_arrivals
+    ]
     assert arrivals == [
         ("MICRO_STATION", MICRO, "first_intervention", 198.0),
         ("PROFESSIONAL", PRO_E, "engine", 400.0),
@@ -138,17 +155,24 @@ def test_escalations_and_redispatches() -> None:
     (raised,) = report.escalations
     assert (raised.at_us, raised.seconds_from_call) == (at(450), 450.0)
     assert (raised.from_level, raised.to_level, raised.reason) == (
-        1, 2, "fire spreading to floor 12"
-    )  # fmt: skip
+        1,
+        2,
+        "fire spreading to floor 12",
+    )
     (again,) = report.redispatches
     assert (again.unit_id, again.tier, again.outcome, again.reason) == (
-        VOL_NO, "VOLUNTEER", "DECLINED", "only 2 members home"
-    )  # fmt: skip
+        VOL_NO,
+        "VOLUNTEER",
+        "DECLINED",
+        "only 2 members home",
+    )
     assert (again.at_us, again.requested_us, again.replaced_by) == (at(100), at(100.5), VOL_YES)
     assert again.replaced_after_s == 11.0
     assert [c.commander_name for c in report.command_changes] == ["Captain Wang", "Chief Li"]
-    assert report.notes == (f"[SITUATION_REPORT] {NOTE_ATTACK}",
-                            "[DECISION] keep two engines for overhaul")  # fmt: skip
+    assert report.notes == (
+        f"[SITUATION_REPORT] {NOTE_ATTACK}",
+        "[DECISION] keep two engines for overhaul",
+    )
 
 
 def test_json() -> None:

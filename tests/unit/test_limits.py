@@ -59,38 +59,52 @@ def test_every_string_and_number_a_client_sends_has_a_limit() -> None:
 @pytest.mark.parametrize(
     ("request_message", "message"),
     [
-        (dispatch_pb2.ReceiveCallRequest(address="x" * 100_000),
-         "address is 100000 characters long; at most 300"),
+        (
+            dispatch_pb2.ReceiveCallRequest(address="x" * 100_000),
+            "address is 100000 characters long; at most 300",
+        ),
         (dispatch_pb2.ReceiveCallRequest(caller_number="1" * 1000), "caller_number is 1000"),
         (dispatch_pb2.ReceiveCallRequest(description="d" * 100_000), "description is 100000"),
         (dispatch_pb2.AssumeCommandRequest(commander_name="n" * 100_000), "commander_name is"),
         (dispatch_pb2.AssumeCommandRequest(commander_id="c" * 1000), "commander_id is 1000"),
         (units_pb2.ReserveUnitRequest(incident_id="i" * 1000), "incident_id is 1000"),
-        (units_pb2.ReserveUnitRequest(incident_id="x'; DROP TABLE events;--"),
-         "incident_id \"x'; DROP TABLE events;--\" is not an id"),
-        (units_pb2.AcknowledgeAlertRequest(responders=4_294_967_295),
-         "responders 4294967295 is outside 0..1000"),
-        (units_pb2.AcknowledgeAlertRequest(eta_seconds=4_294_967_295),
-         "eta_seconds 4294967295 is outside 0..86400"),
+        (
+            units_pb2.ReserveUnitRequest(incident_id="x'; DROP TABLE events;--"),
+            'incident_id "x\'; DROP TABLE events;--" is not an id',
+        ),
+        (
+            units_pb2.AcknowledgeAlertRequest(responders=4_294_967_295),
+            "responders 4294967295 is outside 0..1000",
+        ),
+        (
+            units_pb2.AcknowledgeAlertRequest(eta_seconds=4_294_967_295),
+            "eta_seconds 4294967295 is outside 0..86400",
+        ),
         (units_pb2.DeclineAlertRequest(reason="r" * 100_000), "reason is 100000"),
         (incidents_pb2.AddNoteRequest(text="t" * 100_000), "text is 100000"),
         (units_pb2.ListUnitsRequest(tiers=[99]), "tiers[0] 99 is not a Tier"),
         (units_pb2.ListUnitsRequest(statuses=[1, 99]), "statuses[1] 99 is not a UnitStatus"),
-        (units_pb2.ListUnitsRequest(near=common_pb2.GeoPoint(latitude=math.nan)),
-         "near.latitude must be a finite number"),
-        (units_pb2.ListUnitsRequest(near=common_pb2.GeoPoint(latitude=91)),
-         "near.latitude 91 is outside -90..90"),
+        (
+            units_pb2.ListUnitsRequest(near=common_pb2.GeoPoint(latitude=math.nan)),
+            "near.latitude must be a finite number",
+        ),
+        (
+            units_pb2.ListUnitsRequest(near=common_pb2.GeoPoint(latitude=91)),
+            "near.latitude 91 is outside -90..90",
+        ),
         (units_pb2.ListUnitsRequest(within_km=math.nan), "within_km must be a finite number"),
         (units_pb2.ListUnitsRequest(within_km=1e9), "within_km 1e+09 is outside 0..1000"),
         (incidents_pb2.GetIncidentLogRequest(source=99), "source 99 is not a ReplaySource"),
         (incidents_pb2.ReplayIncidentRequest(speed=math.inf), "speed must be a finite"),
         (dispatch_pb2.ReceiveCallRequest(request_id="r" * 129), "request_id is 129"),
         (dispatch_pb2.ReceiveCallRequest(address="line\x00break"), "control character U+0000"),
-        (units_pb2.RegisterUnitRequest(profile=common_pb2.UnitProfile(staffing=10**9)),
-         "profile.staffing 1000000000 is outside"),
+        (
+            units_pb2.RegisterUnitRequest(profile=common_pb2.UnitProfile(staffing=10**9)),
+            "profile.staffing 1000000000 is outside",
+        ),
         (units_pb2.ListUnitsRequest(capabilities=["engine"] * 21), "capabilities has 21"),
     ],
-)  # fmt: skip
+)
 def test_a_request_past_a_limit_is_refused_naming_the_field_and_the_limit(
     request_message: object, message: str
 ) -> None:
@@ -103,12 +117,14 @@ def test_ordinary_requests_pass() -> None:
     check_request(
         dispatch_pb2.ReceiveCallRequest(
             request_id="3f0c2a1e-8d7b-4c55-9e61-0b1a2c3d4e5f:VOL-03-E1",
-            caller_number="+86 138-0000-0000", source=common_pb2.PHONE,
+            caller_number="+86 138-0000-0000",
+            source=common_pb2.PHONE,
             location=common_pb2.GeoPoint(latitude=28.2, longitude=112.9),
-            address="岳麓区麓山南路932号", incident_type="high_rise_fire",
+            address="岳麓区麓山南路932号",
+            incident_type="high_rise_fire",
             description="12楼冒烟\n有人被困",
         )
-    )  # fmt: skip
+    )
     check_request(units_pb2.AcknowledgeAlertRequest(responders=1000, eta_seconds=86_400))
     stamp = incidents_pb2.GetIncidentStateRequest()
     stamp.at.FromSeconds(1_800_000_000)

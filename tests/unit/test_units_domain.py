@@ -132,9 +132,13 @@ def test_location_reports_move_the_unit() -> None:
 
 @pytest.mark.parametrize(
     ("lat", "lon", "message"),
-    [(91, 0.5, "latitude 91"), (0.5, 181, "longitude 181"), (float("nan"), 1, "numbers"),
-     (0, 0, "left unset")],
-)  # fmt: skip
+    [
+        (91, 0.5, "latitude 91"),
+        (0.5, 181, "longitude 181"),
+        (float("nan"), 1, "numbers"),
+        (0, 0, "left unset"),
+    ],
+)
 def test_coordinates_are_checked(lat: float, lon: float, message: str) -> None:
     with pytest.raises(InvalidArgument, match=message):
         Point.checked(lat, lon, "unit home")
@@ -171,11 +175,16 @@ def test_a_volunteer_team_counts_as_acknowledged_only_with_enough_responders() -
 
 
 def test_a_staffed_station_is_acknowledged_on_alert() -> None:
-    unit = Unit.from_events([
-        events_pb2.UnitRegistered(profile=profile(tier=Tier.PROFESSIONAL, auto_acknowledge=True,
-                                                  staffing=30).to_message()),
-        events_pb2.UnitReserved(unit_id="VOL-03-E1", incident_id="inc-1"),
-    ])  # fmt: skip
+    unit = Unit.from_events(
+        [
+            events_pb2.UnitRegistered(
+                profile=profile(
+                    tier=Tier.PROFESSIONAL, auto_acknowledge=True, staffing=30
+                ).to_message()
+            ),
+            events_pb2.UnitReserved(unit_id="VOL-03-E1", incident_id="inc-1"),
+        ]
+    )
     alert, ack = unit.alert_team("a-1", DISPATCHED, T0)
     assert ack.automatic and ack.complete
     assert applied(unit, [alert, ack]).status == UnitStatus.ACKNOWLEDGED
@@ -202,9 +211,11 @@ def test_a_decline_or_a_missed_deadline_frees_the_unit_and_closes_the_alert() ->
 
 @pytest.mark.parametrize(
     ("alert_id", "responders", "error", "message"),
-    [("a-1", 0, InvalidArgument, "responders must be 1 or more"),
-     ("a-9", 1, NotFound, "no alert 'a-9'")],
-)  # fmt: skip
+    [
+        ("a-1", 0, InvalidArgument, "responders must be 1 or more"),
+        ("a-9", 1, NotFound, "no alert 'a-9'"),
+    ],
+)
 def test_bad_acknowledgements_are_refused(
     alert_id: str, responders: int, error: type, message: str
 ) -> None:

@@ -64,9 +64,16 @@ class PostgresBackend(SqlBackend):
                 if key is not None:
                     lock.execute(
                         SQL.insert_request,
-                        (key.scope, key.request_id, key.operation, key.fingerprint,
-                         rows[0].position, rows[-1].position, rows[0].recorded_at),
-                    )  # fmt: skip
+                        (
+                            key.scope,
+                            key.request_id,
+                            key.operation,
+                            key.fingerprint,
+                            rows[0].position,
+                            rows[-1].position,
+                            rows[0].recorded_at,
+                        ),
+                    )
                 pg.commit()
             return AppendResult(tuple(rows), replayed=False)
         except psycopg.errors.UniqueViolation as exc:

@@ -91,9 +91,16 @@ class SQLiteBackend(SqlBackend):
         if key is not None:
             cursor.execute(
                 SQL.insert_request,
-                (key.scope, key.request_id, key.operation, key.fingerprint, rows[0].position,
-                 rows[-1].position, rows[0].recorded_at),
-            )  # fmt: skip
+                (
+                    key.scope,
+                    key.request_id,
+                    key.operation,
+                    key.fingerprint,
+                    rows[0].position,
+                    rows[-1].position,
+                    rows[0].recorded_at,
+                ),
+            )
         return AppendResult(tuple(rows), replayed=False)
 
     def find_request(self, key: CommandKey) -> tuple[SeenRequest, list[RecordedEvent]] | None:

@@ -64,9 +64,11 @@ class Backend(Protocol):
 
 class EventStore:
     def __init__(
-        self, engine: Engine | None, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        self,
+        engine: Engine | None,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         backend: Backend | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """A store on ``engine`` (SQLite or PostgreSQL), or on ``backend`` (see
         ``in_memory``)."""
         self.engine = engine  # None in memory; the incidents service keeps its read models here

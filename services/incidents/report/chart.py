@@ -106,8 +106,9 @@ def _markers(
 ) -> tuple[tuple[Marker, ...], int]:
     """Alarm raises and command changes, their labels spread over as many lanes as it
     takes for none to overlap; and how many lanes that is."""
-    changes = [(e.at_us, "alarm", f"L{e.from_level}→{e.to_level}", e.reason)
-               for e in report.escalations]  # fmt: skip
+    changes = [
+        (e.at_us, "alarm", f"L{e.from_level}→{e.to_level}", e.reason) for e in report.escalations
+    ]
     for c in report.command_changes:
         who = _clip(c.commander_name or c.commander_id, 24)
         changes.append((c.at_us, "command", f"cmd: {who}", f"{who} in command"))
@@ -192,7 +193,16 @@ def timeline_chart(report: Report, width: int = 1200, zone: tzinfo = UTC) -> Cha
     axis_y = top + max(len(rows), 1) * row_h + 6
     legend, bottom = _legend(axis_y + 44, width)
     return Chart(
-        width=width, height=int(bottom + 4), left=left, right=right, top=top,
-        row_height=row_h, bar_height=bar_h, axis_y=axis_y, rows=tuple(rows),
-        ticks=tuple(ticks), markers=markers, legend=legend,
-    )  # fmt: skip
+        width=width,
+        height=int(bottom + 4),
+        left=left,
+        right=right,
+        top=top,
+        row_height=row_h,
+        bar_height=bar_h,
+        axis_y=axis_y,
+        rows=tuple(rows),
+        ticks=tuple(ticks),
+        markers=markers,
+        legend=legend,
+    )

@@ -28,7 +28,7 @@ class UnitTimes:
     unit_id: str
     tier: str
     station_name: str
-    slot: str
+    capability: str
     status: str
     outcome: str
     outcome_reason: str
@@ -52,7 +52,7 @@ class UnitTimes:
 class FirstArrival:
     tier: str
     unit_id: str
-    slot: str
+    capability: str
     on_scene_us: int
     seconds_from_call: float
 
@@ -74,7 +74,7 @@ class Redispatch:
     seconds_from_call: float
     unit_id: str
     tier: str
-    slot: str
+    capability: str
     outcome: str  # DECLINED, TIMED_OUT
     reason: str
     requested_us: int  # the replacement asked for; 0: none (the incident was over)
@@ -148,18 +148,28 @@ def _span(start_us: int, end_us: int) -> float | None:
 def _unit_times(track: UnitTrack, call_us: int) -> UnitTimes:
     t = track
     return UnitTimes(
-        unit_id=t.unit_id, tier=t.tier_name, station_name=t.station_name, slot=t.slot,
-        status=t.status, outcome=t.outcome, outcome_reason=t.outcome_reason,
-        replaces=t.replaces, dispatched_us=t.dispatched_us, alerted_us=t.alerted_us,
-        acknowledged_us=t.acknowledged_us, en_route_us=t.en_route_us,
-        on_scene_us=t.on_scene_us, released_us=t.released_us, ended_us=t.ended_us,
+        unit_id=t.unit_id,
+        tier=t.tier_name,
+        station_name=t.station_name,
+        capability=t.capability,
+        status=t.status,
+        outcome=t.outcome,
+        outcome_reason=t.outcome_reason,
+        replaces=t.replaces,
+        dispatched_us=t.dispatched_us,
+        alerted_us=t.alerted_us,
+        acknowledged_us=t.acknowledged_us,
+        en_route_us=t.en_route_us,
+        on_scene_us=t.on_scene_us,
+        released_us=t.released_us,
+        ended_us=t.ended_us,
         dispatch_to_alert_s=_span(t.dispatched_us, t.alerted_us),
         alert_to_ack_s=_span(t.alerted_us, t.acknowledged_us),
         dispatch_to_ack_s=_span(t.dispatched_us, t.acknowledged_us),
         turnout_s=_span(t.alerted_us, t.en_route_us),
         travel_s=_span(t.en_route_us, t.on_scene_us),
         response_s=_span(call_us, t.on_scene_us),
-    )  # fmt: skip
+    )
 
 
 def _first_arrivals(units: Iterable[UnitTimes], call_us: int) -> tuple[FirstArrival, ...]:
@@ -171,7 +181,9 @@ def _first_arrivals(units: Iterable[UnitTimes], call_us: int) -> tuple[FirstArri
             first[unit.tier] = unit
     arrivals = sorted(first.values(), key=lambda u: u.on_scene_us)
     return tuple(
-        FirstArrival(u.tier, u.unit_id, u.slot, u.on_scene_us, _span(call_us, u.on_scene_us) or 0.0)
+        FirstArrival(
+            u.tier, u.unit_id, u.capability, u.on_scene_us, _span(call_us, u.on_scene_us) or 0.0
+        )
         for u in arrivals
     )
 
@@ -189,13 +201,19 @@ def _redispatches(view: IncidentView, call_us: int) -> tuple[Redispatch, ...]:
         sent = by.dispatched_us if by else 0
         out.append(
             Redispatch(
-                at_us=t.ended_us, seconds_from_call=_span(call_us, t.ended_us) or 0.0,
-                unit_id=t.unit_id, tier=t.tier_name, slot=t.slot, outcome=t.outcome,
-                reason=t.outcome_reason, requested_us=requested.get(t.unit_id, 0),
-                replaced_by=by.unit_id if by else "", replacement_dispatched_us=sent,
+                at_us=t.ended_us,
+                seconds_from_call=_span(call_us, t.ended_us) or 0.0,
+                unit_id=t.unit_id,
+                tier=t.tier_name,
+                capability=t.capability,
+                outcome=t.outcome,
+                reason=t.outcome_reason,
+                requested_us=requested.get(t.unit_id, 0),
+                replaced_by=by.unit_id if by else "",
+                replacement_dispatched_us=sent,
                 replaced_after_s=_span(t.ended_us, sent),
             )
-        )  # fmt: skip
+        )
     return tuple(sorted(out, key=lambda r: r.at_us))
 
 
@@ -208,12 +226,21 @@ def report_from_view(view: IncidentView, standards: ResponseStandards | None = N
         (t.dispatched_us for t in view.units.values() if t.dispatched_us), default=0
     )
     return Report(
-        incident_id=view.incident_id, incident_type=view.incident_type, status=view.status,
-        alarm_level=view.alarm_level, address=view.address, location=view.location,
-        commander_id=view.commander_id, commander_name=view.commander_name,
-        cancel_reason=view.cancel_reason, calls=view.calls, events=view.events_applied,
-        first_call_us=call_us, opened_us=view.opened_us,
-        under_control_us=view.under_control_us, ended_us=view.ended_us,
+        incident_id=view.incident_id,
+        incident_type=view.incident_type,
+        status=view.status,
+        alarm_level=view.alarm_level,
+        address=view.address,
+        location=view.location,
+        commander_id=view.commander_id,
+        commander_name=view.commander_name,
+        cancel_reason=view.cancel_reason,
+        calls=view.calls,
+        events=view.events_applied,
+        first_call_us=call_us,
+        opened_us=view.opened_us,
+        under_control_us=view.under_control_us,
+        ended_us=view.ended_us,
         as_of_us=view.as_of_us,
         call_to_dispatch_s=_span(view.first_call_us, first_dispatch),
         units=units,
@@ -229,7 +256,7 @@ def report_from_view(view: IncidentView, standards: ResponseStandards | None = N
             for at, cid, name in view.command_changes
         ),
         notes=tuple(view.notes),
-    )  # fmt: skip
+    )
 
 
 def build_report(

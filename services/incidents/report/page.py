@@ -13,8 +13,12 @@ from services.incidents.report.chart import timeline_chart
 from services.incidents.report.figures import Report
 from services.incidents.report.times import clock, duration, when, zone_label
 
-MARKS = {"met": "✔ met", "missed": "✘ missed", "not reached": "… not reached",
-         "not applicable": "– not applicable"}  # fmt: skip
+MARKS = {
+    "met": "✔ met",
+    "missed": "✘ missed",
+    "not reached": "… not reached",
+    "not applicable": "– not applicable",
+}
 
 
 @cache
@@ -36,6 +40,8 @@ def render_html(report: Report, zone: tzinfo = UTC) -> str:
     jurisdiction's, e.g. ``ZoneInfo("Asia/Shanghai")``), which the page names."""
     template = _environment().get_template("report.html.j2")
     return template.render(
-        report=report, chart=timeline_chart(report, zone=zone), zone=zone,
+        report=report,
+        chart=timeline_chart(report, zone=zone),
+        zone=zone,
         zone_label=zone_label(zone, report.first_call_us or report.as_of_us),
-    )  # fmt: skip
+    )

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.incidents.view import IncidentView, UnitTrack
 
-FIRST_INTERVENTION = "first_intervention"  # the run-card slot of micro stations
+FIRST_INTERVENTION = "first_intervention"  # the run-card capability of micro stations
 NO_SHOW = ("DECLINED", "TIMED_OUT")
 DEFAULT_FILE = Path(__file__).resolve().parents[3] / "config/response-standards.yaml"
 
@@ -86,9 +86,15 @@ def _verdict(met: bool | None, applicable: bool) -> str:
 
 
 def _interval_check(
-    name: str, limit_s: float, start_us: int, end_us: int, view: IncidentView,
-    missing_start: str, done: str, waiting: str,
-) -> StandardCheck:  # fmt: skip
+    name: str,
+    limit_s: float,
+    start_us: int,
+    end_us: int,
+    view: IncidentView,
+    missing_start: str,
+    done: str,
+    waiting: str,
+) -> StandardCheck:
     """One interval of the incident against its limit. Not reached by the end of the log:
     missed once the limit has passed (unless the incident was cancelled), else pending."""
     if not start_us:
@@ -110,9 +116,13 @@ def _interval_check(
 
 
 def _per_unit_check(
-    name: str, limit_s: float, tracks: list[UnitTrack], end_of: str, view: IncidentView,
+    name: str,
+    limit_s: float,
+    tracks: list[UnitTrack],
+    end_of: str,
+    view: IncidentView,
     what: str,
-) -> StandardCheck:  # fmt: skip
+) -> StandardCheck:
     """Every unit in ``tracks`` from its alert to the milestone ``end_of`` within the limit:
     met if all are, missed if any is late or did not come, else not reached."""
     done: list[tuple[str, float]] = []
@@ -162,32 +172,46 @@ def check_standards(view: IncidentView, standards: ResponseStandards) -> tuple[S
     sent = [t for t in units if t.dispatched_us]
     first_sent = min(sent, key=lambda t: t.dispatched_us) if sent else None
     first_dispatch = first_sent.dispatched_us if first_sent else 0
-    capable = [t for t in units if t.on_scene_us and t.slot != FIRST_INTERVENTION]
+    capable = [t for t in units if t.on_scene_us and t.capability != FIRST_INTERVENTION]
     first_capable = min(capable, key=lambda t: t.on_scene_us) if capable else None
     arrived = ""
     if first_capable is not None:
-        what = f"{first_capable.tier_name}, {first_capable.slot or 'no slot'}"
+        what = f"{first_capable.tier_name}, {first_capable.capability or 'no capability'}"
         arrived = f"{first_capable.unit_id} ({what}) on scene after the first dispatch"
     s = standards
     staffed = [t for t in units if t.tier_name in s.turnout.tiers]
     micro = [t for t in units if t.tier_name in s.micro_station_on_scene.tiers]
     return (
         _interval_check(
-            s.call_processing.label, s.call_processing.limit_seconds, view.first_call_us,
-            first_dispatch, view,
+            s.call_processing.label,
+            s.call_processing.limit_seconds,
+            view.first_call_us,
+            first_dispatch,
+            view,
             missing_start="no call recorded",
             done=f"first unit {first_sent.unit_id if first_sent else ''} dispatched after "
             "the first call",
             waiting="no unit dispatched",
         ),
-        _per_unit_check(s.turnout.label, s.turnout.limit_seconds, staffed, "en_route_us", view,
-                        "en route"),
-        _per_unit_check(s.micro_station_on_scene.label, s.micro_station_on_scene.limit_seconds,
-                        micro, "on_scene_us", view, "on scene"),
+        _per_unit_check(
+            s.turnout.label, s.turnout.limit_seconds, staffed, "en_route_us", view, "en route"
+        ),
+        _per_unit_check(
+            s.micro_station_on_scene.label,
+            s.micro_station_on_scene.limit_seconds,
+            micro,
+            "on_scene_us",
+            view,
+            "on scene",
+        ),
         _interval_check(
-            s.first_capable_unit.label, s.first_capable_unit.limit_seconds, first_dispatch,
-            first_capable.on_scene_us if first_capable else 0, view,
-            missing_start="no unit dispatched", done=arrived,
+            s.first_capable_unit.label,
+            s.first_capable_unit.limit_seconds,
+            first_dispatch,
+            first_capable.on_scene_us if first_capable else 0,
+            view,
+            missing_start="no unit dispatched",
+            done=arrived,
             waiting="no capable unit on scene",
         ),
-    )  # fmt: skip
+    )

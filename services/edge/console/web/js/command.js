@@ -118,8 +118,8 @@ async function execute(line) {
       const incident = findIncident(rest[1])
       if (!unit) return output(`${t('unit')}? ${rest[0] || ''}`, 'error')
       if (!incident) return output(t('no_incident'), 'error')
-      // the unit's main capability is the slot it fills (a decline re-dispatches that slot)
-      const body = { unit_id: unit, slot: store.units.get(unit).profile.capabilities[0] || '' }
+      // the unit's main capability is the capability it fills (a decline re-dispatches that capability)
+      const body = { unit_id: unit, capability: store.units.get(unit).profile.capabilities[0] || '' }
       const key = keys.for(`d:${incident}:${unit}`, body)
       output(t('working'))
       const reply = await api.post(`/api/incidents/${encodeURIComponent(incident)}/dispatch`, body, key)

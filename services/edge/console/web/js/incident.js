@@ -141,23 +141,23 @@ function render() {
     const live = store.units.get(a.unit_id)
     const status = a.state === 'ACTIVE' && live ? live.status : ''
     return el('li', { dataset: { unit: a.unit_id, state: a.state } },
-      el('strong', {}, a.unit_id), ` ${c(a.slot)} · `,
+      el('strong', {}, a.unit_id), ` ${c(a.capability)} · `,
       a.state === 'ACTIVE' ? [shapeOf(status), c(status)] : el('span', { class: a.state === 'RELEASED' ? '' : 'danger' }, c(a.state)),
       a.replaces_unit_id ? ` · ${t('swap')} ${a.replaces_unit_id}` : '',
       a.ended_reason ? ` · ${a.ended_reason}` : '',
     )
   })
-  const needs = (detail.open_needs || []).map((n) =>
-    el('li', { class: 'warn' }, `${c(n.slot) || n.unit_id} × ${n.remaining}`, n.reason ? ` — ${n.reason}` : '', n.unavailable_reason ? ` (${n.unavailable_reason})` : ''))
+  const needs = (detail.open_requests || []).map((n) =>
+    el('li', { class: 'warn' }, `${c(n.capability) || n.unit_id} × ${n.remaining}`, n.reason ? ` — ${n.reason}` : '', n.unavailable_reason ? ` (${n.unavailable_reason})` : ''))
   const entries = timeline.map((item) =>
     el('li', {}, el('time', {}, clock(item.at / 1000)), el('span', {}, actor(item.actor)), el('span', {}, describe(item))))
   const parts = [
     el('dl', { id: 'incident-facts', class: 'facts' }),
     writable ? actionBar() : null,
-    writable ? el('div', { id: 'incident-form-slot' }, openForm ? actionForm(openForm) : null) : null,
+    writable ? el('div', { id: 'incident-form-area' }, openForm ? actionForm(openForm) : null) : null,
     el('p', { id: 'incident-action-message', class: `message ${actionState.kind}`, role: 'status' }, actionState.text),
     el('h3', {}, t('units_on')), el('ul', { class: 'plain', id: 'incident-units' }, units),
-    needs.length ? [el('h3', {}, t('open_needs')), el('ul', { class: 'plain' }, needs)] : null,
+    needs.length ? [el('h3', {}, t('open_requests')), el('ul', { class: 'plain' }, needs)] : null,
     el('h3', {}, t('timeline')), el('ol', { class: 'plain timeline', id: 'incident-timeline' }, entries),
   ]
   body.replaceChildren(...parts.flat().filter(Boolean))
@@ -184,7 +184,7 @@ function actionBar() {
 function showForm(name) {
   openForm = openForm === name ? '' : name
   render()
-  const first = $('incident-form-slot')?.querySelector('input, select, button')
+  const first = $('incident-form-area')?.querySelector('input, select, button')
   if (first) first.focus()
 }
 

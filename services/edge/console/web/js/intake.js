@@ -309,7 +309,7 @@ function renderRecommendation() {
       const result = r.results[pick.unit_id]
       return el(
         'li', { dataset: { unit: pick.unit_id } },
-        el('span', {}, el('strong', {}, pick.unit_id), ` ${c(pick.slot)} · ${c(pick.tier)} · ${t('eta')} ${minutes(pick.eta_seconds)} · ${km(pick.distance_km)}`),
+        el('span', {}, el('strong', {}, pick.unit_id), ` ${c(pick.capability)} · ${c(pick.tier)} · ${t('eta')} ${minutes(pick.eta_seconds)} · ${km(pick.distance_km)}`),
         result
           ? el('span', { class: `badge outcome-${result.outcome}` }, t(result.outcome))
           : el('button', { type: 'button', onclick: () => openSwap(index) }, t('swap')),
@@ -319,7 +319,7 @@ function renderRecommendation() {
     }),
   )
   $('rec-shortfalls').replaceChildren(
-    ...r.shortfalls.map((s) => el('li', {}, `${t('shortfall')}：${c(s.slot)} × ${s.missing} — ${s.reason}`)),
+    ...r.shortfalls.map((s) => el('li', {}, `${t('shortfall')}：${c(s.capability)} × ${s.missing} — ${s.reason}`)),
   )
 }
 
@@ -331,7 +331,7 @@ function openSwap(index) {
   const taken = new Set(r.picks.map((p) => p.unit_id))
   const where = incident?.location
   const candidates = [...store.units.values()]
-    .filter((u) => meaning(u.status) === 'available' && !taken.has(u.profile.unit_id) && u.profile.capabilities.includes(pick.slot))
+    .filter((u) => meaning(u.status) === 'available' && !taken.has(u.profile.unit_id) && u.profile.capabilities.includes(pick.capability))
     .map((u) => ({ unit: u, distance: where ? metres(where, u.location || u.profile.home) / 1000 : 0 }))
     .sort((a, b) => a.distance - b.distance)
     .slice(0, 8)
@@ -375,7 +375,7 @@ export async function dispatchAll() {
   if (button.disabled) return
   const picks = r.picks.filter((p) => !r.results[p.unit_id] || r.results[p.unit_id].outcome === 'refused')
   if (!picks.length) return
-  const body = { picks: picks.map((p) => ({ unit_id: p.unit_id, slot: p.slot })) }
+  const body = { picks: picks.map((p) => ({ unit_id: p.unit_id, capability: p.capability })) }
   button.disabled = true
   $('rec-message').textContent = t('working')
   const key = keys.for(`dispatch-${r.incident_id}`, body)

@@ -236,13 +236,13 @@ export function describe(item) {
     case 'UnitDispatched':
       return d.replaces_unit_id
         ? pick(`自动改派：${unit} 替换 ${d.replaces_unit_id}`, `re-dispatched: ${unit} replaces ${d.replaces_unit_id}`)
-        : pick(`派出 ${unit}（${c(d.slot)}）`, `${unit} dispatched (${c(d.slot)})`)
+        : pick(`派出 ${unit}（${c(d.capability)}）`, `${unit} dispatched (${c(d.capability)})`)
     case 'UnitsRequested':
       return d.replaces_unit_id
         ? pick(`需改派：替换 ${d.replaces_unit_id}`, `replacement needed for ${d.replaces_unit_id}`)
-        : pick(`请求增援：${c(d.slot) || d.unit_id} × ${d.count || 1}`, `requested: ${c(d.slot) || d.unit_id} × ${d.count || 1}`)
+        : pick(`请求增援：${c(d.capability) || d.unit_id} × ${d.count || 1}`, `requested: ${c(d.capability) || d.unit_id} × ${d.count || 1}`)
     case 'UnitsUnavailable':
-      return pick(`无可用${c(d.slot)}（缺 ${d.missing}）：${d.reason || ''}`, `no ${c(d.slot)} free (${d.missing} missing): ${d.reason || ''}`)
+      return pick(`无可用${c(d.capability)}（缺 ${d.missing}）：${d.reason || ''}`, `no ${c(d.capability)} free (${d.missing} missing): ${d.reason || ''}`)
     case 'AssignmentEnded':
       return pick(`${unit} 离开警情（${c(d.outcome)}）`, `${unit} off the incident (${c(d.outcome)})`)
     case 'AlarmLevelRaised':
