@@ -8,7 +8,12 @@ import uuid
 import click
 
 from emergency.v1 import common_pb2, dispatch_pb2
-from services.cli.session import Session, pass_session
+from services.cli.session import (
+    Session,
+    incident_status_option,
+    pass_session,
+    status_name,
+)
 
 SOURCES = ["PHONE", "FIRE_ALARM_NETWORK", "SMART_SMOKE_DETECTOR", "TRANSFER"]
 
@@ -143,22 +148,24 @@ def show_incident(session: Session, incident_id: str) -> None:
 
 @click.command(name="incidents")
 @pass_session
-@click.option("--status", multiple=True, help="OPEN, UNDER_CONTROL, CLOSED, CANCELLED")
-def list_incidents(session: Session, status: tuple[str, ...]) -> None:
+@incident_status_option()
+def list_incidents(session: Session, statuses: list[common_pb2.IncidentStatus.ValueType]) -> None:
     """The incidents board (active incidents unless --status is given)."""
-    request = dispatch_pb2.ListIncidentsRequest(statuses=[s.upper() for s in status])
+    request = dispatch_pb2.ListIncidentsRequest(statuses=statuses)
     found = session.ask(session.client.dispatch.ListIncidents, request).incidents
     for i in found:
         active = sum(a.state == "ACTIVE" for a in i.assignments)
         click.echo(
-            f"{i.incident_id}  {i.status:<13} L{i.alarm_level} {i.incident_type:<20} "
+            f"{i.incident_id}  {status_name(i.status):<13} L{i.alarm_level} {i.incident_type:<20} "
             f"{active} units  {i.commander_name or i.commander_id or '-'}  {i.address}"
         )
     click.echo(f"{len(found)} incident(s)", err=True)
 
 
 def print_incident(i: dispatch_pb2.Incident) -> None:
-    click.echo(f"{i.incident_id}  {i.incident_type}  {i.status}  alarm level {i.alarm_level}")
+    click.echo(
+        f"{i.incident_id}  {i.incident_type}  {status_name(i.status)}  alarm level {i.alarm_level}"
+    )
     click.echo(f"  address: {i.address or '-'}   calls: {len(i.call_ids)}")
     click.echo(f"  command: {i.commander_name or i.commander_id or 'nobody yet'}")
     for a in i.assignments:

@@ -14,7 +14,13 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from emergency.v1 import common_pb2, incidents_pb2
-from services.cli.session import Session, fail, pass_session
+from services.cli.session import (
+    Session,
+    fail,
+    incident_status_option,
+    pass_session,
+    status_name,
+)
 
 SOURCES = {"store": incidents_pb2.STORE, "kafka": incidents_pb2.KAFKA}
 
@@ -78,8 +84,8 @@ def incident_log(session: Session, incident_id: str) -> None:
 def print_state(session: Session, state: incidents_pb2.IncidentState) -> None:
     at = f"  as of {session.local(state.as_of)}" if state.HasField("as_of") else ""
     click.echo(
-        f"{state.incident_id}  {state.incident_type or '-'}  {state.status}  alarm level "
-        f"{state.alarm_level}{at}  ({state.events_applied} events)"
+        f"{state.incident_id}  {state.incident_type or '-'}  {status_name(state.status)}  "
+        f"alarm level {state.alarm_level}{at}  ({state.events_applied} events)"
     )
     click.echo(
         f"  command: {state.commander_name or state.commander_id or 'nobody'}   "
@@ -150,7 +156,7 @@ def replay(
                 s = frame.state
                 on_scene = sum(u.status == "ON_SCENE" for u in s.units)
                 click.echo(
-                    f"           -> {s.status}, level {s.alarm_level}, "
+                    f"           -> {status_name(s.status)}, level {s.alarm_level}, "
                     f"{len(s.units)} units ({on_scene} on scene), "
                     f"command: {s.commander_name or s.commander_id or '-'}"
                 )
@@ -213,14 +219,14 @@ def add_note(session: Session, incident_id: str, text: str, kind: str) -> None:
 
 @click.command(name="history")
 @pass_session
-@click.option("--status", multiple=True, help="OPEN, UNDER_CONTROL, CLOSED, CANCELLED")
+@incident_status_option()
 @click.option("--type", "types", multiple=True, help="Incident types.")
 @click.option("--since", default="", help="Opened at or after (ISO 8601).")
 @click.option("--until", default="", help="Opened at or before (ISO 8601).")
 @click.option("--limit", default=100, show_default=True)
 def history(
     session: Session,
-    status: tuple[str, ...],
+    statuses: list[common_pb2.IncidentStatus.ValueType],
     types: tuple[str, ...],
     since: str,
     until: str,
@@ -228,7 +234,7 @@ def history(
 ) -> None:
     """Incidents in the record, newest first (from the incident log)."""
     request = incidents_pb2.SearchIncidentsRequest(
-        statuses=[s.upper() for s in status], incident_types=types, limit=limit
+        statuses=statuses, incident_types=types, limit=limit
     )
     if since:
         request.opened_from.CopyFrom(instant(session, since, ""))
@@ -237,7 +243,7 @@ def history(
     found = session.ask(session.client.incidents.SearchIncidents, request).incidents
     for i in found:
         click.echo(
-            f"{i.incident_id}  {session.local(i.opened_at)}  {i.status:<13} "
+            f"{i.incident_id}  {session.local(i.opened_at)}  {status_name(i.status):<13} "
             f"L{i.alarm_level} {i.incident_type:<20} {i.events:>4} events  "
             f"{i.address}"
         )

@@ -14,7 +14,8 @@ import click
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from emergency.v1 import units_pb2
+from emergency.v1 import common_pb2, units_pb2
+from services.common.enums import IncidentStatus
 from services.common.grpc_client import Client
 
 Request = TypeVar("Request")
@@ -70,3 +71,25 @@ def fail(error: grpc.RpcError) -> NoReturn:
 
 
 pass_session = click.make_pass_decorator(Session)
+
+
+def incident_status_option() -> Callable[[Callable[..., object]], Callable[..., object]]:
+    """``--status``, repeatable: incident statuses by name, any case."""
+    names = [s.name for s in IncidentStatus if s is not IncidentStatus.NONE]
+    return click.option(
+        "--status",
+        "statuses",
+        multiple=True,
+        type=click.Choice(names, case_sensitive=False),
+        callback=lambda _ctx, _param, chosen: [
+            common_pb2.IncidentStatus.Value(name.upper()) for name in chosen
+        ],
+    )
+
+
+def status_name(number: int) -> str:
+    """An incident status as the CLI prints it (NONE before the incident was opened)."""
+    try:
+        return IncidentStatus(number).name
+    except ValueError:  # a status newer than this CLI
+        return f"STATUS_{number}"

@@ -4,7 +4,10 @@ the domain reads ``UnitStatus.AVAILABLE`` and the wire carries the number."""
 
 from __future__ import annotations
 
-from enum import IntEnum, StrEnum
+from collections.abc import Iterable
+from enum import IntEnum
+
+from services.common.errors import InvalidArgument
 
 
 class CallSource(IntEnum):
@@ -38,16 +41,29 @@ class UnitStatus(IntEnum):
     STAGING = 10
 
 
-class IncidentStatus(StrEnum):
+class IncidentStatus(IntEnum):
     """Where an incident is in its life: OPEN -> UNDER_CONTROL -> CLOSED, and OPEN or
-    UNDER_CONTROL -> CANCELLED. NONE: not opened (an aggregate with no events)."""
+    UNDER_CONTROL -> CANCELLED. NONE (the contract's INCIDENT_STATUS_UNSPECIFIED): not
+    opened, an incident with no events yet."""
 
-    NONE = "NONE"
-    OPEN = "OPEN"
-    UNDER_CONTROL = "UNDER_CONTROL"
-    CLOSED = "CLOSED"
-    CANCELLED = "CANCELLED"
+    NONE = 0
+    OPEN = 1
+    UNDER_CONTROL = 2
+    CLOSED = 3
+    CANCELLED = 4
 
     @property
     def active(self) -> bool:
         return self in (IncidentStatus.OPEN, IncidentStatus.UNDER_CONTROL)
+
+    @classmethod
+    def named(cls, numbers: Iterable[int]) -> frozenset[IncidentStatus]:
+        """The statuses a client asked for by number; ``InvalidArgument`` naming the known
+        ones for 0 (not a status one can ask for) or a number the contract does not have."""
+        asked = set(numbers)
+        chosen = {cls(n) for n in asked if n in cls._value2member_map_ and n != 0}
+        wrong = sorted(asked - {s.value for s in chosen})
+        if wrong:
+            known = ", ".join(f"{s.name} ({s.value})" for s in cls if s is not cls.NONE)
+            raise InvalidArgument(f"unknown incident status {wrong}; use {known}")
+        return frozenset(chosen)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import grpc
 
 from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc
 from services.common.auth import READERS, STAFF, current_authorization, current_principal
 from services.common.enums import CallSource, IncidentStatus
 from services.common.envelope import timestamp
-from services.common.errors import InvalidArgument
 from services.common.geo import Point
 from services.common.grpc_server import GrpcServer
 from services.dispatch.app import DispatchApp
@@ -61,7 +58,7 @@ def incident_message(incident: Incident) -> dispatch_pb2.Incident:
         if where
         else None,
         address=incident.address,
-        status=incident.status.value,
+        status=common_pb2.IncidentStatus.ValueType(incident.status),
         call_ids=incident.call_ids,
         version=incident.version,
         alarm_level=incident.alarm_level,
@@ -96,15 +93,6 @@ def incident_message(incident: Incident) -> dispatch_pb2.Incident:
 
 def _point(where: common_pb2.GeoPoint | None) -> Point | None:
     return Point(where.latitude, where.longitude) if where is not None else None
-
-
-def _statuses(names: Iterable[str]) -> set[IncidentStatus]:
-    """The statuses named, or ``InvalidArgument`` naming the known ones."""
-    known = {s.value: s for s in IncidentStatus if s is not IncidentStatus.NONE}
-    unknown = sorted(set(names) - set(known))
-    if unknown:
-        raise InvalidArgument(f"unknown status {unknown}; use {', '.join(known)}")
-    return {known[name] for name in names}
 
 
 class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
@@ -166,7 +154,7 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
     def ListIncidents(
         self, request: dispatch_pb2.ListIncidentsRequest, context: grpc.ServicerContext
     ) -> dispatch_pb2.ListIncidentsResponse:
-        found = self.app.list_incidents(_statuses(request.statuses), request.limit)
+        found = self.app.list_incidents(IncidentStatus.named(request.statuses), request.limit)
         return dispatch_pb2.ListIncidentsResponse(incidents=[incident_message(i) for i in found])
 
     def _handle(self, command: IncidentCommand) -> dispatch_pb2.Incident:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Protocol
 
 import structlog
@@ -421,7 +421,7 @@ class DispatchApp:
         )
         return incident, level, result
 
-    def list_incidents(self, statuses: set[IncidentStatus], limit: int) -> list[Incident]:
+    def list_incidents(self, statuses: Collection[IncidentStatus], limit: int) -> list[Incident]:
         """Newest first; active ones when no status is named."""
         wanted = statuses or {IncidentStatus.OPEN, IncidentStatus.UNDER_CONTROL}
         found = self.board.select(lambda i: i.status in wanted)

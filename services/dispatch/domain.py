@@ -410,7 +410,7 @@ class Incident(Aggregate):
         hours ago is not wanted now), unless the commander keeps them."""
         if self.status is not IncidentStatus.OPEN:
             raise FailedPrecondition(
-                f"incident {self.incident_id} is {self.status}: only an OPEN incident can "
+                f"incident {self.incident_id} is {self.status.name}: only an OPEN incident can "
                 "be marked under control"
             )
         events: list[Message] = [
@@ -472,7 +472,7 @@ class Incident(Aggregate):
             raise FailedPrecondition("no such incident")
         if not self.active:
             raise FailedPrecondition(
-                f"incident {self.incident_id} is {self.status}: cannot {to_do}"
+                f"incident {self.incident_id} is {self.status.name}: cannot {to_do}"
             )
 
     # --- evolution ---------------------------------------------------------------------

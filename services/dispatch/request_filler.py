@@ -298,7 +298,7 @@ class RequestFiller:
 
     def _release(self, incident: Incident, unit_id: str) -> None:
         assert self.app.units is not None
-        why = f"incident {incident.status.lower()}"
+        why = f"incident {incident.status.name.lower()}"
         try:
             self.app.units.release(
                 unit_id,

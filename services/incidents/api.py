@@ -12,6 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from emergency.v1 import common_pb2, incidents_pb2, incidents_pb2_grpc
 from services.common.auth import READERS, current_principal
+from services.common.enums import IncidentStatus
 from services.common.envelope import micros
 from services.common.grpc_server import GrpcServer
 from services.common.jurisdiction import Role
@@ -65,7 +66,7 @@ class IncidentsServicer(incidents_pb2_grpc.IncidentsServiceServicer):
         a = request.area
         rows = self.record.search(
             IncidentQuery(
-                statuses=tuple(request.statuses),
+                statuses=IncidentStatus.named(request.statuses),
                 incident_types=tuple(request.incident_types),
                 opened_from_us=micros(request.opened_from),
                 opened_to_us=micros(request.opened_to),
@@ -157,7 +158,7 @@ def state_message(view: IncidentView) -> incidents_pb2.IncidentState:
     state = incidents_pb2.IncidentState(
         incident_id=view.incident_id,
         incident_type=view.incident_type,
-        status=view.status,
+        status=common_pb2.IncidentStatus.ValueType(view.status),
         alarm_level=view.alarm_level,
         address=view.address,
         commander_id=view.commander_id,
@@ -197,7 +198,7 @@ def _summary(row: IncidentRow) -> incidents_pb2.IncidentSummary:
     return incidents_pb2.IncidentSummary(
         incident_id=row.incident_id,
         incident_type=row.incident_type,
-        status=row.status,
+        status=common_pb2.IncidentStatus.ValueType(row.status),
         alarm_level=row.alarm_level,
         location=where,
         address=row.address,

@@ -108,9 +108,7 @@ class IncidentRecord:
         return report_from_view(fold(self.entries(incident_id, source)), self.standards)
 
     def search(self, query: IncidentQuery) -> list[IncidentRow]:
-        check_search(
-            list(query.statuses), query.limit, query.opened_from_us, query.opened_to_us, query.area
-        )
+        check_search(query.limit, query.opened_from_us, query.opened_to_us, query.area)
         return self.reader.search(query)
 
     # --- replay --------------------------------------------------------------------------

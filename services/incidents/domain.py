@@ -31,13 +31,6 @@ class Source(enum.Enum):
     KAFKA = "kafka"  # every service's topic, read again from the broker
 
 
-class IncidentStatus(enum.StrEnum):
-    OPEN = "OPEN"
-    UNDER_CONTROL = "UNDER_CONTROL"
-    CLOSED = "CLOSED"
-    CANCELLED = "CANCELLED"
-
-
 def note_stream(incident_id: str) -> str:
     return f"notes-{incident_id}"
 
@@ -111,18 +104,12 @@ class ReplayPlan:
 
 
 def check_search(
-    statuses: list[str],
     limit: int,
     opened_from_us: int,
     opened_to_us: int,
     area: tuple[float, float, float, float] | None,
 ) -> None:
     """``InvalidArgument`` for a search that cannot be answered."""
-    unknown = set(statuses) - set(IncidentStatus)
-    if unknown:
-        raise InvalidArgument(
-            f"unknown status {sorted(unknown)}; use {sorted(s.value for s in IncidentStatus)}"
-        )
     if limit > MAX_SEARCH:
         raise InvalidArgument(f"limit {limit} is above {MAX_SEARCH}")
     if opened_from_us and opened_to_us and opened_to_us < opened_from_us:

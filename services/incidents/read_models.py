@@ -30,6 +30,7 @@ from sqlalchemy import (
     select,
 )
 
+from services.common.enums import IncidentStatus
 from services.common.envelope import EventEnvelope, micros
 
 metadata = MetaData()
@@ -55,7 +56,7 @@ summaries_table = Table(
     metadata,
     Column("incident_id", String(64), primary_key=True),
     Column("incident_type", String(100), nullable=False, default=""),
-    Column("status", String(20), nullable=False, default="NONE"),
+    Column("status", String(20), nullable=False, default=IncidentStatus.NONE.name),
     Column("alarm_level", Integer, nullable=False, default=0),
     Column("latitude", Float),
     Column("longitude", Float),
@@ -68,10 +69,11 @@ summaries_table = Table(
 Index("ix_summaries_opened", summaries_table.c.opened_at)
 
 # What a dispatch event changes on the board's row (besides the event count).
+# The table keeps a status by its name, which reads well in SQL and survives renumbering.
 _STATUS_AFTER = {
-    "incident_under_control": "UNDER_CONTROL",
-    "incident_closed": "CLOSED",
-    "incident_cancelled": "CANCELLED",
+    "incident_under_control": IncidentStatus.UNDER_CONTROL.name,
+    "incident_closed": IncidentStatus.CLOSED.name,
+    "incident_cancelled": IncidentStatus.CANCELLED.name,
 }
 
 
@@ -113,7 +115,7 @@ class IncidentLogProjection:
             created = envelope.incident_created
             changes.update(
                 incident_type=created.incident_type,
-                status="OPEN",
+                status=IncidentStatus.OPEN.name,
                 alarm_level=created.alarm_level or 1,
                 address=created.address,
                 opened_at=micros(created.opened_at) or at,
@@ -144,7 +146,7 @@ class IncidentRow:
 
     incident_id: str
     incident_type: str
-    status: str
+    status: IncidentStatus
     alarm_level: int
     latitude: float | None
     longitude: float | None
@@ -157,7 +159,7 @@ class IncidentRow:
 
 @dataclass(frozen=True)
 class IncidentQuery:
-    statuses: Collection[str] = ()
+    statuses: Collection[IncidentStatus] = ()
     incident_types: Collection[str] = ()
     opened_from_us: int = 0
     opened_to_us: int = 0
@@ -205,9 +207,9 @@ class IncidentLogReader:
     def search(self, query: IncidentQuery) -> list[IncidentRow]:
         """Rows of the board, newest first."""
         t = summaries_table.c
-        statement = select(summaries_table).where(t.status != "NONE")
+        statement = select(summaries_table).where(t.status != IncidentStatus.NONE.name)
         if query.statuses:
-            statement = statement.where(t.status.in_(list(query.statuses)))
+            statement = statement.where(t.status.in_([s.name for s in query.statuses]))
         if query.incident_types:
             statement = statement.where(t.incident_type.in_(list(query.incident_types)))
         if query.opened_from_us:
@@ -221,4 +223,7 @@ class IncidentLogReader:
             )
         statement = statement.order_by(t.opened_at.desc()).limit(query.limit)
         with self.engine.connect() as conn:
-            return [IncidentRow(**row) for row in conn.execute(statement).mappings()]
+            return [
+                IncidentRow(**{**row, "status": IncidentStatus[row["status"]]})
+                for row in conn.execute(statement).mappings()
+            ]

@@ -16,6 +16,7 @@ from typing import Any
 from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, events_pb2
+from services.common.enums import IncidentStatus
 from services.common.envelope import micros
 from services.incidents.ordering import timed
 
@@ -82,7 +83,7 @@ class IncidentView:
 
     incident_id: str = ""
     incident_type: str = ""
-    status: str = "NONE"  # OPEN, UNDER_CONTROL, CLOSED, CANCELLED
+    status: IncidentStatus = IncidentStatus.NONE
     alarm_level: int = 0
     location: tuple[float, float] | None = None
     address: str = ""
@@ -159,8 +160,8 @@ class IncidentView:
     def _incident_created(self, e: events_pb2.IncidentCreated, at: int) -> None:
         self.incident_id = e.incident_id or self.incident_id
         self.incident_type = e.incident_type or self.incident_type
-        if self.status == "NONE":
-            self.status = "OPEN"
+        if self.status is IncidentStatus.NONE:
+            self.status = IncidentStatus.OPEN
         self.alarm_level = max(self.alarm_level, e.alarm_level or 1)
         if e.HasField("location"):
             self.location = (e.location.latitude, e.location.longitude)
@@ -207,17 +208,17 @@ class IncidentView:
         self.command_changes.append((at, e.to_commander_id, e.to_commander_name))
 
     def _incident_under_control(self, e: events_pb2.IncidentUnderControl, at: int) -> None:
-        if self.status in ("NONE", "OPEN"):
-            self.status = "UNDER_CONTROL"
+        if self.status in (IncidentStatus.NONE, IncidentStatus.OPEN):
+            self.status = IncidentStatus.UNDER_CONTROL
         if not self.under_control_us:
             self.under_control_us = at
 
     def _incident_closed(self, e: events_pb2.IncidentClosed, at: int) -> None:
-        self.status = "CLOSED"
+        self.status = IncidentStatus.CLOSED
         self.ended_us = self.ended_us or at
 
     def _incident_cancelled(self, e: events_pb2.IncidentCancelled, at: int) -> None:
-        self.status = "CANCELLED"
+        self.status = IncidentStatus.CANCELLED
         self.ended_us = self.ended_us or at
         self.cancel_reason = CANCEL_REASONS.get(e.reason, str(e.reason))
 

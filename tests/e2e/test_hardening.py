@@ -197,7 +197,7 @@ def test_a_request_id_reused_for_another_operation_is_refused_naming_the_first(
 
     assert error.code() == grpc.StatusCode.ALREADY_EXISTS
     assert "already used for MarkUnderControl, not CloseIncident" in error.details()
-    assert incident(clients, incident_id).status == "UNDER_CONTROL"
+    assert incident(clients, incident_id).status == common_pb2.UNDER_CONTROL
 
     key = rid()
     clients.units.ReserveUnit(

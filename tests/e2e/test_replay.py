@@ -133,7 +133,7 @@ def played(clients: Clients) -> dict[str, object]:
     def settled() -> bool:  # closed, every unit released, the note in, all logged
         state = state_at(clients, incident_id)
         return (
-            state.status == "CLOSED"
+            state.status == common_pb2.CLOSED
             and bool(state.notes)
             and all(u.released_at.seconds for u in state.units)
         )
@@ -153,10 +153,13 @@ def test_the_store_and_kafka_give_the_same_incident(clients: Clients, played) ->
 
 def test_the_state_at_any_instant(clients: Clients, played) -> None:  # type: ignore[no-untyped-def]
     first = log_of(clients, played["id"])[0].occurred_at.ToMicroseconds()
-    assert state_at(clients, played["id"], first - 1_000_000).status == "NONE"
+    assert (
+        state_at(clients, played["id"], first - 1_000_000).status
+        == common_pb2.INCIDENT_STATUS_UNSPECIFIED
+    )
 
     early = state_at(clients, played["id"], played["acknowledged"])
-    assert early.status == "OPEN" and early.alarm_level == 1 and not early.commander_name
+    assert early.status == common_pb2.OPEN and early.alarm_level == 1 and not early.commander_name
     (engine,) = [u for u in early.units if u.unit_id == UNIT]
     assert engine.tier == common_pb2.PROFESSIONAL and engine.capability == "engine"
 
@@ -164,10 +167,10 @@ def test_the_state_at_any_instant(clients: Clients, played) -> None:  # type: ig
     assert next(u for u in arrived.units if u.unit_id == UNIT).status == "ON_SCENE"
 
     raised = state_at(clients, played["id"], played["raised"])
-    assert raised.alarm_level == 2 and raised.status == "OPEN"
+    assert raised.alarm_level == 2 and raised.status == common_pb2.OPEN
 
     now = state_at(clients, played["id"])
-    assert now.status == "CLOSED" and now.commander_name == "Commander Liu"
+    assert now.status == common_pb2.CLOSED and now.commander_name == "Commander Liu"
     assert now.notes and "floor 17" in now.notes[0]
 
 
@@ -185,7 +188,7 @@ def test_a_replay_as_fast_as_possible_ends_in_the_current_state(clients: Clients
     assert [f.event.event_id for f in frames] == [e.event_id for e in log]
     assert [f.index for f in frames] == list(range(len(log)))
     assert all(f.summary for f in frames)
-    assert frames[-1].state.status == "CLOSED"
+    assert frames[-1].state.status == common_pb2.CLOSED
     assert frames[-1].state.units == state_at(clients, played["id"]).units
 
 
@@ -223,7 +226,7 @@ def test_a_replay_cancelled_midway_stops_the_server(stack: Stack, clients: Clien
         timeout=10,
         what="the server noticing the cancellation",
     )
-    assert state_at(clients, played["id"]).status == "CLOSED"  # and it still serves
+    assert state_at(clients, played["id"]).status == common_pb2.CLOSED  # and it still serves
 
 
 def test_paced_replays_are_capped_and_the_cap_frees_up(clients: Clients, played) -> None:  # type: ignore[no-untyped-def]
@@ -272,9 +275,9 @@ def test_searching_the_record(clients: Clients, played) -> None:  # type: ignore
     downtown = incidents_pb2.Area(south=28.18, west=112.96, north=28.21, east=112.99)
     elsewhere = incidents_pb2.Area(south=28.50, west=113.50, north=28.60, east=113.60)
     assert played["id"] in search(
-        statuses=["CLOSED"], incident_types=["high_rise_fire"], area=downtown
+        statuses=[common_pb2.CLOSED], incident_types=["high_rise_fire"], area=downtown
     )
-    assert played["id"] not in search(statuses=["OPEN"])
+    assert played["id"] not in search(statuses=[common_pb2.OPEN])
     assert played["id"] not in search(area=elsewhere)
     assert played["id"] not in search(opened_from=stamp(played["raised"]))
 
@@ -298,9 +301,15 @@ def test_searching_the_record(clients: Clients, played) -> None:  # type: ignore
         ),
         (
             "SearchIncidents",
-            incidents_pb2.SearchIncidentsRequest(statuses=["ON_FIRE"]),
+            incidents_pb2.SearchIncidentsRequest(statuses=[common_pb2.OPEN, 99]),
             "INVALID_ARGUMENT",
-            "unknown status",
+            "statuses[1] 99 is not a IncidentStatus; use one of OPEN,",
+        ),
+        (
+            "SearchIncidents",
+            incidents_pb2.SearchIncidentsRequest(statuses=[common_pb2.INCIDENT_STATUS_UNSPECIFIED]),
+            "INVALID_ARGUMENT",
+            "unknown incident status [0]; use OPEN (1)",
         ),
     ],
 )

@@ -42,7 +42,7 @@ def test_register_a_unit_take_a_call_and_read_the_incident_log(
         timeout=5,
         metadata=CALL_TAKER,
     )
-    assert incident.status == "OPEN" and list(incident.call_ids) == [reply.call_id]
+    assert incident.status == common_pb2.OPEN and list(incident.call_ids) == [reply.call_id]
 
     # The two events are applied one transaction each: wait for both, not the first.
     wanted = ["CallReceived", "IncidentCreated"]

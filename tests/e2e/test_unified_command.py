@@ -184,12 +184,12 @@ def test_a_high_rise_fire_from_call_to_close_under_one_command(clients: Clients)
     controlled = clients.dispatch.MarkUnderControl(
         note(request_id=rid(), incident_id=incident_id, note="knocked down"), metadata=COMMANDER
     )
-    assert controlled.status == "UNDER_CONTROL"
+    assert controlled.status == common_pb2.UNDER_CONTROL
     on_scene = [a.unit_id for a in active(controlled)]
     closed = clients.dispatch.CloseIncident(
         note(request_id=rid(), incident_id=incident_id, note="overhaul done"), metadata=COMMANDER
     )
-    assert closed.status == "CLOSED"
+    assert closed.status == common_pb2.CLOSED
 
     # Closing sends every unit home: released on the board, and free again.
     eventually(lambda: not active(incident(clients, incident_id)), what="every unit released")
@@ -279,7 +279,7 @@ def test_a_false_automatic_alarm_is_cancelled_and_its_units_go_home(clients: Cli
         ),
         metadata=CALL_TAKER,
     )
-    assert cancelled.status == "CANCELLED"
+    assert cancelled.status == common_pb2.CANCELLED
     eventually(lambda: not active(incident(clients, incident_id)), what="units released")
     eventually(
         lambda: all(unit_status(clients, u) == S.Value("AVAILABLE") for u in sent),

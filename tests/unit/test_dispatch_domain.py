@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from services.common.enums import CallSource
+from services.common.enums import CallSource, IncidentStatus
 from services.common.errors import InvalidArgument
 from services.common.geo import Point
 from services.dispatch.domain import Incident
@@ -20,7 +20,11 @@ def test_a_call_opens_an_incident() -> None:
 
     assert [type(e).__name__ for e in events] == ["CallReceived", "IncidentCreated"]
     incident = Incident.from_events(events)
-    assert (incident.incident_id, incident.status, incident.call_ids) == ("i1", "OPEN", ["c1"])
+    assert (incident.incident_id, incident.status, incident.call_ids) == (
+        "i1",
+        IncidentStatus.OPEN,
+        ["c1"],
+    )
     assert incident.location == Point(28.2, 112.9) and incident.version == 2
 
 

@@ -9,7 +9,7 @@ import pytest
 from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, events_pb2
-from services.common.enums import CallSource
+from services.common.enums import CallSource, IncidentStatus
 from services.common.errors import FailedPrecondition, InvalidArgument
 from services.dispatch.domain import Call, Incident
 from tests.support.aggregates import applied
@@ -180,7 +180,7 @@ def test_a_unit_id_is_required() -> None:
 def test_nothing_is_dispatched_to_an_incident_that_is_over(end) -> None:
     incident = given(end())
 
-    with pytest.raises(FailedPrecondition, match=f"is {incident.status}: cannot dispatch"):
+    with pytest.raises(FailedPrecondition, match=f"is {incident.status.name}: cannot dispatch"):
         incident.dispatch("E1", "card", "engine")
 
 
@@ -500,14 +500,14 @@ def test_an_open_incident_is_brought_under_control() -> None:
     events = incident.mark_under_control(" knocked down ")
 
     assert events == [events_pb2.IncidentUnderControl(incident_id=ID, note="knocked down")]
-    assert applied(incident, events).status == "UNDER_CONTROL" and incident.active
+    assert applied(incident, events).status == IncidentStatus.UNDER_CONTROL and incident.active
 
 
 @pytest.mark.parametrize("history", [[under_control()], [closed()], [cancelled()]])
 def test_only_an_open_incident_is_brought_under_control(history: list[Message]) -> None:
     incident = given(*history)
 
-    with pytest.raises(FailedPrecondition, match=f"is {incident.status}: only an OPEN"):
+    with pytest.raises(FailedPrecondition, match=f"is {incident.status.name}: only an OPEN"):
         incident.mark_under_control("")
 
 
@@ -518,7 +518,7 @@ def test_an_incident_is_closed(history: list[Message]) -> None:
     events = incident.close(" all out ")
 
     assert events == [events_pb2.IncidentClosed(incident_id=ID, note="all out")]
-    assert applied(incident, events).status == "CLOSED" and not incident.active
+    assert applied(incident, events).status == IncidentStatus.CLOSED and not incident.active
 
 
 def test_an_incident_is_not_closed_twice() -> None:
@@ -536,7 +536,7 @@ def test_a_false_alarm_is_cancelled() -> None:
             incident_id=ID, reason=CancelReason.FALSE_ALARM, note="detector fault"
         )
     ]
-    assert applied(incident, events).status == "CANCELLED"
+    assert applied(incident, events).status == IncidentStatus.CANCELLED
 
 
 @pytest.mark.parametrize("reason", ["BORED", "REASON_UNSPECIFIED", ""])
@@ -683,7 +683,11 @@ def test_the_events_rebuild_the_incident_decided_step_by_step() -> None:
 
     assert rebuilt == incident
     assert rebuilt.version == len(history) == 21  # under control withdrew n2 and n3
-    assert (rebuilt.status, rebuilt.alarm_level, rebuilt.commander_id) == ("CLOSED", 2, "li")
+    assert (rebuilt.status, rebuilt.alarm_level, rebuilt.commander_id) == (
+        IncidentStatus.CLOSED,
+        2,
+        "li",
+    )
     assert rebuilt.opened_at_us == 1_700_000_000_000_000
     assert rebuilt.resource_requests == {} and rebuilt.requests_made == 3
     assert rebuilt.releases_owed() == ["E3", "E4"]

@@ -9,6 +9,7 @@ import random
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from emergency.v1 import common_pb2, events_pb2
+from services.common.enums import IncidentStatus
 from services.incidents.api import state_message
 from services.incidents.narration import mask_number, summary, timeline
 from services.incidents.ordering import EVENT_TYPES, ordered
@@ -413,7 +414,11 @@ def false_alarm() -> list[EventEnvelope]:
 def test_fold_gives_the_final_state() -> None:
     view = fold(high_rise_fire())
 
-    assert (view.incident_id, view.incident_type, view.status) == (ID, "high_rise_fire", "CLOSED")
+    assert (view.incident_id, view.incident_type, view.status) == (
+        ID,
+        "high_rise_fire",
+        IncidentStatus.CLOSED,
+    )
     assert view.alarm_level == 2
     assert view.address == "No. 3 Jianshe Rd, Tower B"
     assert view.location == (28.19, 112.97)
@@ -479,13 +484,21 @@ def test_state_at_any_instant() -> None:
     log = high_rise_fire()
 
     before = fold(log, until_us=at(0) - 1)
-    assert (before.status, before.events_applied, before.units) == ("NONE", 0, {})
+    assert (before.status, before.events_applied, before.units) == (IncidentStatus.NONE, 0, {})
 
     just_called = fold(log, until_us=at(0))  # an event at the instant is included
-    assert (just_called.status, just_called.calls, just_called.events_applied) == ("NONE", 1, 1)
+    assert (just_called.status, just_called.calls, just_called.events_applied) == (
+        IncidentStatus.NONE,
+        1,
+        1,
+    )
 
     alerted = fold(log, until_us=at(50))
-    assert (alerted.status, alerted.alarm_level, alerted.commander_name) == ("OPEN", 1, "")
+    assert (alerted.status, alerted.alarm_level, alerted.commander_name) == (
+        IncidentStatus.OPEN,
+        1,
+        "",
+    )
     assert statuses(alerted) == {
         PRO_E: "ACKNOWLEDGED",
         PRO_A: "ACKNOWLEDGED",
@@ -508,7 +521,11 @@ def test_state_at_any_instant() -> None:
     assert stand_in_coming.units[VOL_YES].acknowledged_us == 0
 
     raised = fold(log, until_us=at(455))
-    assert (raised.alarm_level, raised.commander_name, raised.status) == (2, "Captain Wang", "OPEN")
+    assert (raised.alarm_level, raised.commander_name, raised.status) == (
+        2,
+        "Captain Wang",
+        IncidentStatus.OPEN,
+    )
     assert statuses(raised)[PRO_E] == "ON_SCENE"
     assert statuses(raised)[VOL_YES] == "EN_ROUTE"
 
@@ -516,12 +533,15 @@ def test_state_at_any_instant() -> None:
     assert statuses(staging)[VOL_YES] == "STAGING"
 
     handed_over = fold(log, until_us=at(1550))
-    assert (handed_over.status, handed_over.commander_name) == ("UNDER_CONTROL", "Chief Li")
+    assert (handed_over.status, handed_over.commander_name) == (
+        IncidentStatus.UNDER_CONTROL,
+        "Chief Li",
+    )
     assert len(handed_over.notes) == 1
     assert all(t.outcome in ("", "DECLINED") for t in handed_over.units.values())
 
     closed = fold(log, until_us=at(2400.1))
-    assert closed.status == "CLOSED"
+    assert closed.status == IncidentStatus.CLOSED
     assert closed.units[PRO_E].outcome == ""  # released a second later
     assert fold(log, until_us=at(2402)).units[PRO_E].outcome == "RELEASED"
 
@@ -634,7 +654,7 @@ def test_timeline() -> None:
 def test_state_message() -> None:
     state = state_message(fold(high_rise_fire(), until_us=at(455)))
 
-    assert (state.incident_id, state.status, state.alarm_level) == (ID, "OPEN", 2)
+    assert (state.incident_id, state.status, state.alarm_level) == (ID, IncidentStatus.OPEN, 2)
     assert (state.commander_id, state.commander_name, state.calls) == ("wang", "Captain Wang", 2)
     assert (state.location.latitude, state.location.longitude) == (28.19, 112.97)
     assert state.opened_at.ToMicroseconds() == at(0.5)
@@ -650,14 +670,14 @@ def test_state_message() -> None:
     assert state.events_applied == fold(high_rise_fire(), until_us=at(455)).events_applied
 
     empty = state_message(fold([]))
-    assert (empty.status, empty.events_applied, len(empty.units)) == ("NONE", 0, 0)
+    assert (empty.status, empty.events_applied, len(empty.units)) == (IncidentStatus.NONE, 0, 0)
 
 
 def test_a_unit_event_first_creates_its_track() -> None:
     s = Script()
     s.status(5, "CIV-01-B1", "EN_ROUTE")  # before any dispatch reached the log
     view = fold(s.events)
-    assert view.status == "NONE"
+    assert view.status == IncidentStatus.NONE
     assert view.incident_id == ID  # from the correlation id
     assert view.units["CIV-01-B1"].status == "EN_ROUTE"
     assert view.units["CIV-01-B1"].en_route_us == at(5)

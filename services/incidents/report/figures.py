@@ -228,7 +228,7 @@ def report_from_view(view: IncidentView, standards: ResponseStandards | None = N
     return Report(
         incident_id=view.incident_id,
         incident_type=view.incident_type,
-        status=view.status,
+        status=view.status.name,
         alarm_level=view.alarm_level,
         address=view.address,
         location=view.location,

@@ -22,6 +22,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.common.enums import IncidentStatus
 from services.incidents.view import IncidentView, UnitTrack
 
 FIRST_INTERVENTION = "first_intervention"  # the run-card capability of micro stations
@@ -105,10 +106,10 @@ def _interval_check(
         return StandardCheck(name, limit_s, actual, met, _verdict(met, True), done)
     horizon = view.ended_us or view.as_of_us
     elapsed = (horizon - start_us) / 1e6
-    if view.status != "CANCELLED" and elapsed > limit_s:
+    if view.status is not IncidentStatus.CANCELLED and elapsed > limit_s:
         detail = f"{waiting} within {limit_s:.0f} s"
         return StandardCheck(name, limit_s, None, False, "missed", detail)
-    if view.status == "CANCELLED":
+    if view.status is IncidentStatus.CANCELLED:
         detail = f"{waiting}: cancelled {elapsed:.0f} s in"
     else:
         detail = f"{waiting} yet ({elapsed:.0f} s in)"
@@ -140,7 +141,10 @@ def _per_unit_check(
                 late.append(f"{t.unit_id} {seconds:.1f} s")
         elif t.outcome in NO_SHOW:
             late.append(f"{t.unit_id} {t.outcome.lower().replace('_', ' ')}")
-        elif view.status != "CANCELLED" and (t.ended_us or horizon) - t.alerted_us > limit_s * 1e6:
+        elif (
+            view.status is not IncidentStatus.CANCELLED
+            and (t.ended_us or horizon) - t.alerted_us > limit_s * 1e6
+        ):
             late.append(f"{t.unit_id} not {what} within {limit_s:.0f} s")
         elif t.active:
             pending.append(t.unit_id)

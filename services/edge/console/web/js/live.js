@@ -84,7 +84,7 @@ export function heldVersion(stream) {
 
 function putIncident(incident) {
   const id = incident.incident_id
-  if (!id || incident.status === 'NONE') return
+  if (!id || incident.status === 'INCIDENT_STATUS_UNSPECIFIED') return
   if (ACTIVE.has(incident.status)) {
     store.incidents.set(id, incident)
     store.ended.delete(id)
