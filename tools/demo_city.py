@@ -605,7 +605,7 @@ TIER_HEADINGS: dict[Tier, str] = {
 }
 
 
-def flow(value: Any) -> str:
+def yaml_inline(value: Any) -> str:
     """One value in YAML flow style, on one line: `{id: X, name: Y}`, `[1.0, 2.0]`, `true`."""
     text = yaml.safe_dump(
         value, default_flow_style=True, sort_keys=False, allow_unicode=True, width=10_000
@@ -650,15 +650,15 @@ def header(by_tier: dict[Tier, list[Station]]) -> list[str]:
 
 
 def station_lines(station: Station) -> list[str]:
-    lines = [f"  - id: {flow(station['id'])}"]
+    lines = [f"  - id: {yaml_inline(station['id'])}"]
     for key, value in station.items():
         if key == "id":
             continue
         if isinstance(value, list) and value and isinstance(value[0], dict):
             lines.append(f"    {key}:")
-            lines += [f"      - {flow(item)}" for item in value]
+            lines += [f"      - {yaml_inline(item)}" for item in value]
         else:
-            lines.append(f"    {key}: {flow(value)}")
+            lines.append(f"    {key}: {yaml_inline(value)}")
     return lines
 
 
@@ -666,11 +666,11 @@ def render(data: dict[str, Any]) -> str:
     by_tier = grouped_by_tier(data["stations"])
     lines = header(by_tier)
     lines += ["jurisdiction:"]
-    lines += [f"  {key}: {flow(value)}" for key, value in data["jurisdiction"].items()]
+    lines += [f"  {key}: {yaml_inline(value)}" for key, value in data["jurisdiction"].items()]
     lines += ["", "tiers:  # defaults for every station of the tier"]
-    lines += [f"  {tier}: {flow(policy)}" for tier, policy in data["tiers"].items()]
+    lines += [f"  {tier}: {yaml_inline(policy)}" for tier, policy in data["tiers"].items()]
     lines += ["", "operators:  # token and (staff) console password: demo-<id>"]
-    lines += [f"  - {flow(operator)}" for operator in data["operators"]]
+    lines += [f"  - {yaml_inline(operator)}" for operator in data["operators"]]
     lines += ["", "stations:  # token of each: demo-<station id, lowercased>"]
     for tier, group in by_tier.items():
         lines += ["", f"  # --- {TIER_HEADINGS[tier]}: {len(group)} ---"]

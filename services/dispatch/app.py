@@ -14,7 +14,6 @@ import structlog
 from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, events_pb2
-from services.common.board import StreamBoard
 from services.common.commands import (
     append_decision,
     client_key,
@@ -33,6 +32,7 @@ from services.common.errors import (
 from services.common.eventstore import CommandKey, EventStore, now_us
 from services.common.geo import Point
 from services.common.jurisdiction import CAPABILITIES, Bounds
+from services.common.repository import AggregateRepository
 from services.common.streams import recorded_payload
 from services.dispatch.commands import (
     AssumeCommand,
@@ -121,7 +121,9 @@ class DispatchApp:
         self.units = units
         self.run_cards = run_cards or load_run_cards()
         self.travel = travel or StraightLineTravel()
-        self.board: StreamBoard[Incident] = StreamBoard(store, "incident-", Incident)
+        self.incidents: AggregateRepository[Incident] = AggregateRepository(
+            store, "incident-", Incident
+        )
         # Called when a command leaves the request filler work (open requests, releases owed).
         self.on_work_for_filler: Callable[[], None] = lambda: None
         self._pool: CandidatePool | None = None  # see _candidates
@@ -297,7 +299,7 @@ class DispatchApp:
         assert kind is not None  # wants_unit_event picked it by its payload
         payload = getattr(envelope, kind)
         incident_id = envelope.correlation_id
-        if self.board.find(incident_id) is None:
+        if self.incidents.find(incident_id) is None:
             return  # not an incident of ours (or not one at all)
         if not self._about_current_dispatch(envelope, incident_id, payload.unit_id):
             return  # about an earlier dispatch of the unit (a topic read again, say)
@@ -379,7 +381,7 @@ class DispatchApp:
         self.run_cards.check_incident_type(incident_type)
         if location is not None:
             location = Point.checked(location.latitude, location.longitude, "call location")
-        open_incidents = self.board.select(
+        open_incidents = self.incidents.select(
             lambda i: i.active,  # a further call about a fire under control is still one
             lambda i: OpenIncident(
                 i.incident_id,
@@ -424,7 +426,7 @@ class DispatchApp:
     def list_incidents(self, statuses: Collection[IncidentStatus], limit: int) -> list[Incident]:
         """Newest first; active ones when no status is named."""
         wanted = statuses or {IncidentStatus.OPEN, IncidentStatus.UNDER_CONTROL}
-        found = self.board.select(lambda i: i.status in wanted)
+        found = self.incidents.select(lambda i: i.status in wanted)
         found.sort(key=lambda i: i.opened_at_us, reverse=True)
         return found[: limit or 100]
 
@@ -451,12 +453,12 @@ class DispatchApp:
 
     def incidents_with_work(self) -> list[Incident]:
         """Active incidents with open requests and ended ones owing releases: the filler's."""
-        return self.board.select(
+        return self.incidents.select(
             lambda i: bool((i.active and i.resource_requests) or i.releases_owed())
         )
 
     def get_incident(self, incident_id: str) -> Incident:
-        incident = self.board.find(incident_id)
+        incident = self.incidents.find(incident_id)
         if incident is None:
             raise NotFound(f"no incident {incident_id!r}")
         return incident

@@ -272,7 +272,7 @@ class RequestFiller:
         self._next_stray_check = time.monotonic() + self.stray_after
         assert self.app.units is not None
         for unit_id, incident_id in self.app.units.reservations(self.authorization):
-            incident = self.app.board.find(incident_id)
+            incident = self.app.incidents.find(incident_id)
             # A reservation for an incident dispatch never opened is an orphan too: the
             # units service cannot tell a real incident id from a made-up one.
             if incident is not None and unit_id in incident.active_units():

@@ -16,7 +16,6 @@ from services.common.geo import Point
 from services.common.grpc_server import GrpcServer
 from services.common.jurisdiction import Role
 from services.units.app import UnitsApp, alert_message
-from services.units.board import UnitFilter
 from services.units.commands import (
     AcknowledgeAlert,
     ChangeStatus,
@@ -28,6 +27,7 @@ from services.units.commands import (
     ReserveUnit,
 )
 from services.units.domain import Unit, UnitProfile
+from services.units.repository import UnitFilter
 
 ACCESS = {
     "RegisterUnit": {Role.ADMIN},
@@ -113,7 +113,7 @@ class UnitsServicer(units_pb2_grpc.UnitsServiceServicer):
         self, request: units_pb2.GetUnitRequest, context: grpc.ServicerContext
     ) -> units_pb2.UnitDetail:
         unit = self.app.get_unit(request.unit_id, current_principal())
-        history = self.app.board.history(unit.unit_id, request.history or 20)
+        history = self.app.units.history(unit.unit_id, request.history or 20)
         return units_pb2.UnitDetail(
             unit=unit_message(unit), history=[to_envelope(e, "units") for e in history]
         )

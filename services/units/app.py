@@ -1,4 +1,5 @@
-"""The units application service: load, decide, append (idempotently), and the board."""
+"""The units application service: load, decide, append (idempotently), and the queries
+of the status board."""
 
 from __future__ import annotations
 
@@ -39,7 +40,6 @@ from services.common.jurisdiction import (
     parse_jurisdiction,
 )
 from services.units.alerts import AlertHub
-from services.units.board import UnitBoard, UnitFilter
 from services.units.commands import (
     AcknowledgeAlert,
     ChangeStatus,
@@ -59,6 +59,7 @@ from services.units.domain import (
     Unit,
     stream_id,
 )
+from services.units.repository import UnitFilter, UnitRepository
 from services.units.roster import RosterReport, plan_roster, profiles_from
 
 log = structlog.get_logger(__name__)
@@ -104,7 +105,7 @@ def _alert_view(unit: Unit) -> tuple[str, str, int] | None:
 class UnitsApp:
     def __init__(self, store: EventStore) -> None:
         self.store = store
-        self.board = UnitBoard(store)
+        self.units = UnitRepository(store)
         self.hub = AlertHub()
         self.jurisdiction: Jurisdiction.Meta | None = None  # name, zone, bounds: last loaded
         # Told of each alert recorded with a deadline: the deadline queue's ``add``.
@@ -123,7 +124,7 @@ class UnitsApp:
                 )
             except ConcurrencyConflict:
                 raise AlreadyExists(f"unit {unit_id!r} is registered already") from None
-        return self.board.get(unit_id)
+        return self.units.get(unit_id)
 
     def load_jurisdiction(
         self, command: LoadJurisdiction, who: Principal, key: CommandKey | None = None
@@ -146,7 +147,7 @@ class UnitsApp:
         except JurisdictionError as exc:
             raise InvalidArgument(str(exc)) from None
         self.jurisdiction = jurisdiction.jurisdiction
-        changes = plan_roster(self.board.all(), profiles_from(jurisdiction))
+        changes = plan_roster(self.units.all(), profiles_from(jurisdiction))
         if changes.events:
             self.store.append_batch(
                 [
@@ -265,7 +266,7 @@ class UnitsApp:
     def time_out_alert(self, unit_id: str, alert_id: str) -> bool:
         """Time the alert out (its deadline has passed); False when it was answered or
         withdrawn meanwhile, or is not the unit's current alert any more."""
-        unit = self.board.get(unit_id)
+        unit = self.units.get(unit_id)
         if unit.alert is None or unit.alert.alert_id != alert_id or unit.alert.state != WAITING:
             return False
         self._command(
@@ -283,7 +284,7 @@ class UnitsApp:
             assert unit.alert is not None
             return unit.alert.deadline_us, unit.unit_id, unit.alert.alert_id
 
-        return self.board.find(
+        return self.units.find(
             lambda unit: (
                 unit.alert is not None
                 and unit.alert.state == WAITING
@@ -294,7 +295,7 @@ class UnitsApp:
 
     def require_team(self, team_id: str) -> None:
         """NotFound unless ``team_id`` is a station of the jurisdiction (a team is one)."""
-        if not self.board.find(UnitFilter(station_id=team_id), lambda unit: unit.unit_id):
+        if not self.units.find(UnitFilter(station_id=team_id), lambda unit: unit.unit_id):
             raise NotFound(
                 f"no team {team_id!r}: a team is a station of the jurisdiction (VOL-03, "
                 "say); list the units to see them"
@@ -304,7 +305,7 @@ class UnitsApp:
         """Alerts of the team not yet answered: what a (re)connecting app must see."""
         return [
             alert_message(unit)
-            for unit in self.board.find(UnitFilter(station_id=team_id))
+            for unit in self.units.find(UnitFilter(station_id=team_id))
             if unit.alert is not None and unit.alert.state == WAITING
         ]
 
@@ -320,7 +321,7 @@ class UnitsApp:
         returns the unit without deciding again."""
         seen = self.store.find_request(key)
         if seen is not None:
-            return self.board.get(unit_id)
+            return self.units.get(unit_id)
         alert_before: list[tuple[str, str, int] | None] = [None]
 
         def deciding(unit: Unit) -> list[Message]:
@@ -330,7 +331,7 @@ class UnitsApp:
         result = append_decision(
             self.store,
             stream_id(unit_id),
-            lambda: self.board.get(unit_id),
+            lambda: self.units.get(unit_id),
             deciding,
             lambda unit, events: self._stamp(
                 events, key.request_id, who, incident_id or unit.incident_id
@@ -339,7 +340,7 @@ class UnitsApp:
         )
         assert result is not None, "a unit's decision refuses or records"
         self._log(result)
-        unit = self.board.get(unit_id)
+        unit = self.units.get(unit_id)
         # Team apps hear of a change to what they see: not, say, of a release after the
         # alert was answered, which changes nothing for them.
         if unit.alert is not None and _alert_view(unit) != alert_before[0]:
@@ -372,7 +373,7 @@ class UnitsApp:
 
     def get_unit(self, unit_id: str, who: Principal) -> Unit:
         self._require_own_unit(unit_id, who)
-        return self.board.get(unit_id)
+        return self.units.get(unit_id)
 
     def list_units(
         self, where: UnitFilter, who: Principal, convert: Callable[[Unit], Any] = deepcopy
@@ -381,12 +382,12 @@ class UnitsApp:
         the API converts straight to its reply and copies nothing)."""
         if who.role is Role.TEAM:  # a team sees its own units only
             where = replace(where, station_id=who.team_id)
-        return self.board.find(where, convert)
+        return self.units.find(where, convert)
 
     def _require_own_unit(self, unit_id: str, who: Principal) -> None:
         if who.role is not Role.TEAM:
             return
-        unit = self.board.get(unit_id)
+        unit = self.units.get(unit_id)
         if unit.profile.station_id != who.team_id:
             raise PermissionDenied(
                 f"team {who.team_id} may act only on its own units; {unit_id} belongs to "

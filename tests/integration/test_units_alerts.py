@@ -69,7 +69,7 @@ def test_a_release_after_the_answer_tells_the_team_nothing_new(app: UnitsApp) ->
     deadlines: list[tuple[int, str, str]] = []
     app.on_alerted = lambda *due: deadlines.append(due)
     alert_volunteers(app)
-    needed = app.board.get("VOL-03-E1").alert.alert.responders_needed  # type: ignore[union-attr]
+    needed = app.units.get("VOL-03-E1").alert.alert.responders_needed  # type: ignore[union-attr]
     app.acknowledge(
         units_pb2.AcknowledgeAlertRequest(
             request_id="a1", alert_id="dispatch-event-1", unit_id="VOL-03-E1", responders=needed
@@ -103,7 +103,7 @@ def test_a_release_before_the_answer_withdraws_the_alert_and_the_team_hears_it(
 
 def test_the_time_out_is_recorded_once_however_often_it_is_asked_for(app: UnitsApp) -> None:
     alert_volunteers(app)
-    app.board.get("VOL-03-E1")
+    app.units.get("VOL-03-E1")
     due = app.waiting_deadlines()
     assert [(unit, alert) for _, unit, alert in due] == [("VOL-03-E1", "dispatch-event-1")]
     # Not due yet: the domain refuses a time-out before the deadline.

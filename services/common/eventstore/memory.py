@@ -15,7 +15,7 @@ from services.common.eventstore.model import (
     StreamAppend,
     StreamNotFound,
     check_replay,
-    record,
+    recorded_events,
 )
 
 
@@ -42,7 +42,9 @@ class MemoryBackend:
                     events = self._events[seen.first_position - 1 : seen.last_position]
                     return AppendResult(tuple(events), replayed=True)
             versions = {a.stream_id: len(self._streams.get(a.stream_id, ())) for a in appends}
-            rows = record(appends, len(self._events), {s: v for s, v in versions.items() if v})
+            rows = recorded_events(
+                appends, len(self._events), {s: v for s, v in versions.items() if v}
+            )
             for row in rows:
                 self._events.append(row)
                 self._streams.setdefault(row.stream_id, []).append(row)

@@ -126,14 +126,15 @@ class RequestIdReused(AlreadyExists):
         self.first_operation = first_operation
 
 
-def record(
-    appends: Sequence[StreamAppend], top: int, versions: dict[str, int]
+def recorded_events(
+    appends: Sequence[StreamAppend], last_position: int, versions: dict[str, int]
 ) -> list[RecordedEvent]:
-    """Number the events of an append from position ``top + 1``, checking each stream's
-    actual version (``versions``, absent = new) against the expected one."""
+    """The events of an append as the store records them, numbered from
+    ``last_position + 1``. ``ConcurrencyConflict`` when a stream's actual version
+    (``versions``; absent: a new stream) is not the one the append expected."""
     recorded_at = now_us()
     rows: list[RecordedEvent] = []
-    position = top
+    position = last_position
     for append in appends:
         actual = versions.get(append.stream_id, 0)
         if actual != append.expected_version:

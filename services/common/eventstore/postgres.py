@@ -23,7 +23,7 @@ from services.common.eventstore.model import (
     SeenRequest,
     StreamAppend,
     check_replay,
-    record,
+    recorded_events,
 )
 from services.common.eventstore.schema import Statements
 from services.common.eventstore.sql import SqlBackend
@@ -59,7 +59,7 @@ class PostgresBackend(SqlBackend):
                     pg.commit()
                     return AppendResult(events, replayed=True)
                 (top_position,) = top.fetchone() or (0,)
-                rows = record(appends, top_position, dict(versions.fetchall()))
+                rows = recorded_events(appends, top_position, dict(versions.fetchall()))
                 lock.executemany(SQL.insert_event, rows)
                 if key is not None:
                     lock.execute(

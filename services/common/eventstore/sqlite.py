@@ -22,7 +22,7 @@ from services.common.eventstore.model import (
     SeenRequest,
     StreamAppend,
     check_replay,
-    record,
+    recorded_events,
 )
 from services.common.eventstore.schema import Statements
 from services.common.eventstore.sql import SqlBackend
@@ -86,7 +86,7 @@ class SQLiteBackend(SqlBackend):
             check_replay(seen, key)
             cursor.execute(SQL.read_range, (seen.first_position, seen.last_position))
             return AppendResult(tuple(map(RecordedEvent._make, cursor.fetchall())), True)
-        rows = record(appends, top, versions)
+        rows = recorded_events(appends, top, versions)
         cursor.executemany(SQL.insert_event, rows)
         if key is not None:
             cursor.execute(

@@ -1,6 +1,7 @@
-"""An in-memory read model of one kind of aggregate, built from the service's own event
-store and caught up before every read: reads see the service's own writes at once, and
-a restart rebuilds it at replay speed."""
+"""The repository of one kind of aggregate: every one of them in memory, folded from the
+service's own event store and caught up before every read, so a read sees the service's
+own writes at once and a restart rebuilds it at replay speed. The service is the only
+writer of these streams, so nothing else can make the memory stale."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from services.common.streams import recorded_payload
 A = TypeVar("A", bound=Aggregate)
 
 
-class StreamBoard(Generic[A]):
+class AggregateRepository(Generic[A]):
+    """Aggregates by key (the stream id without ``prefix``); reads hand out copies."""
+
     def __init__(
         self,
         store: EventStore,
@@ -25,7 +28,7 @@ class StreamBoard(Generic[A]):
         on_event: Callable[[str, RecordedEvent], None] | None = None,
     ) -> None:
         self.store = store
-        self.prefix = prefix  # "unit-": the streams this board folds
+        self.prefix = prefix  # "unit-": the streams this repository folds
         self.factory = factory
         self.on_event = on_event
         self.items: dict[str, A] = {}
@@ -47,7 +50,7 @@ class StreamBoard(Generic[A]):
 
     def find(self, key: str) -> A | None:
         """A private copy of the item: a decision made on it, and the version it carries,
-        cannot change under the caller while another thread catches the board up."""
+        cannot change under the caller while another thread catches the repository up."""
         self.catch_up()
         with self._lock:
             item = self.items.get(key)
@@ -61,8 +64,8 @@ class StreamBoard(Generic[A]):
         self, wanted: Callable[[A], bool], convert: Callable[[A], Any] = copy.deepcopy
     ) -> list[Any]:
         """The items ``wanted`` admits, each passed through ``convert`` (a private copy
-        by default) while the board is held still. Only the matches are copied, so a
-        query for a few items of a large board stays cheap; a read-only query may convert
+        by default) while the repository is held still. Only the matches are copied, so a
+        query for a few items of a large repository stays cheap; a read-only query may convert
         straight to what it answers with (a protobuf message) and copy nothing."""
         self.catch_up()
         with self._lock:

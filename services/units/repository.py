@@ -1,4 +1,4 @@
-"""The status board: every unit's current state and recent history, in memory.
+"""Every unit's current state and recent history, in memory: the status board's source.
 
 Built from the units service's own event store and caught up before every read, so a
 read sees every write this service has made (the store is the only writer of unit
@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from services.common.board import StreamBoard
 from services.common.enums import Tier, UnitStatus
 from services.common.errors import NotFound
 from services.common.eventstore import EventStore, RecordedEvent
 from services.common.geo import distance_km
+from services.common.repository import AggregateRepository
 from services.units.domain import Unit
 
 HISTORY = 50
@@ -54,19 +54,24 @@ class UnitFilter:
         return True
 
 
-class UnitBoard:
+class UnitRepository:
+    """Units by id and by filter (``UnitFilter``), each a private copy, with their last
+    ``HISTORY`` events."""
+
     def __init__(self, store: EventStore) -> None:
         self._history: dict[str, deque[RecordedEvent]] = {}
-        self._board: StreamBoard[Unit] = StreamBoard(store, "unit-", Unit, self._remember)
+        self._units: AggregateRepository[Unit] = AggregateRepository(
+            store, "unit-", Unit, self._remember
+        )
 
     def _remember(self, unit_id: str, event: RecordedEvent) -> None:
         self._history.setdefault(unit_id, deque(maxlen=HISTORY)).append(event)
 
     def catch_up(self) -> None:
-        self._board.catch_up()
+        self._units.catch_up()
 
     def get(self, unit_id: str) -> Unit:
-        unit = self._board.find(unit_id)
+        unit = self._units.find(unit_id)
         if unit is None:
             raise NotFound(f"no unit {unit_id!r} is registered")
         return unit
@@ -83,8 +88,8 @@ class UnitBoard:
         """The units ``where`` admits, by unit id, each passed through ``convert`` (a
         private copy by default)."""
         admits = where.admits if isinstance(where, UnitFilter) else where
-        found = self._board.select(admits, lambda u: (u.unit_id, convert(u)))
+        found = self._units.select(admits, lambda u: (u.unit_id, convert(u)))
         return [converted for _, converted in sorted(found, key=lambda pair: pair[0])]
 
     def all(self) -> Iterable[Unit]:
-        return self._board.values()
+        return self._units.values()
