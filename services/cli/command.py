@@ -162,8 +162,8 @@ def _click_command(row: IncidentCommand) -> click.Command:
     @pass_session
     def run(session: Session, incident_id: str, **options: Any) -> None:
         method, request = row.build(options)
-        request.request_id = str(uuid.uuid4())  # type: ignore[attr-defined]  # every row's has one
-        request.incident_id = incident_id  # type: ignore[attr-defined]
+        # Every row's request has both fields (a message without them raises ValueError).
+        request.MergeFrom(type(request)(request_id=str(uuid.uuid4()), incident_id=incident_id))
         print_incident(session.ask(getattr(session.client.dispatch, method), request))
 
     return click.Command(

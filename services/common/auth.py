@@ -16,13 +16,16 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
 from services.common.envelope import Actor, actor_ref
 from services.common.errors import PermissionDenied, Unauthenticated
 from services.common.jurisdiction import STAFF_ROLES, Jurisdiction, Role, token_hash
+
+if TYPE_CHECKING:
+    from services.common.grpc_server import Continuation, Req, Resp
 
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 ON_BEHALF_OF = "x-uc-on-behalf-of"  # metadata: the operator the gateway acts for
@@ -141,7 +144,11 @@ class AuthInterceptor(grpc.ServerInterceptor):
         self.book = book
         self.access = {name: frozenset(roles) for name, roles in access.items()}
 
-    def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+    def intercept_service(
+        self,
+        continuation: Continuation[Req, Resp],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Req, Resp] | None:
         handler = continuation(handler_call_details)
         method = handler_call_details.method
         if handler is None or method.startswith(PUBLIC_PREFIXES):

@@ -21,11 +21,11 @@ from services.common.eventstore import (
     EventStore,
     NewEvent,
 )
-from services.common.limits import FIELDS
+from services.common.limits import REQUEST_ID
 
 A = TypeVar("A", bound=Aggregate)
 RETRIES_ON_CONFLICT = 5
-REQUEST_ID_CHARS = FIELDS["request_id"].max_chars  # type: ignore[union-attr]
+REQUEST_ID_CHARS = REQUEST_ID.max_chars
 
 
 class Command(Protocol):

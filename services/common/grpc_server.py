@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 import structlog
@@ -35,6 +35,12 @@ from grpc_reflection.v1alpha import reflection
 
 from services.common import errors
 from services.common.limits import check_request
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+if TYPE_CHECKING:  # grpc's classes are generic in its stubs only
+    # What a server interceptor is handed: the next handler in the chain, for a call.
+    Continuation = Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Req, Resp] | None]
 
 log = structlog.get_logger(__name__)
 
@@ -63,7 +69,11 @@ class CallContextInterceptor(grpc.ServerInterceptor):
     def __init__(self, service: str) -> None:
         self.service = service
 
-    def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+    def intercept_service(
+        self,
+        continuation: Continuation[Req, Resp],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Req, Resp] | None:
         handler = continuation(handler_call_details)
         if handler is None:
             return None
@@ -132,7 +142,11 @@ def _decoded(request: Any) -> Any:
 class RequestLimitsInterceptor(grpc.ServerInterceptor):
     """Checks every request against ``limits.py`` before its servicer sees it."""
 
-    def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+    def intercept_service(
+        self,
+        continuation: Continuation[Req, Resp],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Req, Resp] | None:
         handler = continuation(handler_call_details)
         if handler is None or handler_call_details.method.startswith(_UNCHECKED_PREFIXES):
             return handler

@@ -106,10 +106,12 @@ LINE = Text(500)
 NAME = Text(100)
 NOTE = Text(2000, multiline=True)
 
+REQUEST_ID = Identifier(128)
+
 # By field name; "Message.field" entries win over the plain name.
 FIELDS: dict[str, Rule] = {
     # identifiers
-    "request_id": Identifier(128),
+    "request_id": REQUEST_ID,
     "incident_id": ID,
     "link_to_incident_id": ID,
     "unit_id": ID,

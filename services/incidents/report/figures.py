@@ -121,7 +121,9 @@ class Report:
     def to_dict(self) -> dict[str, object]:
         """JSON-able: times as ISO-8601 UTC strings (``*_us`` fields become ``*_at``),
         durations in seconds rounded to 0.1."""
-        return _plain(self)  # type: ignore[return-value]
+        plain = _plain(self)
+        assert isinstance(plain, dict), "a dataclass becomes a dict"
+        return plain
 
 
 def _plain(value: object) -> object:
