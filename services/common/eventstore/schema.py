@@ -56,6 +56,17 @@ checkpoints_table = Table(
     Column("position", BigInteger, nullable=False),
 )
 
+# Leases (``services/common/lease.py``): which replica runs each singleton, until when
+# (µs, the database's clock), and the fencing token that rises with every new holder.
+leases_table = Table(
+    "leases",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("token", BigInteger, nullable=False),
+    Column("expires_at_us", BigInteger, nullable=False),
+)
+
 EVENT_COLUMNS = (
     "position, stream_id, stream_version, event_id, event_type, occurred_at, "
     "recorded_at, correlation_id, causation_id, actor, payload"
