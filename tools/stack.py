@@ -38,7 +38,8 @@ DEFAULT_HTTP_PORTS = {"edge": 8080}
 def check_http_health(address: str, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(f"http://{address}/healthz", timeout=timeout) as reply:
-            return reply.status == 200
+            status: int = reply.status  # urlopen's reply is untyped (Any)
+            return status == 200
     except OSError:
         return False
 
@@ -49,7 +50,9 @@ def check_health(address: str, timeout: float = 1.0) -> bool:
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=""), timeout=timeout
             )
-        return reply.status == health_pb2.HealthCheckResponse.SERVING
+        # grpc_health publishes no types: the reply is Any
+        serving: bool = reply.status == health_pb2.HealthCheckResponse.SERVING
+        return serving
     except grpc.RpcError:
         return False
 
