@@ -476,7 +476,14 @@ def _prime(intake: Intake, like: PlannedCall) -> None:
     if not record.alerted.wait(FIRST_ALERT_TIMEOUT):
         raise TimeoutError(f"no alert for the priming call in {FIRST_ALERT_TIMEOUT}s")
     deadline = time.monotonic() + FIRST_ALERT_TIMEOUT
-    while "UnitDispatched" not in (intake.log_types(record.incident_id) or set()):
+    while True:
+        try:
+            if "UnitDispatched" in (intake.log_types(record.incident_id) or set()):
+                break
+        except grpc.RpcError as exc:
+            # UNAVAILABLE: dispatch opened the incident and the log is catching up
+            if exc.code() != grpc.StatusCode.UNAVAILABLE:
+                raise
         if time.monotonic() > deadline:
             raise TimeoutError("the incident log did not show the priming call's dispatch")
         time.sleep(0.1)
