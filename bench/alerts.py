@@ -47,8 +47,8 @@ from tools.stack import Stack
 log = logging.getLogger("bench.alerts")
 SAMPLES = 300
 WARMUP = 10
-CALL_TAKER = [("authorization", "Bearer demo-ct-01")]
-ADMIN = [("authorization", "Bearer demo-admin-01")]
+CALL_TAKER = (("authorization", "Bearer demo-ct-01"),)
+ADMIN = (("authorization", "Bearer demo-admin-01"),)
 RELEASE_WAIT = 10.0  # seconds a unit may take to be AVAILABLE again after the cancel
 
 
@@ -64,7 +64,7 @@ class TeamApps:
         for team in teams:
             call = self.stub.WatchAlerts(
                 units_pb2.WatchAlertsRequest(),
-                metadata=[("authorization", f"Bearer demo-{team.lower()}")],
+                metadata=(("authorization", f"Bearer demo-{team.lower()}"),),
             )
             self.calls.append(call)
             threading.Thread(target=self._read, args=(call,), daemon=True).start()

@@ -46,7 +46,7 @@ RATE = 20.0  # calls per second
 SECONDS = 15.0
 READY_INCIDENTS = 200
 READY_LOADS = 5
-CALL_TAKER = [("authorization", "Bearer demo-ct-02")]
+CALL_TAKER = (("authorization", "Bearer demo-ct-02"),)
 FLAGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -101,7 +101,7 @@ class IncidentScript:
             ),
         )
 
-    def send(self, unit_id: str, tier: int, capability: str) -> None:
+    def send(self, unit_id: str, tier: common_pb2.Tier.ValueType, capability: str) -> None:
         incident, unit = f"incident-{self.incident_id}", f"unit-{unit_id}"
         i = self.incident_id
         self.emit(
@@ -303,7 +303,7 @@ def run() -> dict[str, Any]:
         renders.append(time.perf_counter() - built)
     result["report"] = {
         "events": len(report_incident),
-        "units": len(figures.to_dict().get("units", [])),
+        "units": len(figures.units),
         "build_ms_median": round(statistics.median(builds) * 1000, 1),
         "render_html_ms_median": round(statistics.median(renders) * 1000, 1),
         "html_kb": round(len(html.encode()) / 1024, 1),

@@ -12,19 +12,24 @@ Used by ``uc generate`` (demos, load, material for replays and reports).
 
 from __future__ import annotations
 
+import functools
 import heapq
 import random
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import grpc
+from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc, units_pb2, units_pb2_grpc
 from tools.callgen import GeneratedCall
 
 Say = Callable[[str], None]
+RequestT = TypeVar("RequestT", bound=Message)
+ResponseT = TypeVar("ResponseT", bound=Message)
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class Scenario:
         self.dispatch = dispatch_pb2_grpc.DispatchServiceStub(channel)
         self.units = units_pb2_grpc.UnitsServiceStub(units_channel)
         self.random = random.Random(seed)
-        self.metadata = [("authorization", authorization)]
+        self.metadata = (("authorization", authorization),)
         self.pacing = pacing
         self.say = say
         self.result = ScenarioResult()
@@ -80,7 +85,7 @@ class Scenario:
         """Plays every call at its time (scaled by the speed), then the follow-ups."""
         start = time.monotonic()
         for call in calls:
-            self._at(call.at_seconds, lambda c=call: self._take(c))
+            self._at(call.at_seconds, functools.partial(self._take, call))
         while self._agenda:
             due, _, incident_id, action = heapq.heappop(self._agenda)
             if incident_id in self._over:
@@ -246,7 +251,7 @@ class Scenario:
         )
         self.result.acknowledged += 1
 
-    def _move(self, unit_id: str, status: int) -> None:
+    def _move(self, unit_id: str, status: common_pb2.UnitStatus.ValueType) -> None:
         unit = self._ask(self.units.GetUnit, units_pb2.GetUnitRequest(unit_id=unit_id)).unit
         allowed = {
             common_pb2.EN_ROUTE: common_pb2.ACKNOWLEDGED,
@@ -309,5 +314,7 @@ class Scenario:
         self._over.add(incident_id)
         self.say(f"          incident {incident_id}: under control, closed")
 
-    def _ask(self, method, request):  # type: ignore[no-untyped-def]
+    def _ask(
+        self, method: grpc.UnaryUnaryMultiCallable[RequestT, ResponseT], request: RequestT
+    ) -> ResponseT:
         return method(request, metadata=self.metadata, timeout=10)

@@ -18,6 +18,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import grpc
 import structlog
@@ -38,7 +39,8 @@ DEFAULT_HTTP_PORTS = {"edge": 8080}
 def check_http_health(address: str, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(f"http://{address}/healthz", timeout=timeout) as reply:
-            return reply.status == 200
+            status: int = reply.status  # urlopen's reply is untyped (Any)
+            return status == 200
     except OSError:
         return False
 
@@ -49,7 +51,9 @@ def check_health(address: str, timeout: float = 1.0) -> bool:
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=""), timeout=timeout
             )
-        return reply.status == health_pb2.HealthCheckResponse.SERVING
+        # grpc_health publishes no types: the reply is Any
+        serving: bool = reply.status == health_pb2.HealthCheckResponse.SERVING
+        return serving
     except grpc.RpcError:
         return False
 
@@ -127,18 +131,18 @@ class Stack:
         return env
 
     def start_service(self, service: str) -> None:
-        out: int | object = None
+        out: IO[bytes] | None = None
         if self.log_to_files:
             out = open(self.data_dir / f"{service}.log", "ab")  # noqa: SIM115
         self.processes[service] = subprocess.Popen(
             dying_with_parent([sys.executable, "-m", f"services.{service}"]),
             env=self.service_env(),
-            stdout=out,  # type: ignore[arg-type]
+            stdout=out,
             stderr=subprocess.STDOUT if self.log_to_files else None,
             start_new_session=True,
         )
-        if self.log_to_files:
-            out.close()  # type: ignore[union-attr]
+        if out is not None:
+            out.close()
 
     def stop_service(self, service: str, timeout: float = 15.0) -> None:
         process = self.processes.pop(service, None)

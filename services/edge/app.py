@@ -109,8 +109,8 @@ def create_app(units_address: str, console: ConsoleSettings | None = None) -> Fa
 
     @app.exception_handler(grpc.RpcError)
     async def grpc_error(_request: Request, exc: grpc.RpcError) -> JSONResponse:
-        code = exc.code()  # type: ignore[attr-defined]
-        return problem(HTTP_STATUS.get(code, 502), code.name, exc.details())  # type: ignore[attr-defined]
+        code = exc.code()
+        return problem(HTTP_STATUS.get(code, 502), code.name, exc.details() or "")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -234,7 +234,7 @@ def _request_id(header: str, body: str) -> str:
     return key
 
 
-def _auth(authorization: str) -> list[tuple[str, str]]:
+def _auth(authorization: str) -> tuple[tuple[str, str], ...]:
     """The header as gRPC metadata; refused here when gRPC could not carry it (a
     character outside printable ASCII, or too long), instead of failing inside gRPC."""
     if len(authorization) > MAX_AUTHORIZATION_CHARS:
@@ -250,7 +250,7 @@ def _auth(authorization: str) -> list[tuple[str, str]]:
             401,
             "UNAUTHENTICATED",
         )
-    return [("authorization", authorization)] if authorization else []
+    return (("authorization", authorization),) if authorization else ()
 
 
 _END = object()

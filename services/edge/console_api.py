@@ -32,11 +32,11 @@ import json
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired, TypedDict, TypeVar
 
 import grpc
 import grpc.aio
@@ -61,11 +61,14 @@ from services.common.auth import ON_BEHALF_OF, STAFF
 from services.common.jurisdiction import CAPABILITIES, Jurisdiction, Operator, Role, Tier
 from services.dispatch.runcards import load_run_cards
 from services.edge import limits
-from services.edge.live import LiveBoard, as_json, event_json, parse_cursor
+from services.edge.live import Item, LiveBoard, as_json, event_json, parse_cursor
 from services.edge.passwords import verify_password
 from services.edge.sessions import Session, SessionStore, login_delay
 
 log = structlog.get_logger(__name__)
+
+RequestT = TypeVar("RequestT", bound=Message)
+ResponseT = TypeVar("ResponseT", bound=Message)
 
 COOKIE = "uc_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -338,9 +341,10 @@ class Console:
         self.settings = settings
         self.operators = {o.id: o for o in settings.jurisdiction.operators if o.password_argon2}
         self.channels: list[grpc.aio.Channel] = []
-        self.dispatch: dispatch_pb2_grpc.DispatchServiceStub
-        self.units: units_pb2_grpc.UnitsServiceStub
-        self.incidents: incidents_pb2_grpc.IncidentsServiceStub
+        # Stubs on grpc.aio channels: their calls are awaited.
+        self.dispatch: dispatch_pb2_grpc.DispatchServiceAsyncStub
+        self.units: units_pb2_grpc.UnitsServiceAsyncStub
+        self.incidents: incidents_pb2_grpc.IncidentsServiceAsyncStub
 
     async def open(self) -> None:
         """On the server's event loop: gRPC channels, and the live fold's thread."""
@@ -362,11 +366,11 @@ class Console:
     async def call(
         self,
         service: str,
-        method: Callable[..., Awaitable[Any]],
-        request: Message,
+        method: grpc.aio.UnaryUnaryMultiCallable[RequestT, ResponseT],
+        request: RequestT,
         staff: Staff,
         correlation: str = "",
-    ) -> Any:
+    ) -> ResponseT:
         """One gRPC call for ``staff``: the edge's credential and the person's id."""
         metadata = [
             ("authorization", f"Bearer {self.settings.edge_token}"),
@@ -420,7 +424,8 @@ Writer = Annotated[Staff, Depends(writer)]
 
 
 def _console(request: Request) -> Console:
-    return request.app.state.console
+    console: Console = request.app.state.console
+    return console
 
 
 def _geo(location: Location | None) -> common_pb2.GeoPoint | None:
@@ -823,6 +828,15 @@ async def dispatch_unit(
     return as_json(reply)
 
 
+class PickOutcome(TypedDict):
+    """What became of one unit of a dispatched recommendation."""
+
+    unit_id: str
+    outcome: Literal["dispatched", "pending", "refused"]
+    detail: str
+    status: NotRequired[int]  # the refusal's HTTP status
+
+
 @router.post("/incidents/{incident_id}/dispatch-recommendation", responses=WRITE_PROBLEMS)
 async def dispatch_recommendation(
     request: Request,
@@ -837,7 +851,7 @@ async def dispatch_recommendation(
     if len({p.unit_id for p in body.picks}) != len(body.picks):
         raise Problem(422, "INVALID_ARGUMENT", "a unit is picked twice", field="picks")
     console = _console(request)
-    results = []
+    results: list[PickOutcome] = []
     for pick in body.picks:
         try:
             reply = await console.call(
@@ -853,8 +867,13 @@ async def dispatch_recommendation(
                 person,
                 incident_id,
             )
-            outcome = "pending" if reply.pending else "dispatched"
-            results.append({"unit_id": pick.unit_id, "outcome": outcome, "detail": reply.message})
+            results.append(
+                {
+                    "unit_id": pick.unit_id,
+                    "outcome": "pending" if reply.pending else "dispatched",
+                    "detail": reply.message,
+                }
+            )
         except Problem as problem:
             if problem.status in (401, 403, 404, 502, 503, 504) and not results:
                 raise  # nothing went out: the whole action failed the same way
@@ -1067,7 +1086,7 @@ async def live(
     await _caught_up(console)
     board = console.settings.live
     subscriber = board.subscribe()  # first: nothing folded from now on is missed
-    backlog = []
+    backlog: list[Item] = []
     reset = False
     resumed = parse_cursor(after) if after else None
     if resumed is not None:
@@ -1081,6 +1100,7 @@ async def live(
     sent_up_to = backlog[-1].seq if backlog else 0
 
     async def stream() -> AsyncIterator[bytes]:
+        item: Item | None
         try:
             hello = {
                 "instance": board.instance,

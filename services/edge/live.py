@@ -38,7 +38,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from google.protobuf.json_format import MessageToDict
@@ -230,7 +230,7 @@ class LiveBoard:
             self.ring.append(item)
         return item
 
-    def _fold(self, envelope: EventEnvelope) -> tuple[str, dict[str, Any]] | bool | None:
+    def _fold(self, envelope: EventEnvelope) -> tuple[str, dict[str, Any]] | Literal[False] | None:
         """Apply to the unit or incident; False when it is not new. The entity's JSON is
         built only once the board is caught up (history needs none)."""
         stream, version = envelope.stream_id, envelope.stream_version

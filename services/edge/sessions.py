@@ -19,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -170,14 +172,15 @@ class SessionStore:
             )
         return gone.rowcount or 0
 
-    def _session(self, row: dict[str, object]) -> Session:
-        last_seen = float(row["last_seen_at"])  # type: ignore[arg-type]
+    def _session(self, row: Mapping[str, Any]) -> Session:
+        """A session from its row: a database row mapping, or the row just written."""
+        last_seen = float(row["last_seen_at"])
         return Session(
             operator_id=str(row["operator_id"]),
             csrf_token=str(row["csrf_token"]),
             created_at=float(row["created_at"]),
-            last_seen_at=last_seen,  # type: ignore[arg-type]
-            expires_at=float(row["expires_at"]),  # type: ignore[arg-type]
+            last_seen_at=last_seen,
+            expires_at=float(row["expires_at"]),
             idle_expires_at=last_seen + self.idle_seconds,
         )
 
