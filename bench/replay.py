@@ -29,6 +29,7 @@ from typing import Any
 from emergency.v1 import common_pb2, events_pb2
 from services.common.config import DEMO_JURISDICTION
 from services.common.database import create_store_engine
+from services.common.enums import IncidentStatus
 from services.common.jurisdiction import load_jurisdiction
 from services.common.projection import ProjectionRunner
 from services.incidents.read_models import IncidentLogProjection, IncidentLogReader
@@ -250,7 +251,7 @@ def run() -> dict[str, Any]:
         began = time.perf_counter()
         state = fold(big)
         timings.append(time.perf_counter() - began)
-    assert state.status == "CLOSED" and state.events_applied == len(big)
+    assert state.status is IncidentStatus.CLOSED and state.events_applied == len(big)
     with tempfile.TemporaryDirectory(prefix="uc-bench-replay-") as tmp:
         log.info("replay: writing a 100,000-event incident to a store")
         began = time.perf_counter()
