@@ -7,7 +7,7 @@ urban communities, enterprise parks and towns, and civilian rescue teams in the 
 
 The output is deterministic (a fixed seed, no clock): run
 
-    .venv/bin/python -m tools.demo_city > config/jurisdiction/demo-city.yaml
+    .venv/bin/python -m tools.demo_city > services/config/jurisdiction/demo-city.yaml
 
 and the file comes out the same every time. Tokens are demo-only and documented in the
 file's header: ``demo-<operator id>`` and ``demo-<station id, lowercased>``.
@@ -633,7 +633,7 @@ def header(by_tier: dict[Tier, list[Station]]) -> list[str]:
         f"# Stations: {counts}; {unit_count} units.",
         "#",
         "# GENERATED: edit tools/demo_city.py, not this file, and regenerate with",
-        "#     .venv/bin/python -m tools.demo_city > config/jurisdiction/demo-city.yaml",
+        "#     .venv/bin/python -m tools.demo_city > services/config/jurisdiction/demo-city.yaml",
         "# (deterministic: a fixed seed; tests/unit/test_demo_city.py fails if the two disagree).",
         "#",
         "# DEMO TOKENS, FOR DEMOS AND LOCAL DEVELOPMENT ONLY: they are public, so never use this",

@@ -125,6 +125,10 @@ class Stack:
                 "UC_DATA_DIR": str(self.data_dir),
                 "UC_TOPIC_PARTITIONS": str(self.partitions),
                 **{f"UC_{name.upper()}_PORT": str(port) for name, port in self.ports.items()},
+                # The embedded broker grants no producer ids (DESIGN.md, section 9).
+                **(
+                    {"KAFKA_ENABLE_IDEMPOTENCE": "false"} if self.external_bootstrap is None else {}
+                ),
                 **self.extra_env,
             }
         )

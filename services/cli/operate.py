@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from services.cli.session import Session, pass_session
-from services.common.config import DEFAULT_PARTITIONS, jurisdiction_file, service_address
+from services.common.config import jurisdiction_file, service_address, settings
 from services.common.grpc_client import open_channel
 from services.common.jurisdiction import load_jurisdiction
 from services.common.logging import configure_logging
@@ -17,7 +16,7 @@ from services.common.logging import configure_logging
 @click.command()
 @click.option(
     "--data-dir",
-    default=lambda: os.environ.get("UC_DATA_DIR", "var"),
+    default=lambda: settings().uc_data_dir,
     type=click.Path(path_type=Path),
     help="Where the SQLite stores and logs live.",
 )
@@ -32,11 +31,14 @@ def run(data_dir: Path, broker_port: int) -> None:
     from tools.stack import HTTP_SERVICES, SERVICES, Stack
 
     configure_logging("launcher")
+    environment = settings()
     stack = Stack(
         data_dir=data_dir,
+        # The same port variables as the services themselves read.
+        ports={name: environment.port(name) for name in SERVICES},
         broker_port=broker_port,
-        external_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
-        partitions=int(os.environ.get("UC_TOPIC_PARTITIONS", str(DEFAULT_PARTITIONS))),
+        external_bootstrap=environment.kafka_bootstrap_servers,
+        partitions=environment.uc_topic_partitions,
     )
     try:
         stack.start()

@@ -1,7 +1,7 @@
 """The jurisdiction file: every station and team, their units, tiers, policies and
 credentials. It seeds the system; the units service turns it into events.
 
-Format (YAML; see ``config/jurisdiction/demo-city.yaml`` for a whole city)::
+Format (YAML; see ``services/config/jurisdiction/demo-city.yaml`` for a whole city)::
 
     jurisdiction:
       name: Xiangjiang City

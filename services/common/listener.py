@@ -16,7 +16,7 @@ from kafka import KafkaConsumer
 from services.common.envelope import EventEnvelope, UndecodableEvent, decode
 from services.common.errors import Conflict, DomainError, Unavailable
 from services.common.relay import publish_epoch
-from services.common.topics import CLIENT_TIMEOUTS
+from services.common.topics import CLIENT_TIMEOUTS, security
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +62,7 @@ class TopicListener:
                     fetch_max_wait_ms=25,
                     allow_auto_create_topics=False,
                     **CLIENT_TIMEOUTS,
+                    **security(),
                 )
                 epoch: int | None = None
                 while not self._stopping.is_set():

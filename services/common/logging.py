@@ -9,10 +9,11 @@ every line logged while they are bound.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import structlog
+
+from services.common.config import settings
 
 _configured = False
 
@@ -21,8 +22,9 @@ def configure_logging(service: str, level: str | None = None) -> None:
     global _configured
     if _configured:
         return
-    level_name = (level or os.environ.get("UC_LOG_LEVEL", "INFO")).upper()
-    fmt = os.environ.get("UC_LOG_FORMAT") or ("console" if sys.stderr.isatty() else "json")
+    environment = settings()
+    level_name = (level or environment.uc_log_level).upper()
+    fmt = environment.uc_log_format or ("console" if sys.stderr.isatty() else "json")
     renderer: structlog.types.Processor = (
         structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
     )

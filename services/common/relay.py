@@ -20,6 +20,12 @@ epoch rise rewinds the topic to its start instead of trusting its old offsets.
 
 End offsets are not compared with acknowledged offsets: Tansu 0.6 answers ListOffsets
 with the number of record batches, not records, so that comparison raises false alarms.
+
+One relay per store publishes at a time: every replica of a service runs one, and only
+the holder of the store's ``relay:<topic>`` lease (``lease.py``) publishes. A new holder
+starts from the checkpoint in the store; every checkpoint it saves is fenced with its
+token, so a holder that lost the lease mid-batch cannot move the checkpoint (its batch
+may reach the topic twice: consumers dedupe).
 """
 
 from __future__ import annotations
@@ -31,10 +37,13 @@ from collections.abc import Callable, Iterable, Mapping
 
 import structlog
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from sqlalchemy import Connection
 
+from services.common.config import settings
 from services.common.envelope import encode
 from services.common.eventstore import EventStore
-from services.common.topics import ensure_topics
+from services.common.lease import Lease, LeaseKeeper, LeaseLost
+from services.common.topics import ensure_topics, security
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +72,7 @@ class OutboxRelay:
         self,
         store: EventStore,
         *,
+        lease: Lease,
         source: str,
         topic: str,
         bootstrap: str,
@@ -93,6 +103,8 @@ class OutboxRelay:
         # Called (in the relay's thread) when the broker turns out to have lost its data:
         # consumers in this process may hold offsets that mean nothing now.
         self.on_broker_reset: Callable[[], None] | None = None
+        self.lease = lease
+        self._keeper = LeaseKeeper(lease, lambda _token: self._wake.set(), self._wake.set)
         store.on_append(lambda _position: self._wake.set())
 
     # --- lifecycle -------------------------------------------------------------------
@@ -100,6 +112,7 @@ class OutboxRelay:
     def start(self) -> OutboxRelay:
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
+        self._keeper.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -107,6 +120,7 @@ class OutboxRelay:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._keeper.stop()  # after the last batch: the next holder starts where it ended
         self._close_clients()
 
     def caught_up(self) -> bool:
@@ -118,7 +132,18 @@ class OutboxRelay:
         backoff = 0.1
         next_loss_check = 0.0
         checkpoint: int | None = None  # loaded inside the loop: a failing store is retried
+        token: int | None = None
         while not self._stopping.is_set():
+            holding = self.lease.held()
+            if holding is None:  # another replica publishes; stand by
+                if self._producer is not None:
+                    self._close_clients()
+                checkpoint = token = None
+                self._wake.wait(self.idle_wait)
+                self._wake.clear()
+                continue
+            if holding.token != token:  # newly ours: start from what the store says
+                checkpoint, token = None, holding.token
             try:
                 if checkpoint is None:
                     self._acked = self._load_acked()
@@ -129,19 +154,22 @@ class OutboxRelay:
                     next_loss_check = 0.0
                 if time.monotonic() >= next_loss_check:
                     if self._broker_lost_data():
-                        checkpoint = self._restart_from_zero()
+                        checkpoint = self._restart_from_zero(token)
                     next_loss_check = time.monotonic() + self.loss_check_every
                 self._wake.clear()
                 try:
-                    published = self._publish_after(checkpoint)
+                    published = self._publish_after(checkpoint, token)
                 except BrokerLostData:
-                    checkpoint = self._restart_from_zero()
+                    checkpoint = self._restart_from_zero(token)
                     continue
                 if published:
                     checkpoint = published
                 else:
                     self._wake.wait(self.idle_wait)
                 backoff = 0.1
+            except LeaseLost as exc:
+                log.info("relay lost its lease mid-batch; standing by", error=str(exc))
+                checkpoint = token = None
             except Exception as exc:
                 log.warning(
                     "relay cannot publish; retrying",
@@ -153,7 +181,7 @@ class OutboxRelay:
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
 
-    def _publish_after(self, checkpoint: int) -> int:
+    def _publish_after(self, checkpoint: int, token: int) -> int:
         """Publish one batch; return the new checkpoint, or 0 when there was nothing."""
         batch = self.store.read_all(checkpoint, self.batch_size)
         if not batch:
@@ -185,7 +213,7 @@ class OutboxRelay:
             acked[meta.partition] = max(meta.offset, acked.get(meta.partition, -1))
         self._acked = acked
         position = batch[-1].position
-        self._save(position)
+        self._save(position, token)
         self.published += len(batch)
         return position
 
@@ -199,8 +227,10 @@ class OutboxRelay:
             # One request in flight per connection: a retried batch cannot overtake the
             # next one, so each stream stays in order on its partition.
             max_in_flight_requests_per_connection=1,
-            # Tansu refuses InitProducerId after a restart; consumers dedupe anyway.
-            enable_idempotence=False,
+            # Apache Kafka: no duplicates from the producer's own retries. The embedded
+            # broker grants no producer ids, so it runs without (consumers dedupe anyway).
+            enable_idempotence=settings().kafka_enable_idempotence,
+            **security(),
             # A missing topic is the relay's to recreate with the configured partitions:
             # Tansu would auto-create it with 4, moving keys to other partitions.
             allow_auto_create_topics=False,
@@ -211,6 +241,7 @@ class OutboxRelay:
         )
         self._checker = KafkaConsumer(
             bootstrap_servers=self.bootstrap,
+            **security(),
             request_timeout_ms=10000,
             enable_auto_commit=False,
             allow_auto_create_topics=False,
@@ -241,14 +272,14 @@ class OutboxRelay:
                 return True
         return False
 
-    def _restart_from_zero(self) -> int:
+    def _restart_from_zero(self, token: int) -> int:
         ensure_topics(self.bootstrap, [self.topic], self.partitions)
         if self.on_broker_reset is not None:
             self.on_broker_reset()
         self._acked = {}
         self.epoch += 1
-        self.store.save_checkpoint(self._epoch_name, self.epoch)
-        self._save(0)
+        self.store.save_checkpoints({self._epoch_name: self.epoch}, fence=self._fence(token))
+        self._save(0, token)
         self.republishes += 1
         log.warning(
             "republishing every stored event",
@@ -269,9 +300,16 @@ class OutboxRelay:
 
     # --- persistence of progress ---------------------------------------------------------
 
-    def _save(self, position: int) -> None:
+    def _save(self, position: int, token: int) -> None:
         marks = {f"{self.name}:partition:{p}": offset for p, offset in self._acked.items()}
-        self.store.save_checkpoints({self.name: position, **marks}, clear_prefix=f"{self.name}:")
+        self.store.save_checkpoints(
+            {self.name: position, **marks},
+            clear_prefix=f"{self.name}:",
+            fence=self._fence(token),
+        )
+
+    def _fence(self, token: int) -> Callable[[Connection], None]:
+        return lambda conn: self.lease.fence(conn, token)
 
     def _load_acked(self) -> dict[int, int]:
         prefix = f"{self.name}:partition:"

@@ -15,10 +15,13 @@ from services.common.database import create_store_engine
 from services.common.eventstore import EventStore
 from services.common.grpc_server import GrpcServer
 from services.common.jurisdiction import Jurisdiction, Role, load_jurisdiction
+from services.common.lease import Lease, replica_id
 from services.common.logging import configure_logging
 from services.common.relay import OutboxRelay
 
 log = structlog.get_logger(__name__)
+
+REPLICA = replica_id()  # this process, in lease rows
 
 
 @dataclass
@@ -33,10 +36,17 @@ class ServiceRuntime:
         configure_logging(service)
         settings = load_settings(service)
         jurisdiction = load_jurisdiction(settings.jurisdiction_file)
-        store = EventStore(create_store_engine(settings.database_url))
+        engine = create_store_engine(settings.database_url)
+        store = EventStore(engine)
         store.create_schema()
         relay = OutboxRelay(
             store,
+            lease=Lease(
+                engine,
+                f"relay:{settings.topic}",
+                REPLICA,
+                ttl=settings.environment.uc_lease_seconds,
+            ),
             source=service,
             topic=settings.topic,
             bootstrap=settings.kafka_bootstrap,

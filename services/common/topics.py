@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import Any
 
 import structlog
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from services.common.config import settings
 
 log = structlog.get_logger(__name__)
 
@@ -19,13 +22,20 @@ log = structlog.get_logger(__name__)
 CLIENT_TIMEOUTS = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 600}
 
 
+def security() -> dict[str, Any]:
+    """kafka-python options for the configured security (``KAFKA_SECURITY_PROTOCOL``,
+    ``KAFKA_SASL_*``, ``KAFKA_SSL_CAFILE``): every client of ours passes them."""
+    return settings().kafka_security()
+
+
 def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int) -> None:
     """Create the topics that do not exist yet (idempotent)."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000, **security())
+    replicas = settings().uc_topic_replication_factor
     try:
         existing = set(admin.list_topics())
         wanted = [
-            NewTopic(name=t, num_partitions=partitions, replication_factor=1)
+            NewTopic(name=t, num_partitions=partitions, replication_factor=replicas)
             for t in topics
             if t not in existing
         ]
@@ -44,7 +54,9 @@ def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+            admin = KafkaAdminClient(
+                bootstrap_servers=bootstrap, request_timeout_ms=3000, **security()
+            )
             admin.list_topics()
             admin.close()
             return

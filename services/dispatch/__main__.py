@@ -3,14 +3,12 @@ to the units topic (declines, time-outs and releases of units on its incidents) 
 the request filler, which re-dispatches and releases on its own with the service credential
 ``UC_SERVICE_TOKEN`` (an operator of role SERVICE in the jurisdiction file)."""
 
-import os
-
 from services.common.config import TOPICS
 from services.common.listener import TopicListener
 from services.common.runtime import ServiceRuntime
 from services.dispatch.api import ACCESS, mount
 from services.dispatch.app import DispatchApp, wants_unit_event
-from services.dispatch.request_filler import STRAY_AFTER, RequestFiller
+from services.dispatch.request_filler import RequestFiller
 from services.dispatch.units_client import UnitsClient
 
 DEMO_SERVICE_TOKEN = "demo-svc-dispatch"  # the demo city's; a real jurisdiction has its own
@@ -20,9 +18,10 @@ def main() -> None:
     runtime = ServiceRuntime.create("dispatch")
     units = UnitsClient(runtime.settings.peer_address("units"))
     app = DispatchApp(runtime.store, units, bounds=runtime.jurisdiction.jurisdiction.bounds)
-    token = os.environ.get("UC_SERVICE_TOKEN") or DEMO_SERVICE_TOKEN
-    stray_after = float(os.environ.get("UC_STRAY_AFTER_SECONDS") or STRAY_AFTER)
-    filler = RequestFiller(app, f"Bearer {token}", stray_after=stray_after)
+    environment = runtime.settings.environment
+    secret = environment.uc_service_token
+    token = secret.get_secret_value() if secret else DEMO_SERVICE_TOKEN
+    filler = RequestFiller(app, f"Bearer {token}", stray_after=environment.uc_stray_after_seconds)
     app.on_work_for_filler = filler.wake
     listener = TopicListener(
         runtime.settings.kafka_bootstrap,

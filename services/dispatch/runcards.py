@@ -1,18 +1,18 @@
-"""Run cards as data: ``config/run-cards.yaml`` (override with ``UC_RUN_CARDS_FILE``)."""
+"""Run cards as data: ``services/config/run-cards.yaml`` (override with ``UC_RUN_CARDS_FILE``)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from services.common.config import CONFIG_DIR, settings
 from services.common.errors import InvalidArgument
 from services.common.jurisdiction import CAPABILITIES
 
-DEFAULT_RUN_CARDS = Path(__file__).resolve().parents[2] / "config/run-cards.yaml"
+DEFAULT_RUN_CARDS = CONFIG_DIR / "run-cards.yaml"
 
 
 class _Strict(BaseModel):
@@ -77,7 +77,7 @@ class RunCardError(ValueError):
 
 
 def load_run_cards(path: str | Path | None = None) -> RunCards:
-    path = Path(path or os.environ.get("UC_RUN_CARDS_FILE") or DEFAULT_RUN_CARDS)
+    path = Path(path or settings().uc_run_cards_file or DEFAULT_RUN_CARDS)
     try:
         return RunCards.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError) as exc:

@@ -9,11 +9,9 @@ role GATEWAY in the jurisdiction file (``UC_EDGE_TOKEN``; the demo city's is
 
 from __future__ import annotations
 
-import os
-
 import uvicorn
 
-from services.common.config import DEFAULT_PORTS, jurisdiction_file
+from services.common.config import settings
 from services.common.jurisdiction import load_jurisdiction
 from services.common.logging import configure_logging
 from services.edge.app import create_app
@@ -24,33 +22,25 @@ from services.edge.sessions import SessionStore
 DEMO_EDGE_TOKEN = "demo-svc-edge"  # the demo city's; a real jurisdiction has its own
 
 
-def address(service: str) -> str:
-    host = os.environ.get(f"UC_{service.upper()}_HOST", "127.0.0.1")
-    return f"{host}:{os.environ.get(f'UC_{service.upper()}_PORT', str(DEFAULT_PORTS[service]))}"
-
-
 def main() -> None:
+    environment = settings()
     configure_logging("edge")
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or ""
-    if not bootstrap:
-        raise SystemExit(
-            "KAFKA_BOOTSTRAP_SERVERS is not set: the console's live board reads the event "
-            "topics (start everything with `make run`)"
-        )
+    bootstrap = environment.require_bootstrap("the console's live board reads the event topics")
+    secret = environment.uc_edge_token
     console = ConsoleSettings(
-        dispatch_address=address("dispatch"),
-        units_address=address("units"),
-        incidents_address=address("incidents"),
-        jurisdiction=load_jurisdiction(jurisdiction_file()),
-        edge_token=os.environ.get("UC_EDGE_TOKEN") or DEMO_EDGE_TOKEN,
+        dispatch_address=environment.address("dispatch"),
+        units_address=environment.address("units"),
+        incidents_address=environment.address("incidents"),
+        jurisdiction=load_jurisdiction(environment.jurisdiction_file),
+        edge_token=secret.get_secret_value() if secret else DEMO_EDGE_TOKEN,
         sessions=SessionStore.from_environment(),
         live=LiveBoard(bootstrap),
     )
-    app = create_app(address("units"), console)
+    app = create_app(environment.address("units"), console)
     uvicorn.run(
         app,
-        host=os.environ.get("UC_EDGE_HOST", "127.0.0.1"),
-        port=int(os.environ.get("UC_EDGE_PORT", "8080")),
+        host=environment.uc_edge_host,
+        port=environment.uc_edge_port,
         log_config=None,  # our structlog handler renders uvicorn's lines too
         access_log=True,
         # Alert streams and console pages never finish by themselves: give them a

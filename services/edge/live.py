@@ -47,7 +47,7 @@ from google.protobuf.message import Message
 from services.common.config import TOPICS
 from services.common.envelope import EventEnvelope, UndecodableEvent, decode, micros, payload_of
 from services.common.relay import publish_epoch
-from services.common.topics import CLIENT_TIMEOUTS
+from services.common.topics import CLIENT_TIMEOUTS, security
 from services.dispatch.api import incident_message
 from services.dispatch.domain import Incident
 from services.incidents.narration import actor_of, summary
@@ -367,6 +367,7 @@ class LiveBoard:
                     fetch_max_wait_ms=25,  # the broker does not answer a waiting fetch early
                     allow_auto_create_topics=False,
                     **CLIENT_TIMEOUTS,
+                    **security(),
                 )
                 epochs: dict[str, int] = {}
                 while not self._stopping.is_set():

@@ -17,7 +17,6 @@ Where: ``UC_EDGE_DATABASE_URL``; else ``DATABASE_URL`` narrowed to the ``edge`` 
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,11 +37,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from services.common.config import data_dir, store_url_for
+from services.common.config import SESSION_IDLE_SECONDS, SESSION_MAX_SECONDS, settings
 from services.common.database import create_store_engine
 
-IDLE_SECONDS = 4 * 3600.0  # a quiet night shift must not log the call taker out
-MAX_SECONDS = 13 * 3600.0  # a 12-hour shift and its hand-over
 TOUCH_EVERY = 60.0  # seconds between writes of last-seen for one session
 FAILURE_WINDOW = 15 * 60.0  # failed log-ins older than this are forgotten
 
@@ -68,10 +65,7 @@ failures_table = Table(
 
 def sessions_url() -> str:
     """The edge's own store (see the module's docstring)."""
-    url = os.environ.get("UC_EDGE_DATABASE_URL") or ""
-    if not url and os.environ.get("DATABASE_URL"):
-        url = store_url_for(os.environ["DATABASE_URL"], "edge")
-    return url or f"sqlite:///{data_dir() / 'edge.db'}"
+    return settings().store_url("edge")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +88,10 @@ def _digest(session_id: str) -> str:
 
 class SessionStore:
     def __init__(
-        self, engine: Engine, idle_seconds: float = IDLE_SECONDS, max_seconds: float = MAX_SECONDS
+        self,
+        engine: Engine,
+        idle_seconds: float = SESSION_IDLE_SECONDS,
+        max_seconds: float = SESSION_MAX_SECONDS,
     ) -> None:
         self.engine = engine
         self.idle_seconds = idle_seconds
@@ -106,8 +103,8 @@ class SessionStore:
         """``UC_SESSION_IDLE_SECONDS`` and ``UC_SESSION_MAX_SECONDS`` override the expiries."""
         return cls(
             create_store_engine(sessions_url()),
-            idle_seconds=float(os.environ.get("UC_SESSION_IDLE_SECONDS") or IDLE_SECONDS),
-            max_seconds=float(os.environ.get("UC_SESSION_MAX_SECONDS") or MAX_SECONDS),
+            idle_seconds=settings().uc_session_idle_seconds,
+            max_seconds=settings().uc_session_max_seconds,
         )
 
     def create(self, operator_id: str, now: float) -> tuple[str, Session]:

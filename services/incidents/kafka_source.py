@@ -25,6 +25,7 @@ from kafka.errors import KafkaError
 from services.common.config import TOPICS
 from services.common.envelope import EventEnvelope, UndecodableEvent, decode
 from services.common.errors import NotFound, Unavailable
+from services.common.topics import security
 
 IDLE_MS = 400  # nothing more for this long, past the end offsets: the read is complete
 # How long before the opening records may be stamped: the clocks of the services' hosts
@@ -48,6 +49,7 @@ def read_incident(
             group_id=None,
             fetch_max_wait_ms=50,
             request_timeout_ms=15000,
+            **security(),
         )
     except KafkaError as exc:
         raise Unavailable(

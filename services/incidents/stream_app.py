@@ -9,15 +9,35 @@ effects exactly-once by tracking stream versions in the same transaction.
 from __future__ import annotations
 
 import asyncio
+import ssl
 
 import faust
 import structlog
 
-from services.common.config import TOPICS
+from services.common.config import TOPICS, settings
 from services.common.projection import ProjectionRunner
 from services.common.relay import publish_epoch
 
 log = structlog.get_logger(__name__)
+
+
+def credentials() -> faust.types.auth.CredentialsT | None:
+    """The configured Kafka security for faust (aiokafka), as kafka-python gets it."""
+    environment = settings()
+    protocol = environment.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    cafile = environment.kafka_ssl_cafile
+    context = ssl.create_default_context(cafile=str(cafile) if cafile else None)
+    if protocol == "SSL":
+        return faust.SSLCredentials(context)
+    password = environment.kafka_sasl_password
+    return faust.SASLCredentials(
+        username=environment.kafka_sasl_username,
+        password=password.get_secret_value() if password else None,
+        ssl_context=context if protocol == "SASL_SSL" else None,
+        mechanism=environment.kafka_sasl_mechanism,
+    )
 
 
 def create_stream_app(
@@ -38,7 +58,8 @@ def create_stream_app(
         broker_commit_interval=1.0,
         consumer_auto_offset_reset="earliest",
         topic_partitions=partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings().uc_topic_replication_factor,
+        broker_credentials=credentials(),
         # No tables, so no leader topic: nothing for faust to lose when the broker restarts.
         topic_disable_leader=True,
     )

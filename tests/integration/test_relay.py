@@ -10,6 +10,7 @@ from kafka import KafkaConsumer
 from emergency.v1 import common_pb2, events_pb2
 from services.common.envelope import decode, new_event
 from services.common.eventstore import EventStore
+from services.common.lease import Lease
 from services.common.relay import OutboxRelay
 from tools.broker import EmbeddedBroker, free_port
 
@@ -44,6 +45,11 @@ def register(store: EventStore, n: int, start: int = 0) -> None:
         store.append(f"unit-u{i}", 0, [new_event(payload, actor="ADMIN:test")])
 
 
+def lease(store: EventStore, holder: str = "this-replica") -> Lease:
+    assert store.engine is not None
+    return Lease(store.engine, f"relay:{TOPIC}", holder, ttl=2.0)
+
+
 @pytest.fixture
 def store(tmp_path) -> EventStore:
     from services.common.database import create_store_engine
@@ -56,7 +62,12 @@ def store(tmp_path) -> EventStore:
 def test_relay_publishes_in_order_keyed_by_stream(store: EventStore) -> None:
     with EmbeddedBroker(port=free_port()) as broker:
         relay = OutboxRelay(
-            store, source="units", topic=TOPIC, bootstrap=broker.bootstrap, partitions=3
+            store,
+            lease=lease(store),
+            source="units",
+            topic=TOPIC,
+            bootstrap=broker.bootstrap,
+            partitions=3,
         ).start()
         try:
             register(store, 30)
@@ -88,6 +99,7 @@ def test_commands_are_accepted_while_broker_is_down_and_an_empty_broker_gets_eve
     broker = EmbeddedBroker(port=port).start()
     relay = OutboxRelay(
         store,
+        lease=lease(store),
         source="units",
         topic=TOPIC,
         bootstrap=broker.bootstrap,

@@ -4,11 +4,11 @@ makeup, matches its generator, and its documented demo tokens work."""
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import yaml
 
+from services.common.config import DEMO_JURISDICTION
 from services.common.jurisdiction import (
     Jurisdiction,
     StationSpec,
@@ -18,7 +18,7 @@ from services.common.jurisdiction import (
 )
 from tools import demo_city
 
-DEMO_FILE = Path(__file__).resolve().parents[2] / "config" / "jurisdiction" / "demo-city.yaml"
+DEMO_FILE = DEMO_JURISDICTION
 
 STATIONS_PER_TIER = {
     Tier.PROFESSIONAL: 5,

@@ -5,7 +5,9 @@ survives the process."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Connection
 
 from services.common.eventstore.model import (
     AppendResult,
@@ -80,7 +82,14 @@ class MemoryBackend:
         with self._lock:
             return len(self._events)
 
-    def save_checkpoints(self, positions: dict[str, int], clear_prefix: str | None) -> None:
+    def save_checkpoints(
+        self,
+        positions: dict[str, int],
+        clear_prefix: str | None,
+        fence: Callable[[Connection], None] | None,
+    ) -> None:
+        if fence is not None:
+            raise TypeError("the in-memory store has no leases to fence with")
         with self._lock:
             if clear_prefix is not None:
                 for name in [n for n in self._checkpoints if n.startswith(clear_prefix)]:

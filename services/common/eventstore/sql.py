@@ -5,6 +5,8 @@ find a request."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Connection, Engine, func, select
 
 from services.common.eventstore.model import RecordedEvent, StreamNotFound
@@ -44,8 +46,15 @@ class SqlBackend:
             top = conn.execute(select(func.coalesce(func.max(events_table.c.position), 0)))
             return int(top.scalar_one())
 
-    def save_checkpoints(self, positions: dict[str, int], clear_prefix: str | None) -> None:
+    def save_checkpoints(
+        self,
+        positions: dict[str, int],
+        clear_prefix: str | None,
+        fence: Callable[[Connection], None] | None,
+    ) -> None:
         with self._checkpoint_writer.begin() as conn:
+            if fence is not None:
+                fence(conn)
             if clear_prefix is not None:
                 conn.execute(
                     checkpoints_table.delete().where(

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
-from sqlalchemy import Engine, String, Table
+from sqlalchemy import Connection, Engine, String, Table
 
 from services.common.database import is_sqlite
 from services.common.errors import InvalidArgument
@@ -45,6 +45,8 @@ from services.common.eventstore.schema import events_table, requests_table
 from services.common.eventstore.sqlite import SQLiteBackend
 
 DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024
+# Runs inside a write transaction; raises to refuse it.
+Fence = Callable[[Connection], None]
 
 
 class Backend(Protocol):
@@ -58,7 +60,9 @@ class Backend(Protocol):
     def read_stream(self, stream_id: str, from_version: int) -> list[RecordedEvent]: ...
     def stream_version(self, stream_id: str) -> int: ...
     def max_position(self) -> int: ...
-    def save_checkpoints(self, positions: dict[str, int], clear_prefix: str | None) -> None: ...
+    def save_checkpoints(
+        self, positions: dict[str, int], clear_prefix: str | None, fence: Fence | None
+    ) -> None: ...
     def load_checkpoints(self, prefix: str) -> dict[str, int]: ...
 
 
@@ -202,10 +206,17 @@ class EventStore:
     def save_checkpoint(self, name: str, position: int) -> None:
         self.save_checkpoints({name: position})
 
-    def save_checkpoints(self, positions: dict[str, int], clear_prefix: str | None = None) -> None:
+    def save_checkpoints(
+        self,
+        positions: dict[str, int],
+        clear_prefix: str | None = None,
+        fence: Fence | None = None,
+    ) -> None:
         """Write several checkpoints in one transaction; with ``clear_prefix``, first drop
-        every checkpoint whose name starts with it (so a mark that is gone stays gone)."""
-        self._backend.save_checkpoints(positions, clear_prefix)
+        every checkpoint whose name starts with it (so a mark that is gone stays gone).
+        ``fence`` runs first inside the transaction and may refuse it by raising (a
+        lease's fencing check: ``lease.py``)."""
+        self._backend.save_checkpoints(positions, clear_prefix, fence)
 
     def load_checkpoints(self, prefix: str) -> dict[str, int]:
         return self._backend.load_checkpoints(prefix)

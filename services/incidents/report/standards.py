@@ -1,6 +1,6 @@
 """The response standards an after-action report checks, and the checks themselves.
 
-The standards are configuration (``config/response-standards.yaml``, or the file
+The standards are configuration (``services/config/response-standards.yaml``, or the file
 ``UC_STANDARDS_FILE`` names): each has a limit in seconds, the tiers it applies to where
 it concerns some tiers only, and its source. What each measures is fixed here:
 
@@ -13,7 +13,6 @@ it concerns some tiers only, and its source. What each measures is fixed here:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,12 +21,13 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.common.config import CONFIG_DIR, settings
 from services.common.enums import IncidentStatus
 from services.incidents.view import IncidentView, UnitTrack
 
 FIRST_INTERVENTION = "first_intervention"  # the run-card capability of micro stations
 NO_SHOW = ("DECLINED", "TIMED_OUT")
-DEFAULT_FILE = Path(__file__).resolve().parents[3] / "config/response-standards.yaml"
+DEFAULT_FILE = CONFIG_DIR / "response-standards.yaml"
 
 
 class Standard(BaseModel):
@@ -53,7 +53,7 @@ class ResponseStandards(BaseModel):
 def load_standards(path: str | Path | None = None) -> ResponseStandards:
     """The standards in ``path`` (default: ``UC_STANDARDS_FILE``, else the project's
     file). ``ValueError`` naming the file and the field when it is wrong."""
-    path = Path(path or os.environ.get("UC_STANDARDS_FILE") or DEFAULT_FILE)
+    path = Path(path or settings().uc_standards_file or DEFAULT_FILE)
     try:
         return ResponseStandards.model_validate(yaml.safe_load(path.read_text("utf-8")))
     except (OSError, yaml.YAMLError) as exc:
