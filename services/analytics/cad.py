@@ -71,6 +71,7 @@ class CadMapping(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Annotated[str, Field(min_length=1)]
+    attribution: str = ""  # the data's source and licence, shown with what is made of it
     time_zone: Annotated[str, Field(min_length=1)]
     time_format: Annotated[str, Field(min_length=1)]  # strptime, e.g. %m/%d/%Y %I:%M:%S %p
     columns: Columns
@@ -114,10 +115,24 @@ class CadFileError(ValueError):
     """The file as a whole cannot be read (its header lacks a mapped column)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _IncidentFields:
+    """What every row of one incident repeats."""
+
+    incident_id: str
+    call_number: str
+    incident_type: str
+    received_us: int
+    location: tuple[float, float]
+    station_area: str
+    alarms: int
+    address: str
+
+
 @dataclass
 class _Draft:
     first_row: int
-    incident: dict[str, object]
+    incident: _IncidentFields
     units: list[HistoricalUnitResponse] = field(default_factory=list)
     unit_rows: dict[str, int] = field(default_factory=dict)
 
@@ -161,7 +176,7 @@ def read_cad(
             problems.append(parsed)
             continue
         incident, unit = parsed
-        key = str(incident["incident_id"])
+        key = incident.incident_id
         draft = drafts.get(key)
         if draft is None:
             drafts[key] = _Draft(line, incident, [unit], {unit.unit_id: line})
@@ -170,7 +185,9 @@ def read_cad(
         if clash is not None:
             problems.append(RowProblem(line, *clash))
         elif unit.unit_id in draft.unit_rows:
-            reason = f"{unit.unit_id} is already on this incident (line {draft.unit_rows[unit.unit_id]})"
+            reason = (
+                f"{unit.unit_id} is already on this incident (line {draft.unit_rows[unit.unit_id]})"
+            )
             problems.append(RowProblem(line, c.unit_id, reason))
         else:
             draft.units.append(unit)
@@ -180,13 +197,13 @@ def read_cad(
     return HistoryFile(tuple(incidents), tuple(problems), dict(sorted(skipped.items())), rows)
 
 
-def _clash(draft: _Draft, incident: Mapping[str, object], c: Columns) -> tuple[str, str] | None:
+def _clash(draft: _Draft, incident: _IncidentFields, c: Columns) -> tuple[str, str] | None:
     """The first incident-level field this row gives otherwise than the incident's
     first row: (column, reason)."""
     columns = {"received_us": c.received, "incident_type": c.incident_type,
                "location": c.location or c.latitude, "call_number": c.call_number}  # fmt: skip
     for key, column in columns.items():
-        if draft.incident[key] != incident[key]:
+        if getattr(draft.incident, key) != getattr(incident, key):
             return column, f"differs from the incident's line {draft.first_row}"
     return None
 
@@ -194,20 +211,18 @@ def _clash(draft: _Draft, incident: Mapping[str, object], c: Columns) -> tuple[s
 def _incident(draft: _Draft) -> HistoricalIncident:
     d = draft.incident
     units = sorted(draft.units, key=lambda u: (u.dispatched_us, draft.unit_rows[u.unit_id]))
-    lat, lon = d["location"]  # type: ignore[misc]
     return HistoricalIncident(
-        incident_id=str(d["incident_id"]), call_number=str(d["call_number"]),
-        incident_type=str(d["incident_type"]), received_us=int(d["received_us"]),  # type: ignore[call-overload]
-        dispatched_us=min(u.dispatched_us for u in units), latitude=lat, longitude=lon,
-        station_area=str(d["station_area"]), alarms=int(d["alarms"]),  # type: ignore[call-overload]
-        units=tuple(units), address=str(d["address"]),
+        incident_id=d.incident_id, call_number=d.call_number, incident_type=d.incident_type,
+        received_us=d.received_us, dispatched_us=min(u.dispatched_us for u in units),
+        latitude=d.location[0], longitude=d.location[1], station_area=d.station_area,
+        alarms=d.alarms, units=tuple(units), address=d.address,
     )  # fmt: skip
 
 
 def _parse_row(
     line: int, row: Mapping[str, str], mapping: CadMapping, zone: ZoneInfo,
     unit_stations: Mapping[str, str] | None,
-) -> tuple[dict[str, object], HistoricalUnitResponse] | RowProblem:  # fmt: skip
+) -> tuple[_IncidentFields, HistoricalUnitResponse] | RowProblem:  # fmt: skip
     c = mapping.columns
     for name in ("incident_id", "unit_id", "incident_type"):
         column = getattr(c, name)
@@ -224,8 +239,8 @@ def _parse_row(
             return RowProblem(line, c.unit_id, f"{unit_id!r} is not a unit of the jurisdiction")
         station = unit_stations[unit_id]
     location = _location(row, c)
-    if isinstance(location, tuple) and isinstance(location[0], str):
-        return RowProblem(line, location[0], location[1])  # type: ignore[arg-type]
+    if isinstance(location, RowProblem):
+        return RowProblem(line, location.field, location.reason)
     times: dict[str, int | None] = {}
     previous: int | None = None
     previous_column = previous_name = ""
@@ -243,8 +258,10 @@ def _parse_row(
             example = datetime(2009, 1, 10, 14, 36, 1).strftime(mapping.time_format)
             return RowProblem(line, column, f"{text!r} is not a time like {example!r}")
         if previous is not None and parsed < previous:
-            reason = f"{text} is before {previous_column} ({row[previous_column]}): the unit " \
+            reason = (
+                f"{text} is before {previous_column} ({row[previous_column]}): the unit "
                 f"was {_STAGES[name]} before it was {_STAGES[previous_name]}"
+            )
             return RowProblem(line, column, reason)
         times[name] = parsed
         previous, previous_column, previous_name = parsed, column, name
@@ -254,16 +271,16 @@ def _parse_row(
     except ValueError:
         return RowProblem(line, c.alarms, f"{alarms_text!r} is not a number of alarms")
     area = row.get(c.station_area, "") if c.station_area else ""
-    incident: dict[str, object] = {
-        "incident_id": row[c.incident_id],
-        "call_number": row.get(c.call_number, "") if c.call_number else "",
-        "incident_type": row[c.incident_type],
-        "received_us": times["received"],
-        "location": location,
-        "station_area": _station_area(area, mapping.station_area_id) if area else "",
-        "alarms": alarms,
-        "address": row.get(c.address, "") if c.address else "",
-    }
+    incident = _IncidentFields(
+        incident_id=row[c.incident_id],
+        call_number=row.get(c.call_number, "") if c.call_number else "",
+        incident_type=row[c.incident_type],
+        received_us=times["received"] or 0,
+        location=location,
+        station_area=_station_area(area, mapping.station_area_id) if area else "",
+        alarms=alarms,
+        address=row.get(c.address, "") if c.address else "",
+    )
     unit = HistoricalUnitResponse(
         unit_id=unit_id, unit_type=unit_type, capability=capability, station=station,
         dispatched_us=times["dispatched"] or 0, en_route_us=times["en_route"],
@@ -276,14 +293,15 @@ _STAGES = {"received": "called", "dispatched": "dispatched", "en_route": "en rou
            "on_scene": "on scene", "available": "available"}  # fmt: skip
 
 
-def _location(row: Mapping[str, str], c: Columns) -> tuple[float, float] | tuple[str, str]:
+def _location(row: Mapping[str, str], c: Columns) -> tuple[float, float] | RowProblem:
+    """(latitude, longitude), or the problem (its row number is filled in by the caller)."""
     if c.location:
         text = row[c.location]
         found = _LOCATION.match(text)
         if not text:
-            return c.location, "empty: no location"
+            return RowProblem(0, c.location, "empty: no location")
         if found is None:
-            return c.location, f"{text!r} is not a location like (37.77, -122.44)"
+            return RowProblem(0, c.location, f"{text!r} is not a location like (37.77, -122.44)")
         lat, lon = float(found.group(1)), float(found.group(2))
         column = c.location
     else:
@@ -291,9 +309,9 @@ def _location(row: Mapping[str, str], c: Columns) -> tuple[float, float] | tuple
         try:
             lat, lon = float(row[c.latitude]), float(row[c.longitude])
         except ValueError:
-            return column, "empty or not a number: no location"
+            return RowProblem(0, column, "empty or not a number: no location")
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
-        return column, f"({lat}, {lon}) is not a place: no location"
+        return RowProblem(0, column, f"({lat}, {lon}) is not a place: no location")
     return lat, lon
 
 

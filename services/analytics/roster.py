@@ -7,7 +7,7 @@ The roster (YAML, validated; errors name the file, the line and the field)::
       name: San Francisco
       time_zone: America/Los_Angeles
       margin_km: 1.0            # no bounds given: the stations' box widened by this much
-    attribution: >-              # written at the top of the jurisdiction file
+    attribution: >-              # the data's notice: in the file's header and its jurisdiction
       Stations (c) OpenStreetMap contributors, ODbL 1.0
     stations:                    # what every station gets ({ref}: its reference)
       id: "SF-{ref:0>2}"
@@ -195,6 +195,7 @@ def build_jurisdiction(
     template = roster.stations
     meta = roster.jurisdiction
     bounds = meta.bounds.model_dump() if meta.bounds else derived_bounds(stations, meta.margin_km)
+    data_meta: dict[str, Any] = {"name": meta.name, "time_zone": meta.time_zone, "bounds": bounds}
     turnout = dict(station_turnout or {})
     out_stations = []
     for station in sorted(stations, key=_ref_order):
@@ -228,9 +229,11 @@ def build_jurisdiction(
         out_stations.append(spec)
     if turnout:
         raise RosterError(f"turnout given for stations that are not built: {sorted(turnout)}")
+    if roster.attribution:
+        data_meta["attribution"] = " ".join(roster.attribution.split())
     tiers = roster.tiers or DEFAULT_TIERS
     data: dict[str, Any] = {
-        "jurisdiction": {"name": meta.name, "time_zone": meta.time_zone, "bounds": bounds},
+        "jurisdiction": data_meta,
         "tiers": {tier.value: policy.model_dump() for tier, policy in tiers.items()},
         "operators": [dict(o) for o in operators],
         "stations": out_stations,

@@ -26,6 +26,14 @@ from services.analytics.cad import (
     read_cad,
 )
 from services.analytics.history import moment
+from services.analytics.period import load_period_standards, period_report
+from services.analytics.period_page import (
+    incidents_csv,
+    period_csv,
+    period_json,
+    period_range,
+    render_period_html,
+)
 from services.cli import record
 from services.cli.groups import GroupWithDefault
 from services.common.jurisdiction import Jurisdiction, JurisdictionError, load_jurisdiction
@@ -88,8 +96,9 @@ def history_check(
     jurisdiction = open_jurisdiction(jurisdiction_path)
     found = read_history(history_path, mapping_path, jurisdiction, time_zone)
     zone = ZoneInfo(time_zone or load_mapping(mapping_path or DEFAULT_MAPPING).time_zone)
+    bad = len(found.problems)
     click.echo(f"{history_path}: {found.rows} rows; {len(found.incidents)} incidents with "
-               f"{found.unit_rows} unit responses; {len(found.problems)} bad row(s) left out")  # fmt: skip
+               f"{found.unit_rows} unit responses; {bad} bad row(s) left out")  # fmt: skip
     if found.skipped:
         skipped = ", ".join(f"{kind} {count}" for kind, count in found.skipped.items())
         click.echo(f"  skipped (unit types outside the system): {skipped}")
@@ -116,7 +125,96 @@ history_group.add_command(history_check)
 
 report_group = GroupWithDefault(
     "report", record.report,
-    help="An incident's after-action report (uc report INCIDENT), or a period's (uc report period).",
+    help="An incident's after-action report (uc report INCIDENT) or a period's (report period).",
 )  # fmt: skip
+
+
+@report_group.command(name="period")
+@click.option(
+    "--history",
+    "history_path",
+    type=EXISTING,
+    required=True,
+    help="The calls: a CAD export (the system's own record is the lead's next step).",
+)
+@click.option(
+    "--from",
+    "from_text",
+    required=True,
+    help="The first day (ISO date, or date and time) in the jurisdiction's zone.",
+)
+@click.option(
+    "--to",
+    "to_text",
+    required=True,
+    help="The last day, included (or an ISO time: up to it, excluded).",
+)
+@click.option("--district", default=None, help="One station district only (e.g. SF-21).")
+@click.option(
+    "--out",
+    "out_prefix",
+    default="period",
+    show_default=True,
+    help="Files written: PREFIX.html, PREFIX.json, PREFIX.csv, PREFIX-incidents.csv.",
+)
+@click.option(
+    "--standards",
+    "standards_path",
+    type=EXISTING,
+    default=None,
+    help="The standards checked (default: config/period-standards.yaml).",
+)
+def report_period(
+    history_path: Path, from_text: str, to_text: str, district: str | None, out_prefix: str,
+    standards_path: Path | None, mapping_path: Path | None, time_zone: str | None,
+    jurisdiction_path: Path | None,
+) -> None:  # fmt: skip
+    """Response performance over a period, per station district and month, against the
+    standards: an HTML page with charts, JSON and CSV. An empty period gives an empty
+    report."""
+    jurisdiction = open_jurisdiction(jurisdiction_path)
+    mapping = load_mapping(mapping_path or DEFAULT_MAPPING)
+    found = read_history(history_path, mapping_path, jurisdiction, time_zone, quiet=True)
+    if found.problems:
+        click.echo(f"{history_path}: {len(found.problems)} bad row(s) left out "
+                   "(uc history check names them)", err=True)  # fmt: skip
+    zone = ZoneInfo(
+        jurisdiction.jurisdiction.time_zone if jurisdiction else time_zone or mapping.time_zone
+    )
+    try:
+        start, end = period_range(from_text, to_text, zone)
+        standards = load_period_standards(standards_path) if standards_path else None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if end <= start:
+        raise click.BadParameter(f"--to {to_text} is not after --from {from_text}")
+    report = period_report(found.incidents, start, end, zone, district, standards)
+    sources = [mapping.attribution] if mapping.attribution else []
+    if jurisdiction and jurisdiction.jurisdiction.attribution:
+        sources.append(jurisdiction.jurisdiction.attribution)
+    files = {
+        f"{out_prefix}.html": render_period_html(report, sources),
+        f"{out_prefix}.json": period_json(report),
+        f"{out_prefix}.csv": period_csv(report),
+        f"{out_prefix}-incidents.csv": incidents_csv(report),
+    }
+    for name, text in files.items():
+        Path(name).write_text(text, encoding="utf-8")
+        click.echo(name)
+    o = report.overall
+    if report.empty:
+        known = sorted({i.station_area or "unknown" for i in found.incidents})
+        where = f" in district {district} (districts: {', '.join(known)})" if district else ""
+        click.echo(f"no incidents in this period{where}: the report is empty", err=True)
+        return
+    arrival = o.metric("first_arrival")
+    click.echo(f"{o.incidents} incidents; first arrival p90 {arrival.p90_s:.0f} s "
+               f"({arrival.verdict}, limit {arrival.limit_s:.0f} s); 5-minute circle "
+               f"{100 * (o.circle_share or 0):.1f}% of {o.circle_n}", err=True)  # fmt: skip
+
+
+for _option in (jurisdiction_option(required=False),):
+    report_period.params.append(_option)
+history_options(report_period)
 
 COMMANDS: tuple[click.Command, ...] = (history_group, report_group)

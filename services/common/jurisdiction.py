@@ -7,6 +7,7 @@ Format (YAML; see ``config/jurisdiction/demo-city.yaml`` for a whole city)::
       name: Xiangjiang City
       time_zone: Asia/Shanghai   # IANA name: every time shown to a person is in this zone
       bounds: {south: 27.8, west: 112.5, north: 28.6, east: 113.4}
+      attribution: ...           # optional: the data's licence notice, shown with it
     tiers:                       # defaults for every station of the tier
       VOLUNTEER: {turnout_seconds: 300, ack_deadline_seconds: 120, auto_acknowledge: false}
     operators:                   # people (and our own services) who use the APIs
@@ -260,6 +261,9 @@ class Jurisdiction(_Strict):
         name: Annotated[str, Field(min_length=1)]
         time_zone: Annotated[str, AfterValidator(_known_time_zone)]
         bounds: Bounds
+        # Whose data the file holds, to show wherever it is shown (a map, a report):
+        # e.g. OpenStreetMap's ODbL notice for stations taken from it.
+        attribution: str = ""
 
     jurisdiction: Meta
     tiers: dict[Tier, TierPolicy] = {}

@@ -52,8 +52,9 @@ units:
 def test_csv_rows_are_read_and_bad_ones_named_by_row_and_field() -> None:
     found = read_station_csv(CSV)
     assert [(s.ref, s.name, s.source_id) for s in found.stations] == [
-        ("4", "Fire Station 4", "node/1"), ("21", "Fire Station 21", "way/2"),
-    ]  # fmt: skip
+        ("4", "Fire Station 4", "node/1"),
+        ("21", "Fire Station 21", "way/2"),
+    ]
     assert [p.describe("st.csv") for p in found.problems] == [
         "st.csv:4: name: empty: every station needs a name",
         "st.csv:5: lon: 'west' is not a longitude (-180..180)",
@@ -69,18 +70,36 @@ def test_a_csv_without_the_needed_columns_is_refused_whole() -> None:
 
 
 def test_geojson_points_and_building_outlines() -> None:
-    square = [[-122.44, 37.77], [-122.43, 37.77], [-122.43, 37.78], [-122.44, 37.78],
-              [-122.44, 37.77]]  # fmt: skip
+    square = [
+        [-122.44, 37.77],
+        [-122.43, 37.77],
+        [-122.43, 37.78],
+        [-122.44, 37.78],
+        [-122.44, 37.77],
+    ]
     features = [
-        {"type": "Feature", "id": "node/1", "properties": {"name": "Station 4", "ref": "4"},
-         "geometry": {"type": "Point", "coordinates": [-122.389, 37.7728]}},
-        {"type": "Feature", "properties": {"name": "Station 5", "ref": "5", "@id": "way/9"},
-         "geometry": {"type": "Polygon", "coordinates": [square]}},
-        {"type": "Feature", "properties": {"name": "Station 6", "ref": "6"},
-         "geometry": {"type": "LineString", "coordinates": [[0, 1], [1, 2]]}},
-        {"type": "Feature", "properties": {"name": "Station 7"},
-         "geometry": {"type": "Point", "coordinates": [-122.4, 37.7]}},
-    ]  # fmt: skip
+        {
+            "type": "Feature",
+            "id": "node/1",
+            "properties": {"name": "Station 4", "ref": "4"},
+            "geometry": {"type": "Point", "coordinates": [-122.389, 37.7728]},
+        },
+        {
+            "type": "Feature",
+            "properties": {"name": "Station 5", "ref": "5", "@id": "way/9"},
+            "geometry": {"type": "Polygon", "coordinates": [square]},
+        },
+        {
+            "type": "Feature",
+            "properties": {"name": "Station 6", "ref": "6"},
+            "geometry": {"type": "LineString", "coordinates": [[0, 1], [1, 2]]},
+        },
+        {
+            "type": "Feature",
+            "properties": {"name": "Station 7"},
+            "geometry": {"type": "Point", "coordinates": [-122.4, 37.7]},
+        },
+    ]
     found = read_station_geojson(json.dumps({"type": "FeatureCollection", "features": features}))
     assert [(s.ref, s.source_id) for s in found.stations] == [("4", "node/1"), ("5", "way/9")]
     assert found.stations[1].latitude == pytest.approx(37.775)
@@ -89,8 +108,12 @@ def test_geojson_points_and_building_outlines() -> None:
         "row 3: geometry.type: 'LineString': expected a Point or a Polygon",
         "row 4: station: empty: give 'Station 7' its reference (number)",
     ]
-    assert read_stations(json.dumps({"type": "FeatureCollection", "features": []}),
-                         "x.geojson").stations == ()  # fmt: skip
+    assert (
+        read_stations(
+            json.dumps({"type": "FeatureCollection", "features": []}), "x.geojson"
+        ).stations
+        == ()
+    )
     with pytest.raises(StationFileError, match="not a GeoJSON FeatureCollection"):
         read_station_geojson("[]")
 
@@ -137,8 +160,16 @@ def test_the_cli_writes_good_rows_and_names_bad_ones(tmp_path: Path) -> None:
     (tmp_path / "st.csv").write_text(CSV, encoding="utf-8")
     (tmp_path / "roster.yaml").write_text(ROSTER, encoding="utf-8")
     stations, roster = str(tmp_path / "st.csv"), str(tmp_path / "roster.yaml")
-    args = ["jurisdiction", "import", "--stations", stations, "--roster", roster,
-            "--out", str(tmp_path / "j.yaml")]  # fmt: skip
+    args = [
+        "jurisdiction",
+        "import",
+        "--stations",
+        stations,
+        "--roster",
+        roster,
+        "--out",
+        str(tmp_path / "j.yaml"),
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "st.csv:5: lon: 'west' is not a longitude" in result.output
