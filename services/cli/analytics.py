@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from services.analytics.agreement import Ranking, measure
 from services.analytics.cad import (
     DEFAULT_MAPPING,
     CadFileError,
@@ -25,6 +26,13 @@ from services.analytics.cad import (
     load_mapping,
     read_cad,
 )
+from services.analytics.calibration import (
+    Errors,
+    calibrate,
+    parse_calibration,
+    render_calibration,
+)
+from services.analytics.calibration import by_year as calibration_by_year
 from services.analytics.history import moment
 from services.analytics.period import load_period_standards, period_report
 from services.analytics.period_page import (
@@ -36,7 +44,13 @@ from services.analytics.period_page import (
 )
 from services.cli import record
 from services.cli.groups import GroupWithDefault
-from services.common.jurisdiction import Jurisdiction, JurisdictionError, load_jurisdiction
+from services.common.jurisdiction import (
+    Jurisdiction,
+    JurisdictionError,
+    TravelProfile,
+    load_jurisdiction,
+)
+from services.dispatch.travel import BandedTravel, StraightLineTravel, default_profile
 
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -218,3 +232,192 @@ for _option in (jurisdiction_option(required=False),):
 history_options(report_period)
 
 COMMANDS: tuple[click.Command, ...] = (history_group, report_group)
+
+
+# --- ETA calibration and the recommendation against history ------------------------------
+
+
+def _years_option(default: str) -> click.Option:
+    return click.Option(
+        ["--held-out", "held_out"], default=default, show_default=True,
+        help="Years held out of the fit, measured on: 2016-2019 or 2016,2018.",
+    )  # fmt: skip
+
+
+def parse_years(text: str) -> list[int]:
+    years: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        try:
+            years += list(range(int(first), int(last or first) + 1))
+        except ValueError:
+            raise click.BadParameter(f"{text!r}: give years as 2016-2019 or 2016,2018") from None
+    return years
+
+
+def _stations(jurisdiction: Jurisdiction) -> dict[str, tuple[float, float]]:
+    return {s.id: (s.location[0], s.location[1]) for s in jurisdiction.stations}
+
+
+def _errors(e: Errors) -> str:
+    if not e.n:
+        return "no trips"
+    return f"median {e.median_s:.1f} s, 90th percentile {e.p90_s:.1f} s (n {e.n})"
+
+
+def describe_profile(profile: TravelProfile) -> str:
+    measure = ("straight line" if profile.grid_bearing_deg is None
+               else f"along a street grid at {profile.grid_bearing_deg:g}° from north")  # fmt: skip
+    speeds, start = [], 0.0
+    for band in profile.speeds:
+        end = "" if band.up_to_km is None else f"{band.up_to_km:g}"
+        speeds.append(f"{start:g}-{end} km {band.kmh:g}")
+        start = band.up_to_km or start
+    kind = "each stretch" if profile.bands_apply == "each_stretch" else "whole trip"
+    return f"{measure} x {profile.road_factor:g}; km/h by road distance ({kind}): " + ", ".join(
+        speeds
+    )
+
+
+@click.group(name="eta")
+def eta_group() -> None:
+    """Travel times: calibrated on history, and the recommendation measured against it."""
+
+
+@eta_group.command(name="calibrate")
+@click.option(
+    "--history", "history_path", type=EXISTING, required=True, help="The calls: a CAD export."
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the calibrated profile here (YAML, for uc jurisdiction import --travel).",
+)
+@click.option(
+    "--by-year", is_flag=True, help="Also hold out each year in turn (fitted on all the others)."
+)
+def eta_calibrate(
+    history_path: Path, out_path: Path | None, by_year: bool, held_out: str,
+    jurisdiction_path: Path, mapping_path: Path | None, time_zone: str | None,
+) -> None:  # fmt: skip
+    """Learn the travel-time profile (distance measure, road factor, speed by distance
+    band) and each station's turnout from the real first-engine trips, and print the
+    error of predicted against real travel time before (the default profile) and after,
+    on the years held out."""
+    jurisdiction = open_jurisdiction(jurisdiction_path)
+    assert jurisdiction is not None
+    found = read_history(history_path, mapping_path, jurisdiction, time_zone, quiet=True)
+    stations = _stations(jurisdiction)
+    try:
+        result = calibrate(found.incidents, stations, parse_years(held_out),
+                           source=history_path.name)  # fmt: skip
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    years = lambda ys: f"{ys[0]}-{ys[-1]}" if ys else "none"  # noqa: E731
+    click.echo(f"first-engine trips: {result.before_fitted.n} fitted "
+               f"({years(result.fitted_years)}), {result.before_held_out.n} held out "
+               f"({years(result.held_out_years)})")  # fmt: skip
+    click.echo(f"before (default: {describe_profile(default_profile())})")
+    click.echo(f"  held out: {_errors(result.before_held_out)}")
+    click.echo(f"  fitted:   {_errors(result.before_fitted)}")
+    click.echo(f"after ({describe_profile(result.profile)})")
+    click.echo(f"  held out: {_errors(result.after_held_out)}")
+    click.echo(f"  fitted:   {_errors(result.after_fitted)}")
+    target = result.after_held_out.median_s
+    if target is not None:
+        verdict = "met" if target < ETA_TARGET_S else "NOT met"
+        click.echo(f"target: median absolute error under {ETA_TARGET_S:.0f} s on the held-out "
+                   f"years: {verdict} ({target:.1f} s)")  # fmt: skip
+    turnout = ", ".join(f"{s} {t} s" for s, t in result.station_turnout_seconds.items())
+    click.echo(f"station turnout (median, fitted years): {turnout or 'none measured'}")
+    if by_year:
+        click.echo("each year held out in turn (fitted on the others): before -> after")
+        for year, before, after in calibration_by_year(found.incidents, stations):
+            click.echo(f"  {year}: {_errors(before)} -> {_errors(after)}")
+    if out_path is not None:
+        header = [
+            f"Travel calibration for {jurisdiction.jurisdiction.name}, fitted on "
+            f"{history_path.name} ({years(result.fitted_years)}) by uc eta calibrate.",
+            "Include it with: uc jurisdiction import ... --travel " + out_path.name,
+            f"Held out ({years(result.held_out_years)}): median absolute error "
+            f"{_num(result.after_held_out.median_s)} s (default profile "
+            f"{_num(result.before_held_out.median_s)} s).",
+            "",
+        ]
+        out_path.write_text(render_calibration(result, header), encoding="utf-8")
+        click.echo(f"wrote {out_path}")
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+@eta_group.command(name="agreement")
+@click.option(
+    "--history", "history_path", type=EXISTING, required=True, help="The calls: a CAD export."
+)
+@click.option(
+    "--travel",
+    "travel_path",
+    type=EXISTING,
+    default=None,
+    help="A calibration (uc eta calibrate --out); default: the jurisdiction's own "
+    "travel: section, if any.",
+)
+def eta_agreement(
+    history_path: Path, travel_path: Path | None, held_out: str, jurisdiction_path: Path,
+    mapping_path: Path | None, time_zone: str | None,
+) -> None:  # fmt: skip
+    """Replay the calls through the recommendation (every unit free) and count how often
+    its first engine's station is the station of the engine that really arrived first,
+    on the held-out years: the default straight-line ranking, the calibrated one, and
+    the city's first-due plan."""
+    jurisdiction = open_jurisdiction(jurisdiction_path)
+    assert jurisdiction is not None
+    found = read_history(history_path, mapping_path, jurisdiction, time_zone, quiet=True)
+    if travel_path is not None:
+        try:
+            calibration = parse_calibration(travel_path.read_text(encoding="utf-8"),
+                                            str(travel_path))  # fmt: skip
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        profile, turnout = calibration.travel, dict(calibration.station_turnout_seconds)
+    elif jurisdiction.travel is not None:
+        profile = jurisdiction.travel
+        turnout = {s.id: s.turnout_seconds for s in jurisdiction.stations
+                   if s.turnout_seconds is not None}  # fmt: skip
+    else:
+        raise click.ClickException("no calibrated profile: give --travel, or a jurisdiction "
+                                   "with a travel: section")  # fmt: skip
+    # The rankings without the calibration use the tiers' turnout, not the stations'.
+    plain = jurisdiction.model_copy(update={"stations": [
+        s.model_copy(update={"turnout_seconds": None}) for s in jurisdiction.stations
+    ]})  # fmt: skip
+    rankings = [
+        Ranking("straight line, tier turnout (today's default)", StraightLineTravel()),
+        Ranking("calibrated travel, tier turnout", BandedTravel(profile)),
+        Ranking("calibrated travel and station turnout", BandedTravel(profile), turnout),
+        Ranking("... and units busy on another call taken out", BandedTravel(profile), turnout,
+                skip_busy=True),
+    ]  # fmt: skip
+    result = measure(found.incidents, plain, rankings, parse_years(held_out))
+    years = f"{result.years[0]}-{result.years[-1]}" if result.years else "none"
+    click.echo(f"incidents with a first engine on scene, {years}: {result.outcomes[0].n} "
+               f"({result.skipped} without one left out)")  # fmt: skip
+    click.echo(f"{'ranking':<48} {'agrees':>7}  disagreements: not sent / sent, later / "
+               "sent, cancelled")  # fmt: skip
+    for o in result.outcomes:
+        share = "-" if o.share is None else f"{100 * o.share:.1f}%"
+        click.echo(f"{o.name:<48} {share:>7}  {o.n - o.agreed:>3}: {o.not_sent} / "
+                   f"{o.sent_later} / {o.sent_not_arrived}")  # fmt: skip
+
+
+ETA_TARGET_S = 45.0
+eta_calibrate.params += [_years_option("2016-2019"), jurisdiction_option(required=True)]
+history_options(eta_calibrate)
+eta_agreement.params += [_years_option("2016-2019"), jurisdiction_option(required=True)]
+history_options(eta_agreement)
+
+COMMANDS = (*COMMANDS, eta_group)
