@@ -33,6 +33,7 @@ from services.analytics.calibration import (
     render_calibration,
 )
 from services.analytics.calibration import by_year as calibration_by_year
+from services.analytics.coverage import build_grid, call_weights, capable_units, commitment_impact
 from services.analytics.history import moment
 from services.analytics.period import load_period_standards, period_report
 from services.analytics.period_page import (
@@ -50,7 +51,7 @@ from services.common.jurisdiction import (
     TravelProfile,
     load_jurisdiction,
 )
-from services.dispatch.travel import BandedTravel, StraightLineTravel, default_profile
+from services.dispatch.travel import BandedTravel, StraightLineTravel, default_profile, travel_for
 
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -421,3 +422,80 @@ eta_agreement.params += [_years_option("2016-2019"), jurisdiction_option(require
 history_options(eta_agreement)
 
 COMMANDS = (*COMMANDS, eta_group)
+
+
+@click.command(name="coverage")
+@click.option(
+    "--committed",
+    default="",
+    help="Units committed now (comma-separated ids): what falls out, and the move-up.",
+)
+@click.option(
+    "--unavailable",
+    default="",
+    help="Units out of service (comma-separated ids): left out of every figure.",
+)
+@click.option(
+    "--history",
+    "history_path",
+    type=EXISTING,
+    default=None,
+    help="Weight the grid by where these calls came from (a CAD export).",
+)
+@click.option("--cell", "cell_m", default=250.0, show_default=True, help="Grid cell, metres.")
+@click.option(
+    "--capability",
+    default="engine",
+    show_default=True,
+    help="What a unit must be able to do to count.",
+)
+def coverage_command(
+    committed: str, unavailable: str, history_path: Path | None, cell_m: float,
+    capability: str, jurisdiction_path: Path, mapping_path: Path | None, time_zone: str | None,
+) -> None:  # fmt: skip
+    """The share of the jurisdiction a capable unit reaches within 5 minutes (turnout and
+    travel, the jurisdiction's own travel profile), per station district; with units
+    committed, the districts that fall out and the best move-up."""
+    jurisdiction = open_jurisdiction(jurisdiction_path)
+    assert jurisdiction is not None
+    grid = build_grid(jurisdiction, travel_for(jurisdiction), cell_m)
+    incidents = None
+    if history_path is not None:
+        incidents = read_history(history_path, mapping_path, jurisdiction, time_zone,
+                                 quiet=True).incidents  # fmt: skip
+    weights = call_weights(grid, incidents)
+    out = {u.strip() for u in unavailable.split(",") if u.strip()}
+    units = [u for u in capable_units(jurisdiction, capability) if u.unit_id not in out]
+    known = {u.unit_id for u in capable_units(jurisdiction, capability)}
+    gone = {u.strip() for u in committed.split(",") if u.strip()}
+    unknown = sorted((gone | out) - known)
+    if unknown:
+        raise click.BadParameter(f"not {capability} units of the jurisdiction: {unknown}")
+    weighting = f"weighted by {int(weights.sum())} calls" if incidents is not None else "uniform"
+    impact = commitment_impact(grid, weights, units, gone)
+    click.echo(f"grid: {len(grid)} cells of {cell_m:g} m within 3 km of a station ({weighting})")
+    click.echo(f"inside the 5-minute circle: {_pct(impact.before.share)} with {len(units)} "
+               f"{capability} units")  # fmt: skip
+    if gone:
+        click.echo(f"with {', '.join(sorted(gone))} committed: {_pct(impact.after.share)}")
+        for loss in impact.fallen:
+            click.echo(f"  {loss.district}: {_pct(loss.before)} -> {_pct(loss.after)}")
+        move = impact.move_up
+        if move is None:
+            click.echo("move-up: none would raise the share")
+        else:
+            click.echo(f"move-up: {move.unit_id} from {move.from_station} to {move.to_station}: "
+                       f"{_pct(move.before)} -> {_pct(move.after)}")  # fmt: skip
+    else:
+        low = [d for d in impact.before.districts if d.share is not None and d.share < 1]
+        for d in sorted(low, key=lambda d: d.share or 0)[:10]:
+            click.echo(f"  {d.district}: {_pct(d.share)}")
+
+
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.1f}%"
+
+
+coverage_command.params.append(jurisdiction_option(required=True))
+history_options(coverage_command)
+COMMANDS = (*COMMANDS, coverage_command)
