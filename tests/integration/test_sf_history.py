@@ -1,6 +1,7 @@
 """San Francisco's real calls (../shared/data/sf) through the analytics: the CAD export's
 bad rows named, the travel calibration reproduced and under its target on the years held
-out, and the recommendation replayed against what really happened."""
+out, the recommendation replayed against what really happened, and coverage. The figures
+are the ones docs/ARCHITECTURE.md states."""
 
 from __future__ import annotations
 
@@ -11,9 +12,16 @@ import pytest
 from services.analytics.agreement import PLAN, Ranking, measure
 from services.analytics.cad import load_mapping, read_cad
 from services.analytics.calibration import calibrate, parse_calibration
+from services.analytics.coverage import (
+    build_grid,
+    call_weights,
+    capable_units,
+    commitment_impact,
+    coverage,
+)
 from services.analytics.history import HistoricalIncident
 from services.common.jurisdiction import Jurisdiction, load_jurisdiction
-from services.dispatch.travel import BandedTravel, StraightLineTravel
+from services.dispatch.travel import BandedTravel, StraightLineTravel, travel_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLS = ROOT.parent / "shared" / "data" / "sf" / "calls-lone-mountain-2009-2019.csv"
@@ -79,3 +87,20 @@ def test_the_recommendation_against_what_really_happened(
     assert by_name["calibrated"].agreed == 180  # 78.3%
     assert by_name[PLAN].agreed == 185  # 80.4%: the target (beat the plan) is not met
     assert by_name["calibrated"].not_sent == 19  # the plan sent another engine instead
+
+
+def test_coverage_of_the_calls_and_the_move_up_when_five_engines_are_committed(
+    city: Jurisdiction, incidents: tuple[HistoricalIncident, ...]
+) -> None:
+    grid = build_grid(city, travel_for(city))
+    units = capable_units(city)
+    uniform = coverage(grid, call_weights(grid, None), units)
+    assert uniform.share == pytest.approx(0.861, abs=0.001)
+    weights = call_weights(grid, incidents)
+    assert weights.sum() == 900
+    impact = commitment_impact(grid, weights, units, {"E21", "E10", "E05", "E12", "E31"})
+    assert impact.before.share == 1.0
+    assert impact.after.share == pytest.approx(0.876, abs=0.001)
+    assert [d.district for d in impact.fallen] == ["SF-10", "SF-21"]
+    move = impact.move_up
+    assert move is not None and (move.unit_id, move.to_station, move.after) == ("E36", "SF-05", 1.0)
