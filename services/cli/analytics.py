@@ -150,7 +150,7 @@ report_group = GroupWithDefault(
     "history_path",
     type=EXISTING,
     required=True,
-    help="The calls: a CAD export (the system's own record is the lead's next step).",
+    help="The calls: a CAD export (reading the incident record instead is to come).",
 )
 @click.option(
     "--from",
