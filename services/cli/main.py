@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from services.cli import command, intake, operate, record, teams
+from services.cli import analytics, command, intake, jurisdiction, operate, record, teams
 from services.cli.session import Session
 
 
@@ -24,6 +24,8 @@ def main(ctx: click.Context, token: str) -> None:
     ctx.call_on_close(session.close)
 
 
-for module in (operate, intake, command, record, teams):
+# analytics comes after record: its `history` and `report` groups take the record's
+# commands of those names as their defaults.
+for module in (operate, intake, command, record, teams, jurisdiction, analytics):
     for cli_command in module.COMMANDS:
         main.add_command(cli_command)

@@ -7,6 +7,7 @@ Format (YAML; see ``services/config/jurisdiction/demo-city.yaml`` for a whole ci
       name: Xiangjiang City
       time_zone: Asia/Shanghai   # IANA name: every time shown to a person is in this zone
       bounds: {south: 27.8, west: 112.5, north: 28.6, east: 113.4}
+      attribution: ...           # optional: the data's licence notice, shown with it
     tiers:                       # defaults for every station of the tier
       VOLUNTEER: {turnout_seconds: 300, ack_deadline_seconds: 120, auto_acknowledge: false}
     operators:                   # people (and our own services) who use the APIs
@@ -28,6 +29,15 @@ Format (YAML; see ``services/config/jurisdiction/demo-city.yaml`` for a whole ci
           - {name: duty-phone, token_sha256: <64 hex>}
         units:
           - {id: VOL-03-E1, name: Light engine, capabilities: [engine, first_intervention]}
+    travel:                      # optional: the travel-time profile (default: dispatch's own)
+      road_factor: 1.02          # road km per km measured (straight or along the street grid)
+      grid_bearing_deg: 4.0      # optional: measure along a street grid turned this far from
+                                 # north (taxicab distance); absent: straight line
+      bands_apply: each_stretch  # or whole_trip: the band of the whole trip sets its speed
+      speeds:                    # km/h by road distance band, ascending; the last is open
+        - {up_to_km: 0.5, kmh: 14.0}
+        - {kmh: 38.0}
+      calibration: {...}         # where it came from and how well it did (uc eta calibrate)
 
 Errors name the file, the line and the field: ``demo.yaml:42: stations[3].tier: ...``.
 """
@@ -35,12 +45,13 @@ Errors name the file, the line and the field: ``demo.yaml:42: stations[3].tier: 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -210,16 +221,70 @@ class StationSpec(_Strict):
         return self
 
 
+class SpeedBand(_Strict):
+    """Speed (km/h) for road distances up to ``up_to_km`` road kilometres; the last band
+    of a profile is open (``up_to_km`` absent)."""
+
+    up_to_km: Annotated[float, Field(gt=0, le=1000)] | None = None
+    kmh: Annotated[float, Field(gt=0, le=200)]
+
+
+class TravelCalibration(_Strict):
+    """Where a calibrated profile came from, and how well it predicted travel times on
+    incidents it was not fitted on (seconds, absolute error of predicted against real)."""
+
+    source: Annotated[str, Field(min_length=1)]
+    fitted_years: Annotated[str, Field(min_length=1)]
+    held_out_years: str = ""
+    samples: Annotated[int, Field(ge=0)]
+    held_out_samples: Annotated[int, Field(ge=0)] = 0
+    median_abs_error_s: Annotated[float, Field(ge=0)] | None = None
+    p90_abs_error_s: Annotated[float, Field(ge=0)] | None = None
+    default_median_abs_error_s: Annotated[float, Field(ge=0)] | None = None
+    default_p90_abs_error_s: Annotated[float, Field(ge=0)] | None = None
+
+
+class TravelProfile(_Strict):
+    """The straight-line travel-time estimate's parameters (services/dispatch/travel.py):
+    road km = measured km x ``road_factor``, where measured km is the straight line, or
+    the taxicab distance along a street grid turned ``grid_bearing_deg`` from north; then
+    a speed per road-distance band, applied to the whole trip by the band it falls in
+    (``whole_trip``, dispatch's default profile) or to each stretch of it
+    (``each_stretch``: continuous and never shorter for a longer trip)."""
+
+    road_factor: Annotated[float, Field(ge=0.5, le=5)]
+    grid_bearing_deg: Annotated[float, Field(ge=0, lt=90)] | None = None
+    bands_apply: Literal["whole_trip", "each_stretch"] = "each_stretch"
+    speeds: Annotated[list[SpeedBand], Field(min_length=1, max_length=50)]
+    calibration: TravelCalibration | None = None
+
+    @model_validator(mode="after")
+    def _bands_ascend(self) -> Self:
+        limits = [band.up_to_km for band in self.speeds]
+        if limits[-1] is not None:
+            raise ValueError("the last speed band is open: leave out its up_to_km")
+        inner = [limit for limit in limits[:-1] if limit is not None]
+        if len(inner) != len(limits) - 1:
+            raise ValueError("every speed band but the last needs up_to_km")
+        if any(b <= a for a, b in itertools.pairwise(inner)):
+            raise ValueError(f"speed bands must ascend: up_to_km {inner}")
+        return self
+
+
 class Jurisdiction(_Strict):
     class Meta(_Strict):
         name: Annotated[str, Field(min_length=1)]
         time_zone: Annotated[str, AfterValidator(_known_time_zone)]
         bounds: Bounds
+        # Whose data the file holds, to show wherever it is shown (a map, a report):
+        # e.g. OpenStreetMap's ODbL notice for stations taken from it.
+        attribution: str = ""
 
     jurisdiction: Meta
     tiers: dict[Tier, TierPolicy] = {}
     operators: list[Operator] = []
     stations: Annotated[list[StationSpec], Field(min_length=1)]
+    travel: TravelProfile | None = None
 
     @model_validator(mode="after")
     def _unique_and_inside(self) -> Self:
