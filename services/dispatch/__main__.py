@@ -9,6 +9,7 @@ from services.common.runtime import ServiceRuntime
 from services.dispatch.api import ACCESS, mount
 from services.dispatch.app import DispatchApp, wants_unit_event
 from services.dispatch.request_filler import RequestFiller
+from services.dispatch.travel import travel_for
 from services.dispatch.units_client import UnitsClient
 
 DEMO_SERVICE_TOKEN = "demo-svc-dispatch"  # the demo city's; a real jurisdiction has its own
@@ -17,7 +18,12 @@ DEMO_SERVICE_TOKEN = "demo-svc-dispatch"  # the demo city's; a real jurisdiction
 def main() -> None:
     runtime = ServiceRuntime.create("dispatch")
     units = UnitsClient(runtime.settings.peer_address("units"))
-    app = DispatchApp(runtime.store, units, bounds=runtime.jurisdiction.jurisdiction.bounds)
+    app = DispatchApp(
+        runtime.store,
+        units,
+        travel=travel_for(runtime.jurisdiction),
+        bounds=runtime.jurisdiction.jurisdiction.bounds,
+    )
     environment = runtime.settings.environment
     secret = environment.uc_service_token
     token = secret.get_secret_value() if secret else DEMO_SERVICE_TOKEN
