@@ -2,17 +2,24 @@
 
 Appends are serialized by a transaction-level advisory lock, taken before anything is
 read. Pipeline mode keeps an append to two round trips: BEGIN, the lock and the state
-query in the first; the inserts and COMMIT in the second. Reads run in autocommit: a lone
-SELECT needs no BEGIN or ROLLBACK round trips.
+query in the first; the inserts, a NOTIFY and COMMIT in the second. Reads run in
+autocommit: a lone SELECT needs no BEGIN or ROLLBACK round trips.
+
+Every append notifies ``uc_appended_<schema>`` (delivered at commit), so the replicas of
+a service sharing the store hear of each other's appends at once (``watch_appends``):
+their relays, repositories and alert streams need not poll.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
 import structlog
+from psycopg import sql
+from sqlalchemy import Engine, text
 from sqlalchemy.pool import PoolProxiedConnection
 
 from services.common.errors import Conflict
@@ -35,6 +42,12 @@ APPEND_LOCK_KEY = 0x5543_4556  # "UCEV"
 
 
 class PostgresBackend(SqlBackend):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        with engine.connect() as conn:
+            schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+        self.channel = f"uc_appended_{schema}"
+
     def append(self, appends: Sequence[StreamAppend], key: CommandKey | None) -> AppendResult:
         raw = self.engine.raw_connection()
         pg = _driver(raw)
@@ -74,6 +87,7 @@ class PostgresBackend(SqlBackend):
                             rows[0].recorded_at,
                         ),
                     )
+                lock.execute("SELECT pg_notify(%s, %s)", (self.channel, str(rows[-1].position)))
                 pg.commit()
             return AppendResult(tuple(rows), replayed=False)
         except psycopg.errors.UniqueViolation as exc:
@@ -118,6 +132,26 @@ class PostgresBackend(SqlBackend):
                 pg.autocommit = False
         finally:
             raw.close()
+
+    def watch_appends(self, appended: Callable[[int], None], stopping: threading.Event) -> None:
+        """Call ``appended(last_position)`` for every append any process commits, until
+        ``stopping`` is set (blocks: run it in a thread). After a lost connection it
+        reconnects and calls ``appended(0)`` once, for whatever it may have missed."""
+        kwargs = self.engine.dialect.create_connect_args(self.engine.url)[1]
+        backoff = 0.1
+        while not stopping.is_set():
+            try:
+                with psycopg.connect(**kwargs, autocommit=True) as conn:
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+                    appended(0)
+                    backoff = 0.1
+                    while not stopping.is_set():
+                        for note in conn.notifies(timeout=0.5):
+                            appended(int(note.payload or 0))
+            except psycopg.Error as exc:
+                log.warning("append notifications lost; reconnecting", error=repr(exc))
+                stopping.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
 
 
 def _driver(connection: PoolProxiedConnection) -> psycopg.Connection[tuple[Any, ...]]:

@@ -23,6 +23,7 @@ all in the process, for tests. One contract suite runs on all three.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
@@ -84,6 +85,8 @@ class EventStore:
         else:
             raise ValueError("an event store needs an engine or a backend")
         self._listeners: list[Callable[[int], None]] = []
+        self._watcher: threading.Thread | None = None
+        self._watching = threading.Event()
 
     @classmethod
     def in_memory(cls) -> EventStore:
@@ -94,11 +97,33 @@ class EventStore:
         self._backend.create_schema()
 
     def close(self) -> None:
+        self._watching.set()  # stops the watcher thread, if any
+        if self._watcher is not None:
+            self._watcher.join(5)
         self._backend.close()
 
     def on_append(self, listener: Callable[[int], None]) -> None:
-        """Call ``listener(last_position)`` after each commit that wrote events."""
+        """Call ``listener(last_position)`` after each commit that wrote events: this
+        process's at once, and, once ``watch_appends`` runs, every other process's too
+        (``last_position`` 0 when unknown)."""
         self._listeners.append(listener)
+
+    def watch_appends(self) -> None:
+        """Hear of appends by the other processes sharing this store (replicas of the
+        service): PostgreSQL's LISTEN/NOTIFY. SQLite and memory stores have one process."""
+        if not isinstance(self._backend, PostgresBackend) or self._watcher is not None:
+            return
+        self._watcher = threading.Thread(
+            target=self._backend.watch_appends,
+            args=(self._appended, self._watching),
+            name="store-appends",
+            daemon=True,
+        )
+        self._watcher.start()
+
+    def _appended(self, last_position: int) -> None:
+        for listener in self._listeners:
+            listener(last_position)
 
     # --- writing ---------------------------------------------------------------------
 
@@ -121,8 +146,7 @@ class EventStore:
         self._validate(appends, key)
         result = self._backend.append(appends, key)
         if not result.replayed:
-            for listener in self._listeners:
-                listener(result.events[-1].position)
+            self._appended(result.events[-1].position)
         return result
 
     def _validate(self, appends: Sequence[StreamAppend], key: CommandKey | None) -> None:
