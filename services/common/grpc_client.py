@@ -11,6 +11,7 @@ caller sees the error (gRFC A6; ``grpc.enable_retries``).
 from __future__ import annotations
 
 import json
+import socket
 from collections import namedtuple
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -19,32 +20,79 @@ import grpc
 
 from emergency.v1 import dispatch_pb2_grpc, incidents_pb2_grpc, units_pb2_grpc
 from services.common import errors
-from services.common.config import service_address
+from services.common.config import service_address, settings
 
 RETRY_POLICY = {
-    "methodConfig": [
-        {
-            "name": [{}],  # every method of every service on the channel
-            "retryPolicy": {
-                "maxAttempts": 5,
-                "initialBackoff": "0.1s",
-                "maxBackoff": "1s",
-                "backoffMultiplier": 2,
-                "retryableStatusCodes": ["UNAVAILABLE"],
-            },
-        }
-    ]
+    "maxAttempts": 5,
+    "initialBackoff": "0.1s",
+    "maxBackoff": "1s",
+    "backoffMultiplier": 2,
+    "retryableStatusCodes": ["UNAVAILABLE"],
 }
+# A replica that went away is tried again soon (gRPC's default waits a second first, and
+# up to two minutes): retries and fail-over land within the retry policy's 1.5 s.
+RECONNECT = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+]
+
+
+def grpc_target(address: str) -> str:
+    """A gRPC target for ``address``: ``host:port``; a comma-separated list of replicas
+    (``10.0.0.5:50052,10.0.0.6:50052``: every host resolved now, once); or a target
+    already in gRPC's syntax (``dns:///units.uc.svc:50052``, which follows DNS)."""
+    if "://" in address or address.startswith(("ipv4:", "ipv6:", "unix:")):
+        return address
+    parts = [part.strip() for part in address.split(",") if part.strip()]
+    if len(parts) == 1:
+        return parts[0]
+    resolved = []
+    for part in parts:
+        host, _, port = part.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"{part!r} in {address!r} is not host:port")
+        found = socket.getaddrinfo(host, int(port), socket.AF_INET, socket.SOCK_STREAM)
+        resolved += [f"{info[4][0]}:{port}" for info in found]
+    return "ipv4:" + ",".join(dict.fromkeys(resolved))
+
+
+def channel_options(retry: bool) -> list[tuple[str, Any]]:
+    """Every channel spreads its calls round-robin over the target's addresses; with
+    ``retry``, UNAVAILABLE is retried up to four times over about 1.5 s (gRFC A6)."""
+    config: dict[str, Any] = {"loadBalancingConfig": [{"round_robin": {}}]}
+    if retry:
+        config["methodConfig"] = [{"name": [{}], "retryPolicy": RETRY_POLICY}]
+    return [
+        ("grpc.enable_retries", 1 if retry else 0),
+        ("grpc.service_config", json.dumps(config)),
+        *RECONNECT,
+    ]
+
+
+def channel_credentials() -> grpc.ChannelCredentials | None:
+    """TLS when ``UC_GRPC_TLS_CA`` names the authority that signed the servers' certificates."""
+    ca = settings().uc_grpc_tls_ca
+    return grpc.ssl_channel_credentials(ca.read_bytes()) if ca is not None else None
 
 
 def open_channel(address: str, retry: bool = True) -> grpc.Channel:
-    """A channel to ``address`` (host:port); with ``retry``, UNAVAILABLE is retried up to
-    four times over about 1.5 s. Without it (dispatch's line to units, which records a
-    pending dispatch at once instead) the first UNAVAILABLE comes back."""
-    options: list[tuple[str, object]] = []
-    if retry:
-        options = [("grpc.enable_retries", 1), ("grpc.service_config", json.dumps(RETRY_POLICY))]
-    return grpc.insecure_channel(address, options=options)
+    """A channel to a service (see ``grpc_target`` for ``address``, ``channel_options``
+    for what it does with calls)."""
+    target, options = grpc_target(address), channel_options(retry)
+    credentials = channel_credentials()
+    if credentials is None:
+        return grpc.insecure_channel(target, options=options)
+    return grpc.secure_channel(target, credentials, options=options)
+
+
+def open_aio_channel(address: str, retry: bool = True) -> grpc.aio.Channel:
+    """``open_channel`` for asyncio callers (the edge)."""
+    target, options = grpc_target(address), channel_options(retry)
+    credentials = channel_credentials()
+    if credentials is None:
+        return grpc.aio.insecure_channel(target, options=options)
+    return grpc.aio.secure_channel(target, credentials, options=options)
 
 
 _ERRORS: dict[grpc.StatusCode, type[errors.DomainError]] = {

@@ -174,6 +174,7 @@ class RequestLimitsInterceptor(grpc.ServerInterceptor):
 
 
 _UNCHECKED_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
+LIVENESS = "liveness"  # the health service name liveness probes ask for
 
 
 def _observe(method: str, context: grpc.ServicerContext, call: Callable[[], Any]) -> Any:
@@ -235,7 +236,10 @@ class GrpcServer:
         port: int,
         interceptors: Sequence[grpc.ServerInterceptor] = (),
         max_workers: int = 32,
+        tls: tuple[bytes, bytes] | None = None,
     ) -> None:
+        """``tls``: the server's certificate chain and private key (PEM); plaintext
+        without."""
         self.service = service
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=service),
@@ -252,7 +256,11 @@ class GrpcServer:
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.address = f"{host}:{port}"
-        self.port = self.server.add_insecure_port(self.address)
+        if tls is None:
+            self.port = self.server.add_insecure_port(self.address)
+        else:
+            credentials = grpc.ssl_server_credentials([(tls[1], tls[0])])
+            self.port = self.server.add_secure_port(self.address, credentials)
         if self.port == 0:
             raise RuntimeError(f"cannot listen on {self.address}: is the port taken?")
         self._service_names: list[str] = []
@@ -269,7 +277,9 @@ class GrpcServer:
             [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
         )
         self.server.start()
-        for name in ["", *self._service_names]:
+        # "liveness": the process is up (orchestrators restart it when not); "" and each
+        # service: ready for calls.
+        for name in [LIVENESS, "", *self._service_names]:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info(
             "grpc server serving",

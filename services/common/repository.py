@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 from services.common.aggregate import Aggregate
@@ -25,8 +25,10 @@ class AggregateRepository(Generic[A]):
         store: EventStore,
         prefix: str,
         factory: Callable[[], A],
-        on_event: Callable[[str, RecordedEvent], None] | None = None,
+        on_event: Callable[[str, RecordedEvent, A], None] | None = None,
     ) -> None:
+        """``on_event(key, event, item)`` runs after each event is folded into its item
+        (under the repository's lock: it must be quick and must not read the repository)."""
         self.store = store
         self.prefix = prefix  # "unit-": the streams this repository folds
         self.factory = factory
@@ -45,7 +47,7 @@ class AggregateRepository(Generic[A]):
                         item = self.items[key] = self.factory()
                     item.apply_recorded(recorded_payload(event), event.event_id, event.occurred_at)
                     if self.on_event is not None:
-                        self.on_event(key, event)
+                        self.on_event(key, event, item)
                 self._position = event.position
 
     def find(self, key: str) -> A | None:
@@ -55,6 +57,14 @@ class AggregateRepository(Generic[A]):
         with self._lock:
             item = self.items.get(key)
             return copy.deepcopy(item) if item is not None else None
+
+    def find_all(self, keys: Callable[[], Iterable[str]]) -> list[A]:
+        """Private copies of the items whose keys ``keys()`` names, asked for once the
+        repository is caught up and held still (an index kept by ``on_event``)."""
+        self.catch_up()
+        with self._lock:
+            found = (self.items.get(key) for key in keys())
+            return [copy.deepcopy(item) for item in found if item is not None]
 
     def values(self) -> list[A]:
         """Private copies of every item (see ``find``)."""

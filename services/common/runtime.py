@@ -5,7 +5,7 @@ SIGTERM/SIGINT."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -15,7 +15,7 @@ from services.common.database import create_store_engine
 from services.common.eventstore import EventStore
 from services.common.grpc_server import GrpcServer
 from services.common.jurisdiction import Jurisdiction, Role, load_jurisdiction
-from services.common.lease import Lease, replica_id
+from services.common.lease import Lease, LeaseKeeper, replica_id
 from services.common.logging import configure_logging
 from services.common.relay import OutboxRelay
 
@@ -30,6 +30,7 @@ class ServiceRuntime:
     store: EventStore
     relay: OutboxRelay
     jurisdiction: Jurisdiction
+    keepers: list[LeaseKeeper] = field(default_factory=list)
 
     @classmethod
     def create(cls, service: str) -> ServiceRuntime:
@@ -54,16 +55,30 @@ class ServiceRuntime:
         )
         return cls(settings, store, relay, jurisdiction)
 
+    def lease(self, name: str, on_acquired: Callable[[int], None]) -> LeaseKeeper:
+        """A lease in the service's store for work one replica does at a time, kept from
+        ``start`` to ``stop``; the work checks ``held()`` before each step."""
+        assert self.store.engine is not None, "leases live in the service's database"
+        lease = Lease(
+            self.store.engine, name, REPLICA, ttl=self.settings.environment.uc_lease_seconds
+        )
+        keeper = LeaseKeeper(lease, on_acquired)
+        self.keepers.append(keeper)
+        return keeper
+
     def server(self, access: Mapping[str, Iterable[Role]], workers: int = 32) -> GrpcServer:
         """A gRPC server whose every call (health and reflection aside) is authenticated
         against the jurisdiction's credentials and checked against ``access``."""
         book = CredentialBook.from_jurisdiction(self.jurisdiction)
+        environment = self.settings.environment
+        cert, key = environment.uc_grpc_tls_cert, environment.uc_grpc_tls_key
         return GrpcServer(
             self.settings.service,
             self.settings.grpc_host,
             self.settings.grpc_port,
             interceptors=[AuthInterceptor(book, access)],
             max_workers=workers,
+            tls=(cert.read_bytes(), key.read_bytes()) if cert and key else None,
         )
 
     def start(
@@ -72,8 +87,12 @@ class ServiceRuntime:
         access: Mapping[str, Iterable[Role]],
         workers: int = 32,
     ) -> GrpcServer:
-        """Start the outbox relay and the gRPC server with the servicers ``mount`` adds."""
+        """Start hearing of the other replicas' appends, the outbox relay, the leases and
+        the gRPC server with the servicers ``mount`` adds."""
+        self.store.watch_appends()
         self.relay.start()
+        for keeper in self.keepers:
+            keeper.start()
         server = self.server(access, workers)
         mount(server)
         return server.start()
@@ -85,7 +104,9 @@ class ServiceRuntime:
 
     def _shut_down(self, on_stop: Callable[[], None] | None) -> None:
         if on_stop is not None:
-            on_stop()
+            on_stop()  # the work under the leases stops before the leases are given up
+        for keeper in self.keepers:
+            keeper.stop()
         self.relay.stop()
         self.store.close()
         log.info("stopped")

@@ -27,8 +27,14 @@ def main() -> None:
     environment = runtime.settings.environment
     secret = environment.uc_service_token
     token = secret.get_secret_value() if secret else DEMO_SERVICE_TOKEN
-    filler = RequestFiller(app, f"Bearer {token}", stray_after=environment.uc_stray_after_seconds)
-    app.on_work_for_filler = filler.wake
+    keeper = runtime.lease("request-filler", lambda _token: filler.wake())
+    filler = RequestFiller(
+        app,
+        f"Bearer {token}",
+        stray_after=environment.uc_stray_after_seconds,
+        in_charge=lambda: keeper.held() is not None,
+    )
+    runtime.store.on_append(lambda _position: filler.wake())
     listener = TopicListener(
         runtime.settings.kafka_bootstrap,
         TOPICS["units"],

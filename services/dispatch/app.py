@@ -29,7 +29,7 @@ from services.common.errors import (
     NotFound,
     Unavailable,
 )
-from services.common.eventstore import CommandKey, EventStore, now_us
+from services.common.eventstore import CommandKey, EventStore, RecordedEvent, now_us
 from services.common.geo import Point
 from services.common.jurisdiction import CAPABILITIES, Bounds
 from services.common.repository import AggregateRepository
@@ -77,9 +77,6 @@ def wants_unit_event(envelope: EventEnvelope) -> bool:
     return kind in UNIT_OUTCOMES
 
 
-WAKES_FILLER = frozenset({"UnitsRequested", "IncidentClosed", "IncidentCancelled"})
-
-
 class UnitsPort(Protocol):
     """What dispatch needs of the units service (``units_client.UnitsClient`` over gRPC;
     an in-memory one in tests). ``authorization`` is the credential to act with: the
@@ -122,10 +119,11 @@ class DispatchApp:
         self.run_cards = run_cards or load_run_cards()
         self.travel = travel or StraightLineTravel()
         self.incidents: AggregateRepository[Incident] = AggregateRepository(
-            store, "incident-", Incident
+            store, "incident-", Incident, self._index_work
         )
-        # Called when a command leaves the request filler work (open requests, releases owed).
-        self.on_work_for_filler: Callable[[], None] = lambda: None
+        # Incidents with work for the request filler, kept as events are folded, so a pass
+        # with nothing to do costs a read of the new events and no scan.
+        self._with_work: dict[str, int] = {}  # incident id -> when it opened (µs)
         self._pool: CandidatePool | None = None  # see _candidates
         self._pool_at = 0.0
         self._pool_lock = threading.Lock()
@@ -355,8 +353,6 @@ class DispatchApp:
                 version=event.stream_version,
                 actor=actor,
             )
-        if any(e.event_type in WAKES_FILLER for e in result.events):
-            self.on_work_for_filler()
         return self.get_incident(incident_id)
 
     def _checked_location(self, where: Point | None) -> Point | None:
@@ -452,10 +448,17 @@ class DispatchApp:
                 self._pool.exclude(unit_id)
 
     def incidents_with_work(self) -> list[Incident]:
-        """Active incidents with open requests and ended ones owing releases: the filler's."""
-        return self.incidents.select(
-            lambda i: bool((i.active and i.resource_requests) or i.releases_owed())
+        """Active incidents with open requests and ended ones owing releases: the filler's,
+        in the order they were opened."""
+        return self.incidents.find_all(
+            lambda: sorted(self._with_work, key=lambda i: (self._with_work[i], i))
         )
+
+    def _index_work(self, incident_id: str, _event: RecordedEvent, incident: Incident) -> None:
+        if (incident.active and incident.resource_requests) or incident.releases_owed():
+            self._with_work[incident_id] = incident.opened_at_us
+        else:
+            self._with_work.pop(incident_id, None)
 
     def get_incident(self, incident_id: str) -> Incident:
         incident = self.incidents.find(incident_id)

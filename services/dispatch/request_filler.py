@@ -5,11 +5,16 @@ dispatched, the best free ones for the capability; and it sends home every unit 
 incident that is over. It works with the dispatch service's own credential (the SERVICE
 role): no person's token is there to forward.
 
-It wakes when a command leaves it work, and every few seconds besides, so a request that
-could not be filled (no unit free, the units service down) is tried again until the
-incident ends. One pass at a time: needs are filled in the order they were asked for.
-Every step is idempotent (request ids derive from the incident, the request and the unit),
-so a pass cut short by a crash is simply done again.
+It wakes at every append to the store (this replica's or, on PostgreSQL, another's), and
+every few seconds besides, so a request that could not be filled (no unit free, the
+units service down) is tried again until the incident ends. One pass at a time: requests
+are filled in the order they were asked for. Every step is idempotent (request ids
+derive from the incident, the request and the unit), so a pass cut short by a crash is
+simply done again.
+
+With several replicas, only the one holding the ``request-filler`` lease acts
+(``in_charge``); it checks before each incident, so a replica that lost the lease stops
+within one reservation.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 
 import structlog
 
@@ -44,9 +50,12 @@ class RequestFiller:
         authorization: str,
         every: float = 2.0,
         stray_after: float = STRAY_AFTER,
+        in_charge: Callable[[], bool] = lambda: True,
     ) -> None:
         """``authorization``: the dispatch service's own ``Bearer <token>``;
-        ``stray_after``: seconds a reservation may go without its dispatch record."""
+        ``stray_after``: seconds a reservation may go without its dispatch record;
+        ``in_charge``: whether this replica may act now (it holds the lease)."""
+        self.in_charge = in_charge
         self.stray_after = stray_after
         self.app = app
         self.authorization = authorization
@@ -75,6 +84,8 @@ class RequestFiller:
             self._wake.clear()
             if self._stopping.is_set():
                 return
+            if not self.in_charge():
+                continue
             try:
                 self.fill_all()
             except Exception:
@@ -92,6 +103,9 @@ class RequestFiller:
                 return
             pool: CandidatePool | None = None
             for incident in work:
+                if not self.in_charge():
+                    log.info("request filler no longer in charge; stopping the pass")
+                    return
                 structlog.contextvars.bind_contextvars(correlation_id=incident.incident_id)
                 try:
                     for unit_id in incident.releases_owed():

@@ -14,7 +14,8 @@ from services.dispatch.recommend import Candidate
 
 class UnitsClient:
     def __init__(self, address: str, timeout: float = 5.0) -> None:
-        self.channel = open_channel(address, retry=False)  # a pending dispatch instead
+        # Retried (another replica, or this one back) before a dispatch is kept pending.
+        self.channel = open_channel(address)
         self.stub = units_pb2_grpc.UnitsServiceStub(self.channel)
         self.timeout = timeout
 

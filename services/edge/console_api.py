@@ -58,6 +58,7 @@ from emergency.v1 import (
     units_pb2_grpc,
 )
 from services.common.auth import ON_BEHALF_OF, STAFF
+from services.common.grpc_client import open_aio_channel
 from services.common.jurisdiction import CAPABILITIES, Jurisdiction, Operator, Role, Tier
 from services.dispatch.runcards import load_run_cards
 from services.edge import limits
@@ -350,8 +351,7 @@ class Console:
         """On the server's event loop: gRPC channels, and the live fold's thread."""
         s = self.settings
         self.channels = [
-            grpc.aio.insecure_channel(a)
-            for a in (s.dispatch_address, s.units_address, s.incidents_address)
+            open_aio_channel(a) for a in (s.dispatch_address, s.units_address, s.incidents_address)
         ]
         self.dispatch = dispatch_pb2_grpc.DispatchServiceStub(self.channels[0])
         self.units = units_pb2_grpc.UnitsServiceStub(self.channels[1])

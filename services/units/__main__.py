@@ -9,6 +9,7 @@ from services.common.commands import system_key
 from services.common.config import TOPICS
 from services.common.listener import TopicListener
 from services.common.runtime import ServiceRuntime
+from services.common.store_follower import StoreFollower
 from services.units.alerts import AlertDeadlines
 from services.units.api import ACCESS, mount
 from services.units.app import UnitsApp
@@ -21,18 +22,21 @@ WORKERS = 512
 def main() -> None:
     runtime = ServiceRuntime.create("units")
     app = UnitsApp(runtime.store)
+    # Wired before the first read of the store, so the alerts left waiting when the
+    # service last stopped enter the queue as the repository folds them.
+    keeper = runtime.lease("alert-deadlines", lambda _token: deadlines.nudge())
+    deadlines = AlertDeadlines(app.time_out_alert, in_charge=lambda: keeper.held() is not None)
+    app.on_alert_waiting = deadlines.add
+    app.on_alert_settled = deadlines.discard
     path = runtime.settings.jurisdiction_file
     app.load_jurisdiction(
         LoadJurisdiction("", path.read_text(encoding="utf-8"), path.name),
         SYSTEM,
         system_key(f"startup-{uuid.uuid4()}", "LoadJurisdiction"),
     )
-    # Told of new alerts before it reads the old ones, so none falls between the two.
-    deadlines = AlertDeadlines(app.time_out_alert)
-    app.on_alerted = deadlines.add
-    for due in app.waiting_deadlines():  # alerts left waiting when the service last stopped
-        deadlines.add(*due)
     deadlines.start()
+    # Other replicas' appends: their alerts reach this replica's team streams and queue.
+    follower = StoreFollower(runtime.store, app.follow).start()
     # Each UnitDispatched becomes an alert to the unit's team, once: the alert's request id
     # is the dispatch event's id, so a redelivered event alerts nobody twice.
     listener = TopicListener(
@@ -45,6 +49,7 @@ def main() -> None:
 
     def stop() -> None:
         listener.stop()
+        follower.stop()
         deadlines.stop()
 
     runtime.run(lambda server: mount(server, app), ACCESS, on_stop=stop, workers=WORKERS)

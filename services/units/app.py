@@ -13,7 +13,12 @@ from google.protobuf.message import Message
 
 from emergency.v1 import units_pb2
 from services.common.auth import SYSTEM, Principal
-from services.common.commands import append_decision, client_key, system_key
+from services.common.commands import (
+    RETRIES_ON_CONFLICT,
+    append_decision,
+    client_key,
+    system_key,
+)
 from services.common.envelope import EventEnvelope, new_event
 from services.common.errors import (
     AlreadyExists,
@@ -96,20 +101,32 @@ def alert_message(unit: Unit) -> units_pb2.Alert:
 Decision = Callable[[Unit], list[Message]]
 
 
-def _alert_view(unit: Unit) -> tuple[str, str, int] | None:
-    """What a team's app shows of the unit's latest alert."""
-    alert = unit.alert
-    return None if alert is None else (alert.alert_id, alert.state, alert.responders_total)
-
-
 class UnitsApp:
     def __init__(self, store: EventStore) -> None:
         self.store = store
-        self.units = UnitRepository(store)
+        self.units = UnitRepository(store, self._alert_changed)
         self.hub = AlertHub()
         self.jurisdiction: Jurisdiction.Meta | None = None  # name, zone, bounds: last loaded
-        # Told of each alert recorded with a deadline: the deadline queue's ``add``.
-        self.on_alerted: Callable[[int, str, str], None] = lambda deadline, unit, alert: None
+        # The deadline queue's add and discard: told of every alert that starts or stops
+        # waiting for an answer.
+        self.on_alert_waiting: Callable[[int, str, str], None] = lambda deadline, unit, a: None
+        self.on_alert_settled: Callable[[str], None] = lambda alert_id: None
+
+    def _alert_changed(self, unit: Unit) -> None:
+        """Team apps hear of a change to what they see (not, say, of a release after the
+        alert was answered, which changes nothing for them), from whichever replica."""
+        assert unit.alert is not None
+        self.hub.publish(alert_message(unit))
+        alert_id = unit.alert.alert_id
+        if unit.alert.state == WAITING and unit.alert.deadline_us:
+            self.on_alert_waiting(unit.alert.deadline_us, unit.unit_id, alert_id)
+        else:
+            self.on_alert_settled(alert_id)
+
+    def follow(self) -> None:
+        """Catch up with the store (appends by other replicas): their alert changes reach
+        this replica's team streams and deadline queue."""
+        self.units.catch_up()
 
     # --- commands ------------------------------------------------------------------
 
@@ -147,17 +164,29 @@ class UnitsApp:
         except JurisdictionError as exc:
             raise InvalidArgument(str(exc)) from None
         self.jurisdiction = jurisdiction.jurisdiction
-        changes = plan_roster(self.units.all(), profiles_from(jurisdiction))
-        if changes.events:
-            self.store.append_batch(
-                [
-                    StreamAppend(
-                        stream_id(unit_id), version, self._stamp(events, key.request_id, who)
-                    )
-                    for unit_id, (version, events) in changes.events.items()
-                ],
-                key,
-            )
+        # Replicas starting together load the same file at once: the one that loses the
+        # race plans again on what the winner wrote (and finds nothing left to do).
+        for attempt in range(1, RETRIES_ON_CONFLICT + 1):
+            changes = plan_roster(self.units.all(), profiles_from(jurisdiction))
+            if not changes.events:
+                break
+            try:
+                self.store.append_batch(
+                    [
+                        StreamAppend(
+                            stream_id(unit_id), version, self._stamp(events, key.request_id, who)
+                        )
+                        for unit_id, (version, events) in changes.events.items()
+                    ],
+                    key,
+                )
+                break
+            except ConcurrencyConflict:
+                if attempt == RETRIES_ON_CONFLICT:
+                    raise Conflict(
+                        "the registry kept changing while the jurisdiction was loaded; "
+                        "load it again"
+                    ) from None
         log.info(
             "jurisdiction loaded",
             name=jurisdiction.jurisdiction.name,
@@ -277,22 +306,6 @@ class UnitsApp:
         )
         return True
 
-    def waiting_deadlines(self) -> list[tuple[int, str, str]]:
-        """(deadline µs, unit id, alert id) of every alert waiting for an answer."""
-
-        def due(unit: Unit) -> tuple[int, str, str]:
-            assert unit.alert is not None
-            return unit.alert.deadline_us, unit.unit_id, unit.alert.alert_id
-
-        return self.units.find(
-            lambda unit: (
-                unit.alert is not None
-                and unit.alert.state == WAITING
-                and unit.alert.deadline_us > 0
-            ),
-            due,
-        )
-
     def require_team(self, team_id: str) -> None:
         """NotFound unless ``team_id`` is a station of the jurisdiction (a team is one)."""
         if not self.units.find(UnitFilter(station_id=team_id), lambda unit: unit.unit_id):
@@ -322,17 +335,11 @@ class UnitsApp:
         seen = self.store.find_request(key)
         if seen is not None:
             return self.units.get(unit_id)
-        alert_before: list[tuple[str, str, int] | None] = [None]
-
-        def deciding(unit: Unit) -> list[Message]:
-            alert_before[0] = _alert_view(unit)
-            return decide(unit)
-
         result = append_decision(
             self.store,
             stream_id(unit_id),
             lambda: self.units.get(unit_id),
-            deciding,
+            decide,
             lambda unit, events: self._stamp(
                 events, key.request_id, who, incident_id or unit.incident_id
             ),
@@ -340,14 +347,7 @@ class UnitsApp:
         )
         assert result is not None, "a unit's decision refuses or records"
         self._log(result)
-        unit = self.units.get(unit_id)
-        # Team apps hear of a change to what they see: not, say, of a release after the
-        # alert was answered, which changes nothing for them.
-        if unit.alert is not None and _alert_view(unit) != alert_before[0]:
-            self.hub.publish(alert_message(unit))
-            if unit.alert.state == WAITING and unit.alert.deadline_us:
-                self.on_alerted(unit.alert.deadline_us, unit.unit_id, unit.alert.alert_id)
-        return unit
+        return self.units.get(unit_id)  # caught up: the alert change went out
 
     @staticmethod
     def _stamp(

@@ -58,14 +58,28 @@ class UnitRepository:
     """Units by id and by filter (``UnitFilter``), each a private copy, with their last
     ``HISTORY`` events."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(
+        self, store: EventStore, on_alert_change: Callable[[Unit], None] = lambda unit: None
+    ) -> None:
+        """``on_alert_change(unit)``: the unit's latest alert changed as its team sees it
+        (a new alert, an answer, a time-out), whichever replica recorded it; called as the
+        events are folded, with the unit as it is then (read, do not keep)."""
         self._history: dict[str, deque[RecordedEvent]] = {}
+        self._alert_views: dict[str, tuple[str, str, int]] = {}
+        self.on_alert_change = on_alert_change
         self._units: AggregateRepository[Unit] = AggregateRepository(
             store, "unit-", Unit, self._remember
         )
 
-    def _remember(self, unit_id: str, event: RecordedEvent) -> None:
+    def _remember(self, unit_id: str, event: RecordedEvent, unit: Unit) -> None:
         self._history.setdefault(unit_id, deque(maxlen=HISTORY)).append(event)
+        alert = unit.alert
+        if alert is None:
+            return
+        view = (alert.alert_id, alert.state, alert.responders_total)
+        if self._alert_views.get(unit_id) != view:
+            self._alert_views[unit_id] = view
+            self.on_alert_change(unit)
 
     def catch_up(self) -> None:
         self._units.catch_up()

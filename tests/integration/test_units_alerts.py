@@ -67,7 +67,7 @@ def test_a_release_after_the_answer_tells_the_team_nothing_new(app: UnitsApp) ->
     """Before: the release republished the answered alert to every team app watching."""
     inbox = app.hub.subscribe("VOL-03")
     deadlines: list[tuple[int, str, str]] = []
-    app.on_alerted = lambda *due: deadlines.append(due)
+    app.on_alert_waiting = lambda *due: deadlines.append(due)
     alert_volunteers(app)
     needed = app.units.get("VOL-03-E1").alert.alert.responders_needed  # type: ignore[union-attr]
     app.acknowledge(
@@ -102,10 +102,36 @@ def test_a_release_before_the_answer_withdraws_the_alert_and_the_team_hears_it(
 
 
 def test_the_time_out_is_recorded_once_however_often_it_is_asked_for(app: UnitsApp) -> None:
+    due: list[tuple[int, str, str]] = []
+    app.on_alert_waiting = lambda *waiting: due.append(waiting)
     alert_volunteers(app)
-    app.units.get("VOL-03-E1")
-    due = app.waiting_deadlines()
     assert [(unit, alert) for _, unit, alert in due] == [("VOL-03-E1", "dispatch-event-1")]
     # Not due yet: the domain refuses a time-out before the deadline.
     with pytest.raises(FailedPrecondition, match="has not reached its deadline"):
         app.time_out_alert("VOL-03-E1", "dispatch-event-1")
+
+
+def test_another_replica_hears_of_the_alert_and_queues_its_deadline(app: UnitsApp) -> None:
+    """Two replicas on one store: the one that did not record the alert still tells the
+    team's app on its streams, and keeps the deadline (it may be the one to fire it)."""
+    replica = UnitsApp(app.store)
+    inbox = replica.hub.subscribe("VOL-03")
+    waiting: list[tuple[int, str, str]] = []
+    settled: list[str] = []
+    replica.on_alert_waiting = lambda *due: waiting.append(due)
+    replica.on_alert_settled = settled.append
+    replica.follow()  # caught up before the alert: nothing yet
+    assert drained(inbox) == [] and waiting == []
+
+    alert_volunteers(app)
+    replica.follow()
+
+    assert drained(inbox) == [("VOL-03-E1", units_pb2.Alert.WAITING)]
+    assert [(unit, alert) for _, unit, alert in waiting] == [("VOL-03-E1", "dispatch-event-1")]
+    app.release(
+        units_pb2.ReleaseUnitRequest(request_id="x1", unit_id="VOL-03-E1", incident_id="inc-1"),
+        CALL_TAKER,
+    )
+    replica.follow()
+    assert drained(inbox) == [("VOL-03-E1", units_pb2.Alert.WITHDRAWN)]
+    assert settled == ["dispatch-event-1"]
