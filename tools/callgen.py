@@ -106,7 +106,7 @@ _DESCRIPTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "social_assistance": ("Locked out, child inside", "Flooded basement", "Cat stuck on roof"),
     }
 )
-_ALARM_TEXTS: Mapping[int, str] = MappingProxyType(
+_ALARM_TEXTS: Mapping[common_pb2.CallSource.ValueType, str] = MappingProxyType(
     {
         common_pb2.FIRE_ALARM_NETWORK: "Alarm network: smoke detector zone {n} activated",
         common_pb2.SMART_SMOKE_DETECTOR: "Smart smoke detector alarm, household not answering",
@@ -119,7 +119,7 @@ class GeneratedCall:
     seq: int
     at_seconds: float
     incident_type: str
-    source: int
+    source: common_pb2.CallSource.ValueType
     caller_number: str
     latitude: float
     longitude: float
@@ -256,7 +256,9 @@ class CallGenerator:
         address = original.address
         return GeneratedCall(seq, at, kind, source, caller, lat, lon, address, text, original.seq)
 
-    def _report(self, rng: random.Random, kind: str) -> tuple[int, str, str]:
+    def _report(
+        self, rng: random.Random, kind: str
+    ) -> tuple[common_pb2.CallSource.ValueType, str, str]:
         """Who reports a call of the type, and what they say: source, caller, description."""
         if kind == AUTOMATIC_ALARM:
             source = rng.choice(sorted(_ALARM_TEXTS))
