@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 
 import yaml
 
+from services.common.geo import offset_km
 from services.common.jurisdiction import DEFAULT_TIERS, STAFF_ROLES, Role, Tier, token_hash
 from services.edge.passwords import demo_hash
 
@@ -34,7 +35,6 @@ SEED = 119
 CITY_NAME = "Xiangjiang City"
 TIME_ZONE = "Asia/Shanghai"  # the city's zone (China Standard Time, UTC+8, no daylight saving)
 BOUNDS = {"south": 27.8, "west": 111.9, "north": 28.7, "east": 114.3}
-KM_PER_DEGREE_LATITUDE = 111.2
 # Beside this module, so that it is found however the tools are started.
 GEOGRAPHY_FILE = Path(__file__).resolve().parent / "data" / "demo-city-geography.yaml"
 
@@ -362,13 +362,12 @@ class _GeographyReader:
 
 
 def scatter(rng: random.Random, centre: Area, min_km: float, max_km: float) -> LatLon:
-    """A point between min_km and max_km from the centre, uniform over that ring."""
+    """A point between min_km and max_km from the centre, uniform over that ring (as
+    geo.distance_km measures from the centre), to 4 decimals (about 10 m)."""
     distance_km = math.sqrt(rng.uniform(min_km**2, max_km**2))
     bearing = rng.uniform(0, 2 * math.pi)
     north_km, east_km = distance_km * math.cos(bearing), distance_km * math.sin(bearing)
-    latitude = centre.latitude + north_km / KM_PER_DEGREE_LATITUDE
-    km_per_degree_longitude = KM_PER_DEGREE_LATITUDE * math.cos(math.radians(centre.latitude))
-    longitude = centre.longitude + east_km / km_per_degree_longitude
+    latitude, longitude = offset_km(exactly(centre), north_km, east_km)
     return round(latitude, 4), round(longitude, 4)
 
 
