@@ -72,7 +72,7 @@ from emergency.v1 import (
     units_pb2_grpc,
 )
 from services.common.config import DEMO_JURISDICTION
-from services.common.geo import KM_PER_DEGREE_LAT, distance_km
+from services.common.geo import distance_km, offset_km
 from services.common.jurisdiction import StationSpec, Tier, load_jurisdiction
 from services.dispatch.recommend import FIRST_INTERVENTION
 from services.dispatch.runcards import load_run_cards
@@ -150,8 +150,7 @@ def plan(
         lat0, lon0 = station.location
         km = NEAR_M / 1000 * math.sqrt(rng.random())  # uniform in the disc
         bearing = rng.uniform(0, 2 * math.pi)
-        lat = lat0 + km * math.cos(bearing) / KM_PER_DEGREE_LAT
-        lon = lon0 + km * math.sin(bearing) / (KM_PER_DEGREE_LAT * math.cos(math.radians(lat0)))
+        lat, lon = offset_km((lat0, lon0), km * math.cos(bearing), km * math.sin(bearing))
         calls.append(
             PlannedCall(
                 len(calls),

@@ -34,7 +34,7 @@ from types import MappingProxyType
 from typing import Any
 
 from emergency.v1 import common_pb2
-from services.common.geo import KM_PER_DEGREE_LAT
+from services.common.geo import offset_km
 from services.common.jurisdiction import Jurisdiction, Tier
 from services.dispatch.runcards import RunCards, load_run_cards
 
@@ -271,10 +271,8 @@ class CallGenerator:
     def _place(
         self, origin: tuple[float, float], north_km: float, east_km: float
     ) -> tuple[float, float]:
-        """``origin`` moved by the offsets (the inverse of ``geo.distance_km`` from
-        ``origin``), clamped inside the bounds."""
-        lat = origin[0] + north_km / KM_PER_DEGREE_LAT
-        lon = origin[1] + east_km / (KM_PER_DEGREE_LAT * math.cos(math.radians(origin[0])))
+        """``origin`` moved by the offsets (``geo.offset_km``), clamped inside the bounds."""
+        lat, lon = offset_km(origin, north_km, east_km)
         b = self._bounds
         return min(max(lat, b.south), b.north), min(max(lon, b.west), b.east)
 

@@ -5,7 +5,9 @@ professional fire rescue stations in the urban districts, government full-time t
 county towns and large townships, volunteer teams in villages, micro fire stations in
 urban communities, enterprise parks and towns, and civilian rescue teams in the city.
 
-The output is deterministic (a fixed seed, no clock): run
+The places (districts, urban cores, towns, villages, sites, with their coordinates) are
+data, in ``tools/data/demo-city-geography.yaml``; what stations and units each place gets
+is decided here. The output is deterministic (a fixed seed, no clock): run
 
     .venv/bin/python -m tools.demo_city > services/config/jurisdiction/demo-city.yaml
 
@@ -17,11 +19,15 @@ from __future__ import annotations
 
 import math
 import random
+import sys
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 import yaml
 
+from services.common.geo import offset_km
 from services.common.jurisdiction import DEFAULT_TIERS, STAFF_ROLES, Role, Tier, token_hash
 from services.edge.passwords import demo_hash
 
@@ -29,17 +35,8 @@ SEED = 119
 CITY_NAME = "Xiangjiang City"
 TIME_ZONE = "Asia/Shanghai"  # the city's zone (China Standard Time, UTC+8, no daylight saving)
 BOUNDS = {"south": 27.8, "west": 111.9, "north": 28.7, "east": 114.3}
-KM_PER_DEGREE_LATITUDE = 111.2
-
-FURONG = "Furong District (芙蓉区)"
-TIANXIN = "Tianxin District (天心区)"
-YUELU = "Yuelu District (岳麓区)"
-KAIFU = "Kaifu District (开福区)"
-YUHUA = "Yuhua District (雨花区)"
-WANGCHENG = "Wangcheng District (望城区)"
-CHANGSHA_COUNTY = "Changsha County (长沙县)"
-NINGXIANG = "Ningxiang City (宁乡市)"
-LIUYANG = "Liuyang City (浏阳市)"
+# Beside this module, so that it is found however the tools are started.
+GEOGRAPHY_FILE = Path(__file__).resolve().parent / "data" / "demo-city-geography.yaml"
 
 Station = dict[str, Any]
 Unit = dict[str, Any]
@@ -78,69 +75,8 @@ UNIT_KINDS: dict[str, UnitKind] = {
     "mountain_rescue": UnitKind("K", "Mountain rescue squad", ("mountain_rescue",)),
 }
 
-URBAN_CORES: dict[str, Area] = {
-    FURONG: Area(FURONG, 28.1925, 113.0100, radius_km=3.5),
-    TIANXIN: Area(TIANXIN, 28.1100, 112.9900, radius_km=4.0),
-    YUELU: Area(YUELU, 28.2150, 112.9150, radius_km=4.5),
-    KAIFU: Area(KAIFU, 28.2500, 112.9900, radius_km=4.0),
-    YUHUA: Area(YUHUA, 28.1300, 113.0400, radius_km=4.0),
-    WANGCHENG: Area(WANGCHENG, 28.3550, 112.8300, radius_km=3.0),
-}
-
-TOWNS: dict[str, Area] = {
-    # Ningxiang City, west
-    "Yutan Subdistrict": Area(NINGXIANG, 28.2700, 112.5500),
-    "Jinzhou Town": Area(NINGXIANG, 28.3100, 112.6200),
-    "Huilongpu Town": Area(NINGXIANG, 28.2000, 112.4300),
-    "Huaminglou Town": Area(NINGXIANG, 28.0500, 112.3600),
-    "Shuangfupu Town": Area(NINGXIANG, 28.3300, 112.4300),
-    "Huangcai Town": Area(NINGXIANG, 28.2600, 112.1000),
-    "Laoliangcang Town": Area(NINGXIANG, 28.1200, 112.1500),
-    "Liushahe Town": Area(NINGXIANG, 28.2000, 112.0200),
-    "Longtian Town": Area(NINGXIANG, 28.3300, 112.0800),
-    "Qingshanqiao Town": Area(NINGXIANG, 28.0200, 112.1800),
-    "Dachengqiao Town": Area(NINGXIANG, 28.3600, 112.3300),
-    # Liuyang City, east
-    "Huaichuan Subdistrict": Area(LIUYANG, 28.1600, 113.6400),
-    "Yonghe Town": Area(LIUYANG, 28.3000, 113.9500),
-    "Dayao Town": Area(LIUYANG, 28.0300, 113.8200),
-    "Guandu Town": Area(LIUYANG, 28.4200, 114.0400),
-    "Daweishan Town": Area(LIUYANG, 28.4200, 114.1000),
-    "Shegang Town": Area(LIUYANG, 28.3400, 113.7200),
-    "Beisheng Town": Area(LIUYANG, 28.2100, 113.5600),
-    "Chengtanjiang Town": Area(LIUYANG, 28.2300, 113.4300),
-    "Zhentou Town": Area(LIUYANG, 27.9800, 113.3600),
-    "Puji Town": Area(LIUYANG, 27.9300, 113.4500),
-    "Wenjiashi Town": Area(LIUYANG, 27.9300, 113.9600),
-    "Gaoping Town": Area(LIUYANG, 28.2000, 114.0200),
-    # Changsha County, east of the urban districts
-    "Xingsha Subdistrict": Area(CHANGSHA_COUNTY, 28.2400, 113.0800),
-    "Huangxing Town": Area(CHANGSHA_COUNTY, 28.0900, 113.1300),
-    "Langli Town": Area(CHANGSHA_COUNTY, 28.2700, 113.1100),
-    "Huanghua Town": Area(CHANGSHA_COUNTY, 28.2000, 113.2100),
-    "Jinjing Town": Area(CHANGSHA_COUNTY, 28.5300, 113.3300),
-    "Kaihui Town": Area(CHANGSHA_COUNTY, 28.4500, 113.2300),
-    "Beishan Town": Area(CHANGSHA_COUNTY, 28.4400, 113.0700),
-    "Chunhua Town": Area(CHANGSHA_COUNTY, 28.3600, 113.2900),
-    "Guoyuan Town": Area(CHANGSHA_COUNTY, 28.3200, 113.2000),
-    "Lukou Town": Area(CHANGSHA_COUNTY, 28.0500, 113.1700),
-    # Wangcheng District, north, and the rural west of Yuelu District
-    "Qiaoyi Town": Area(WANGCHENG, 28.4700, 112.8200),
-    "Qiaotou Town": Area(WANGCHENG, 28.5200, 112.9300),
-    "Baishazhou Subdistrict": Area(WANGCHENG, 28.3300, 112.7500),
-    "Lianhua Town": Area(YUELU, 28.1300, 112.8000),
-    "Yuchangping Town": Area(YUELU, 28.2100, 112.8000),
-}
-
-# (short name, site of the station)
-PROFESSIONAL_STATIONS: list[tuple[str, Area]] = [
-    ("Furong", Area(FURONG, 28.1965, 113.0150)),
-    ("Tianxin", Area(TIANXIN, 28.1080, 112.9890)),
-    ("Yuelu", Area(YUELU, 28.2180, 112.9200)),
-    ("Kaifu", Area(KAIFU, 28.2560, 112.9870)),
-    ("Yuhua", Area(YUHUA, 28.1310, 113.0420)),
-]
-
+# The towns (of the geography file) that have a government full-time team, numbered in
+# this order: GOV-01 is the first.
 GOVERNMENT_TEAM_TOWNS: list[str] = [
     "Yutan Subdistrict",
     "Huilongpu Town",
@@ -154,139 +90,6 @@ GOVERNMENT_TEAM_TOWNS: list[str] = [
     "Qiaoyi Town",
 ]
 
-# (village, the town it belongs to): villages lie a few kilometres out of their town
-VOLUNTEER_VILLAGES: list[tuple[str, str]] = [
-    ("Shuangjiang", "Huilongpu Town"),
-    ("Tanzichong", "Huaminglou Town"),
-    ("Baiyun", "Huangcai Town"),
-    ("Qingyang", "Laoliangcang Town"),
-    ("Longtang", "Liushahe Town"),
-    ("Shizhu", "Longtian Town"),
-    ("Hehua", "Qingshanqiao Town"),
-    ("Songmu", "Dachengqiao Town"),
-    ("Xinkang", "Shuangfupu Town"),
-    ("Zhuxi", "Yonghe Town"),
-    ("Fenglin", "Dayao Town"),
-    ("Taoyuan", "Guandu Town"),
-    ("Yunshan", "Daweishan Town"),
-    ("Hongqi", "Shegang Town"),
-    ("Shaping", "Zhentou Town"),
-    ("Guanyin", "Puji Town"),
-    ("Tianping", "Wenjiashi Town"),
-    ("Meihua", "Gaoping Town"),
-    ("Sanxing", "Chengtanjiang Town"),
-    ("Xiangyang", "Beisheng Town"),
-    ("Dongfeng", "Jinjing Town"),
-    ("Huangqiao", "Kaihui Town"),
-    ("Gaofeng", "Beishan Town"),
-    ("Xiaohe", "Chunhua Town"),
-    ("Yangliu", "Lukou Town"),
-    ("Jinshi", "Guoyuan Town"),
-    ("Bailu", "Qiaoyi Town"),
-    ("Hexi", "Qiaotou Town"),
-    ("Guanshan", "Lianhua Town"),
-    ("Yulian", "Yuchangping Town"),
-]
-
-URBAN_MICRO_SITES: dict[str, list[str]] = {
-    FURONG: [
-        "Wuyi Square Community",
-        "Dingwangtai Community",
-        "Chaoyang Community",
-        "Huoxing Community",
-        "Mawangdui Community",
-        "Dongan Community",
-        "Wenyi Road Community",
-        "Hehuayuan Community",
-        "Yuanjialing Community",
-        "Dongtundu Community",
-        "Furong Square Community",
-        "Longping Hi-tech Park",
-    ],
-    TIANXIN: [
-        "Pozi Street Community",
-        "Taiping Street Community",
-        "Jinpenling Community",
-        "Chengnan Road Community",
-        "Guitang Community",
-        "Dongtang Community",
-        "Nanhu Road Community",
-        "Qingyuan Community",
-        "Xianfeng Community",
-        "Datuopu Industrial Park",
-        "Tianxin Cultural Industry Park",
-    ],
-    YUELU: [
-        "Juzizhou Community",
-        "Yinpenling Community",
-        "Wangyue Community",
-        "Guanshaling Community",
-        "Meixi Lake Community",
-        "Yanghu Community",
-        "Xianjiahu Community",
-        "Taohuaping Community",
-        "Yuelu Mountain Scenic Area",
-        "Lugu Science Park",
-        "Xueshi Industrial Park",
-        "Lushan Road University Town",
-    ],
-    KAIFU: [
-        "Sifangping Community",
-        "Wujialing Community",
-        "Dongfeng Road Community",
-        "Xinhe Community",
-        "Yuehu Community",
-        "Qingzhuhu Community",
-        "Xiufeng Community",
-        "Kaifu Temple Community",
-        "Xiangya Road Community",
-        "Jinxia Logistics Park",
-        "Xianing Port Logistics Park",
-    ],
-    YUHUA: [
-        "Dongjing Community",
-        "Yaling Community",
-        "Tongzipo Community",
-        "Huangtuling Community",
-        "Jingwanzi Community",
-        "Shazitang Community",
-        "Yuhuating Community",
-        "Hongxing Community",
-        "Gaoqiao Grand Market",
-        "Huanbao Science Park",
-        "Yuhua Auto Parts Park",
-    ],
-    WANGCHENG: [
-        "Gaotangling Community",
-        "Jinxing Road Community",
-        "Yueliangdao Community",
-        "Huangjinyuan Community",
-        "Wangcheng Industrial Park",
-    ],
-}
-
-# (site, the town it is in)
-COUNTY_MICRO_SITES: list[tuple[str, str]] = [
-    ("Yutan Community", "Yutan Subdistrict"),
-    ("Jinzhou Industrial Park", "Jinzhou Town"),
-    ("Huaminglou Town", "Huaminglou Town"),
-    ("Huilongpu Town", "Huilongpu Town"),
-    ("Shuangfupu Town", "Shuangfupu Town"),
-    ("Xingsha Community", "Xingsha Subdistrict"),
-    ("Xingsha Industrial Park", "Xingsha Subdistrict"),
-    ("Huangxing Town", "Huangxing Town"),
-    ("Langli Town", "Langli Town"),
-    ("Huanghua Airport Logistics Park", "Huanghua Town"),
-    ("Huaichuan Community", "Huaichuan Subdistrict"),
-    ("Liuyang Biomedical Park", "Beisheng Town"),
-    ("Dayao Fireworks Industrial Park", "Dayao Town"),
-    ("Yonghe Town", "Yonghe Town"),
-    ("Guandu Town", "Guandu Town"),
-    ("Zhentou Town", "Zhentou Town"),
-    ("Chengtanjiang Town", "Chengtanjiang Town"),
-    ("Shegang Town", "Shegang Town"),
-]
-
 
 @dataclass(frozen=True)
 class CivilianTeam:
@@ -296,32 +99,23 @@ class CivilianTeam:
     unit_kinds: tuple[str, ...]
 
 
-CIVILIAN_TEAMS: list[CivilianTeam] = [
-    CivilianTeam(
-        "Blue Sky Rescue Team (civilian)",
-        Area(FURONG, 28.1820, 113.0290),
-        60.0,
-        ("water_rescue", "water_rescue", "rescue", "drone"),
-    ),
-    CivilianTeam(
-        "Xiangjiang Mountain Rescue Team (civilian)",
-        Area(YUELU, 28.1850, 112.9410),
+# What each civilian team (its base is in the geography file, under the same name) has:
+# how far out it works, and its units.
+CIVILIAN_TEAM_KITS: dict[str, tuple[float, tuple[str, ...]]] = {
+    "Blue Sky Rescue Team (civilian)": (60.0, ("water_rescue", "water_rescue", "rescue", "drone")),
+    "Xiangjiang Mountain Rescue Team (civilian)": (
         80.0,
         ("mountain_rescue", "mountain_rescue", "drone"),
     ),
-    CivilianTeam(
-        "Xiangjiang River Water Rescue Team (civilian)",
-        Area(KAIFU, 28.2420, 112.9680),
+    "Xiangjiang River Water Rescue Team (civilian)": (
         40.0,
         ("water_rescue", "water_rescue", "drone"),
     ),
-    CivilianTeam(
-        "Xiangjiang Outdoor Search and Rescue Team (civilian)",
-        Area(YUHUA, 28.1180, 113.0600),
+    "Xiangjiang Outdoor Search and Rescue Team (civilian)": (
         80.0,
         ("mountain_rescue", "rescue", "drone"),
     ),
-]
+}
 
 # How many stations of a tier get an optional extra, so that unit counts do not depend on luck.
 PROFESSIONAL_WITH_FOUR_ENGINES = 3
@@ -354,25 +148,231 @@ def demo_password(operator_id: str) -> str:
     return demo_token(operator_id)
 
 
+# --- the geography file ----------------------------------------------------------------
+
+GEOGRAPHY_SECTIONS = (
+    "districts",
+    "urban_cores",
+    "towns",
+    "professional_station_sites",
+    "civilian_team_bases",
+    "villages",
+    "urban_micro_sites",
+    "county_micro_sites",
+)
+
+
+PLACE_KEYS = ("district", "latitude", "longitude")
+
+
+class GeographyError(ValueError):
+    """The geography file is not what the generator needs; the message names the entry."""
+
+
+@dataclass(frozen=True)
+class Geography:
+    """The demo city's places as the geography file gives them; lists in the file's order."""
+
+    districts: tuple[str, ...]
+    urban_cores: dict[str, Area]  # by district
+    towns: dict[str, Area]  # by name
+    professional_station_sites: list[tuple[str, Area]]  # (short name, site of the station)
+    civilian_team_bases: list[tuple[str, Area]]  # (team name, where it is based)
+    villages: list[tuple[str, str]]  # (village, the town it belongs to)
+    urban_micro_sites: dict[str, list[str]]  # site names by district
+    county_micro_sites: list[tuple[str, str]]  # (site, the town it is in)
+
+    def town(self, name: str, named_by: str) -> Area:
+        if name not in self.towns:
+            raise GeographyError(
+                f"{named_by} names the town {name!r}, which is not among the towns of "
+                f"{GEOGRAPHY_FILE.name}"
+            )
+        return self.towns[name]
+
+
+def load_geography(path: Path = GEOGRAPHY_FILE) -> Geography:
+    """Read the geography file and check it: each entry has its keys and no others, each
+    coordinate is a number inside BOUNDS, each name is given once and each district or town
+    an entry names is one of the file's. A GeographyError names the file and the entry."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise GeographyError(f"{path}: cannot read the demo city's geography: {e}") from e
+    return _GeographyReader(path.name).read(data)
+
+
+class _GeographyReader:
+    def __init__(self, file_name: str) -> None:
+        self.file_name = file_name
+
+    def fail(self, where: str, problem: str) -> NoReturn:
+        raise GeographyError(f"{self.file_name}: {where}: {problem}")
+
+    def read(self, data: Any) -> Geography:
+        if not isinstance(data, dict):
+            self.fail("the top level", f"expected a mapping of sections, got {type(data).__name__}")
+        if missing := [s for s in GEOGRAPHY_SECTIONS if s not in data]:
+            self.fail("the top level", f"missing section(s) {', '.join(missing)}")
+        if unknown := [str(s) for s in data if s not in GEOGRAPHY_SECTIONS]:
+            self.fail("the top level", f"unknown section(s) {', '.join(unknown)}")
+        districts = self.districts(data["districts"])
+        urban_cores: dict[str, Area] = {}
+        for where, entry in self.entries(data, "urban_cores", *PLACE_KEYS, "radius_km"):
+            core = self.area(where, entry, districts, with_radius=True)
+            if core.district in urban_cores:
+                self.fail(where, f"a second urban core of {core.district!r}")
+            urban_cores[core.district] = core
+        towns: dict[str, Area] = {}
+        for where, entry in self.entries(data, "towns", "name", *PLACE_KEYS):
+            towns[self.new_name(where, entry, towns)] = self.area(where, entry, districts)
+        micro_sites = self.urban_micro_sites(data["urban_micro_sites"], urban_cores)
+        county_micro_sites = self.in_towns(data, "county_micro_sites", towns)
+        seen = {name for names in micro_sites.values() for name in names}
+        for index, (name, _) in enumerate(county_micro_sites):
+            if name in seen:
+                self.fail(f"county_micro_sites[{index}] ({name})", "a second micro site so named")
+            seen.add(name)
+        return Geography(
+            districts=districts,
+            urban_cores=urban_cores,
+            towns=towns,
+            professional_station_sites=self.sites(data, "professional_station_sites", districts),
+            civilian_team_bases=self.sites(data, "civilian_team_bases", districts),
+            villages=self.in_towns(data, "villages", towns),
+            urban_micro_sites=micro_sites,
+            county_micro_sites=county_micro_sites,
+        )
+
+    def districts(self, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value:
+            self.fail("districts", f"expected a list of district names, got {value!r}")
+        for index, name in enumerate(value):
+            if not isinstance(name, str) or not name.strip():
+                self.fail(f"districts[{index}]", f"expected a district name, got {name!r}")
+            if name in value[:index]:
+                self.fail(f"districts[{index}] ({name})", "given twice")
+        return tuple(value)
+
+    def entries(
+        self, data: dict[str, Any], section: str, *keys: str
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Each entry of a list section, with how errors name it, checked to have exactly
+        ``keys``."""
+        value = data[section]
+        if not isinstance(value, list):
+            self.fail(section, f"expected a list of entries, got {type(value).__name__}")
+        for index, entry in enumerate(value):
+            where = f"{section}[{index}]"
+            if not isinstance(entry, dict):
+                self.fail(where, f"expected a mapping of {', '.join(keys)}, got {entry!r}")
+            label = entry.get("name", entry.get("district"))
+            where += f" ({label})" if isinstance(label, str) else ""
+            if missing := [key for key in keys if key not in entry]:
+                self.fail(where, f"missing {', '.join(missing)}")
+            if unknown := [str(key) for key in entry if key not in keys]:
+                self.fail(where, f"unknown key(s) {', '.join(unknown)}; expected {', '.join(keys)}")
+            yield where, entry
+
+    def text(self, where: str, entry: dict[str, Any], key: str) -> str:
+        value = entry[key]
+        if not isinstance(value, str) or not value.strip():
+            self.fail(where, f"{key} must be a name, got {value!r}")
+        return value
+
+    def new_name(self, where: str, entry: dict[str, Any], seen: Collection[str]) -> str:
+        name = self.text(where, entry, "name")
+        if name in seen:
+            self.fail(where, "a second entry so named")
+        return name
+
+    def number(self, where: str, entry: dict[str, Any], key: str) -> float:
+        value = entry[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(where, f"{key} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            self.fail(where, f"{key} must be a finite number, got {value!r}")
+        return float(value)
+
+    def area(
+        self,
+        where: str,
+        entry: dict[str, Any],
+        districts: Collection[str],
+        with_radius: bool = False,
+    ) -> Area:
+        district = self.text(where, entry, "district")
+        if district not in districts:
+            self.fail(where, f"district {district!r} is not one of the file's districts")
+        latitude = self.number(where, entry, "latitude")
+        longitude = self.number(where, entry, "longitude")
+        south, north, west, east = (BOUNDS[side] for side in ("south", "north", "west", "east"))
+        if not south <= latitude <= north:
+            self.fail(
+                where, f"latitude {latitude} is outside the city's bounds, {south} to {north}"
+            )
+        if not west <= longitude <= east:
+            self.fail(
+                where, f"longitude {longitude} is outside the city's bounds, {west} to {east}"
+            )
+        radius_km = self.number(where, entry, "radius_km") if with_radius else 0.0
+        if with_radius and not 0 < radius_km <= 50:
+            self.fail(where, f"radius_km must be more than 0 and at most 50, got {radius_km}")
+        return Area(district, latitude, longitude, radius_km)
+
+    def sites(
+        self, data: dict[str, Any], section: str, districts: Collection[str]
+    ) -> list[tuple[str, Area]]:
+        sites: dict[str, Area] = {}
+        for where, entry in self.entries(data, section, "name", *PLACE_KEYS):
+            sites[self.new_name(where, entry, sites)] = self.area(where, entry, districts)
+        return list(sites.items())
+
+    def in_towns(
+        self, data: dict[str, Any], section: str, towns: Collection[str]
+    ) -> list[tuple[str, str]]:
+        places: dict[str, str] = {}
+        for where, entry in self.entries(data, section, "name", "town"):
+            name = self.new_name(where, entry, places)
+            places[name] = self.text(where, entry, "town")
+            if places[name] not in towns:
+                self.fail(where, f"town {places[name]!r} is not one of the file's towns")
+        return list(places.items())
+
+    def urban_micro_sites(self, value: Any, urban_cores: dict[str, Area]) -> dict[str, list[str]]:
+        if not isinstance(value, dict):
+            self.fail("urban_micro_sites", "expected a mapping of district to site names")
+        seen: set[str] = set()
+        for district, names in value.items():
+            where = f"urban_micro_sites ({district})"
+            if district not in urban_cores:
+                self.fail(where, "not a district with an urban core (urban_cores)")
+            if not isinstance(names, list):
+                self.fail(where, f"expected a list of site names, got {names!r}")
+            for index, name in enumerate(names):
+                if not isinstance(name, str) or not name.strip():
+                    self.fail(f"{where}[{index}]", f"expected a site name, got {name!r}")
+                if name in seen:
+                    self.fail(f"{where}[{index}] ({name})", "a second micro site so named")
+                seen.add(name)
+        return {district: list(names) for district, names in value.items()}
+
+
 # --- placing things on the map ---------------------------------------------------------
 
 
 def scatter(rng: random.Random, centre: Area, min_km: float, max_km: float) -> LatLon:
-    """A point between min_km and max_km from the centre, uniform over that ring."""
+    """A point between min_km and max_km from the centre, uniform over that ring (as
+    geo.distance_km measures from the centre), to 4 decimals (about 10 m)."""
     distance_km = math.sqrt(rng.uniform(min_km**2, max_km**2))
     bearing = rng.uniform(0, 2 * math.pi)
     north_km, east_km = distance_km * math.cos(bearing), distance_km * math.sin(bearing)
-    latitude = centre.latitude + north_km / KM_PER_DEGREE_LATITUDE
-    km_per_degree_longitude = KM_PER_DEGREE_LATITUDE * math.cos(math.radians(centre.latitude))
-    longitude = centre.longitude + east_km / km_per_degree_longitude
+    latitude, longitude = offset_km(exactly(centre), north_km, east_km)
     return round(latitude, 4), round(longitude, 4)
 
 
 def exactly(area: Area) -> LatLon:
     return area.latitude, area.longitude
-
-
-# --- building stations -----------------------------------------------------------------
 
 
 def build_units(station_id: str, kinds: list[str]) -> list[Unit]:
@@ -427,12 +427,12 @@ def chosen(rng: random.Random, count: int, how_many: int) -> set[int]:
     return set(rng.sample(range(count), how_many))
 
 
-def professional_stations(rng: random.Random) -> list[Station]:
-    count = len(PROFESSIONAL_STATIONS)
+def professional_stations(rng: random.Random, geo: Geography) -> list[Station]:
+    count = len(geo.professional_station_sites)
     with_four_engines = chosen(rng, count, PROFESSIONAL_WITH_FOUR_ENGINES)
     extras_at = {kind: chosen(rng, count, n) for kind, n in PROFESSIONAL_EXTRAS.items()}
     stations = []
-    for index, (short_name, site) in enumerate(PROFESSIONAL_STATIONS):
+    for index, (short_name, site) in enumerate(geo.professional_station_sites):
         engines = 4 if index in with_four_engines else 3
         extras = [kind for kind, where in extras_at.items() if index in where]
         kinds = ["engine"] * engines + ["aerial", "rescue", *extras, "command"]
@@ -453,11 +453,11 @@ def professional_stations(rng: random.Random) -> list[Station]:
     return stations
 
 
-def government_teams(rng: random.Random) -> list[Station]:
+def government_teams(rng: random.Random, geo: Geography) -> list[Station]:
     with_rescue = chosen(rng, len(GOVERNMENT_TEAM_TOWNS), GOVERNMENT_WITH_RESCUE)
     stations = []
     for index, town_name in enumerate(GOVERNMENT_TEAM_TOWNS):
-        town = TOWNS[town_name]
+        town = geo.town(town_name, "GOVERNMENT_TEAM_TOWNS")
         kinds = ["engine", "water_tanker"] + (["rescue"] if index in with_rescue else [])
         stations.append(
             build_station(
@@ -476,11 +476,11 @@ def government_teams(rng: random.Random) -> list[Station]:
     return stations
 
 
-def volunteer_teams(rng: random.Random) -> list[Station]:
-    with_tanker = chosen(rng, len(VOLUNTEER_VILLAGES), VOLUNTEER_WITH_TANKER)
+def volunteer_teams(rng: random.Random, geo: Geography) -> list[Station]:
+    with_tanker = chosen(rng, len(geo.villages), VOLUNTEER_WITH_TANKER)
     stations = []
-    for index, (village, town_name) in enumerate(VOLUNTEER_VILLAGES):
-        town = TOWNS[town_name]
+    for index, (village, town_name) in enumerate(geo.villages):
+        town = geo.towns[town_name]
         first_unit = rng.choice(["engine", "light_engine"])
         kinds = [first_unit] + (["water_tanker"] if index in with_tanker else [])
         stations.append(
@@ -500,20 +500,20 @@ def volunteer_teams(rng: random.Random) -> list[Station]:
     return stations
 
 
-def micro_sites(rng: random.Random) -> list[tuple[str, str, LatLon]]:
+def micro_sites(rng: random.Random, geo: Geography) -> list[tuple[str, str, LatLon]]:
     """(site name, district, location) of every micro station: urban first, then county."""
     sites = []
-    for district, names in URBAN_MICRO_SITES.items():
-        core = URBAN_CORES[district]
+    for district, names in geo.urban_micro_sites.items():
+        core = geo.urban_cores[district]
         sites += [(name, district, scatter(rng, core, 0.3, core.radius_km)) for name in names]
-    for name, town_name in COUNTY_MICRO_SITES:
-        town = TOWNS[town_name]
+    for name, town_name in geo.county_micro_sites:
+        town = geo.towns[town_name]
         sites.append((name, town.district, scatter(rng, town, 0.2, 1.5)))
     return sites
 
 
-def micro_stations(rng: random.Random) -> list[Station]:
-    sites = micro_sites(rng)
+def micro_stations(rng: random.Random, geo: Geography) -> list[Station]:
+    sites = micro_sites(rng, geo)
     with_light_engine = chosen(rng, len(sites), MICRO_WITH_LIGHT_ENGINE)
     stations = []
     for index, (site_name, district, location) in enumerate(sites):
@@ -535,7 +535,23 @@ def micro_stations(rng: random.Random) -> list[Station]:
     return stations
 
 
-def civilian_teams(rng: random.Random) -> list[Station]:
+def civilian_team_list(geo: Geography) -> list[CivilianTeam]:
+    """The civilian teams, in the geography file's order, each with its kit."""
+    bases = dict(geo.civilian_team_bases)
+    if without_kit := [name for name in bases if name not in CIVILIAN_TEAM_KITS]:
+        raise GeographyError(
+            f"civilian teams {without_kit} have a base in {GEOGRAPHY_FILE.name} but no kit "
+            "in CIVILIAN_TEAM_KITS"
+        )
+    if without_base := [name for name in CIVILIAN_TEAM_KITS if name not in bases]:
+        raise GeographyError(
+            f"civilian teams {without_base} of CIVILIAN_TEAM_KITS have no base in "
+            f"{GEOGRAPHY_FILE.name} (civilian_team_bases)"
+        )
+    return [CivilianTeam(name, site, *CIVILIAN_TEAM_KITS[name]) for name, site in bases.items()]
+
+
+def civilian_teams(rng: random.Random, geo: Geography) -> list[Station]:
     return [
         build_station(
             station_id=f"CIV-{index + 1:02d}",
@@ -549,18 +565,20 @@ def civilian_teams(rng: random.Random) -> list[Station]:
             credential_name="duty-phone",
             unit_kinds=list(team.unit_kinds),
         )
-        for index, team in enumerate(CIVILIAN_TEAMS)
+        for index, team in enumerate(civilian_team_list(geo))
     ]
 
 
-def stations_by_tier(seed: int = SEED) -> dict[Tier, list[Station]]:
+def stations_by_tier(seed: int = SEED, geo: Geography | None = None) -> dict[Tier, list[Station]]:
+    """Every station, by tier, at the places of ``geo`` (by default, the geography file)."""
+    geo = geo or load_geography()
     rng = random.Random(seed)
     return {
-        Tier.PROFESSIONAL: professional_stations(rng),
-        Tier.GOV_FULLTIME: government_teams(rng),
-        Tier.VOLUNTEER: volunteer_teams(rng),
-        Tier.MICRO_STATION: micro_stations(rng),
-        Tier.CIVILIAN: civilian_teams(rng),
+        Tier.PROFESSIONAL: professional_stations(rng, geo),
+        Tier.GOV_FULLTIME: government_teams(rng, geo),
+        Tier.VOLUNTEER: volunteer_teams(rng, geo),
+        Tier.MICRO_STATION: micro_stations(rng, geo),
+        Tier.CIVILIAN: civilian_teams(rng, geo),
     }
 
 
@@ -632,7 +650,8 @@ def header(by_tier: dict[Tier, list[Station]]) -> list[str]:
         "# coordinates are plausible, not real.",
         f"# Stations: {counts}; {unit_count} units.",
         "#",
-        "# GENERATED: edit tools/demo_city.py, not this file, and regenerate with",
+        "# GENERATED: edit tools/demo_city.py (what each place gets) or",
+        "# tools/data/demo-city-geography.yaml (the places), not this file, and regenerate with",
         "#     .venv/bin/python -m tools.demo_city > services/config/jurisdiction/demo-city.yaml",
         "# (deterministic: a fixed seed; tests/unit/test_demo_city.py fails if the two disagree).",
         "#",
@@ -685,4 +704,8 @@ def generate(seed: int = SEED) -> str:
 
 
 if __name__ == "__main__":
-    print(generate(), end="")
+    try:
+        text = generate()
+    except GeographyError as e:
+        sys.exit(f"tools.demo_city: {e}")
+    print(text, end="")

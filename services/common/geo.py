@@ -46,6 +46,21 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return math.hypot((b[1] - a[1]) * kx, (b[0] - a[0]) * KM_PER_DEGREE_LAT)
 
 
+def offset_km(origin: tuple[float, float], north_km: float, east_km: float) -> tuple[float, float]:
+    """The point ``north_km`` north and ``east_km`` east of ``origin``, by the projection
+    ``distance_km`` measures with: its inverse from ``origin``.
+
+    ``origin`` and the result are (latitude, longitude) pairs in WGS-84 decimal degrees; the
+    offsets are kilometres, negative for south and west. The scale of a degree of longitude
+    is taken at the origin's latitude, so ``distance_km(origin, offset_km(origin, n, e))``
+    is ``math.hypot(n, e)`` but for rounding. Nothing is clamped, wrapped or rounded: meant
+    for city-scale offsets, not across the poles or the antimeridian.
+    """
+    latitude, longitude = origin
+    kx = KM_PER_DEGREE_LAT * math.cos(math.radians(latitude))
+    return latitude + north_km / KM_PER_DEGREE_LAT, longitude + east_km / kx
+
+
 def distances_km(
     destination: tuple[float, float], lats: NDArray[np.float64], lons: NDArray[np.float64]
 ) -> NDArray[np.float64]:

@@ -4,6 +4,9 @@ makeup, matches its generator, and its documented demo tokens work."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -198,3 +201,101 @@ def test_staff_have_the_documented_demo_password_and_services_none(city: Jurisdi
             assert operator.password_argon2 is None, operator.id
     roles = {operator.id: operator.role.value for operator in city.operators}
     assert (roles["sup-01"], roles["svc-edge"]) == ("VIEWER", "GATEWAY")
+
+
+# --- the geography file ----------------------------------------------------------------
+
+
+def geography_with(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    """A copy of the geography file, changed."""
+    data = yaml.safe_load(demo_city.GEOGRAPHY_FILE.read_text(encoding="utf-8"))
+    change(data)
+    path = tmp_path / "geography.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_the_geography_file_is_beside_the_generator_and_loads() -> None:
+    assert demo_city.GEOGRAPHY_FILE.parent.parent == Path(demo_city.__file__).resolve().parent
+    geo = demo_city.load_geography()
+
+    assert len(geo.professional_station_sites) == STATIONS_PER_TIER[Tier.PROFESSIONAL]
+    assert len(geo.villages) == STATIONS_PER_TIER[Tier.VOLUNTEER]
+    assert set(geo.urban_cores) <= set(geo.districts)
+    assert geo.towns["Yutan Subdistrict"].district == "Ningxiang City (宁乡市)"
+
+
+def test_every_station_is_in_a_district_of_the_geography(city: Jurisdiction) -> None:
+    districts = set(demo_city.load_geography().districts)
+    assert [s.id for s in city.stations if s.district not in districts] == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda data: data["towns"][1].pop("latitude"),
+            "towns[1] (Jinzhou Town): missing latitude",
+        ),
+        (
+            lambda data: data["urban_cores"][2].pop("radius_km"),
+            "urban_cores[2] (Yuelu District (岳麓区)): missing radius_km",
+        ),
+        (
+            lambda data: data["towns"][0].update(latitude=29.5),
+            "towns[0] (Yutan Subdistrict): latitude 29.5 is outside the city's bounds, 27.8 to",
+        ),
+        (
+            lambda data: data["civilian_team_bases"][0].update(longitude=111.0),
+            "civilian_team_bases[0] (Blue Sky Rescue Team (civilian)): longitude 111.0 is outside",
+        ),
+        (
+            lambda data: data["professional_station_sites"][0].update(latitude="28.19"),
+            "professional_station_sites[0] (Furong): latitude must be a number, got '28.19'",
+        ),
+        (
+            lambda data: data["towns"][3].update(district="Furong"),
+            "towns[3] (Huaminglou Town): district 'Furong' is not one of the file's districts",
+        ),
+        (
+            lambda data: data["villages"][0].update(town="Nowhere Town"),
+            "villages[0] (Shuangjiang): town 'Nowhere Town' is not one of the file's towns",
+        ),
+        (
+            lambda data: data["towns"].append(dict(data["towns"][0])),
+            "(Yutan Subdistrict): a second entry so named",
+        ),
+        (
+            lambda data: data["towns"][0].update(radius_km=1.0),
+            "towns[0] (Yutan Subdistrict): unknown key(s) radius_km",
+        ),
+        (lambda data: data.pop("villages"), "the top level: missing section(s) villages"),
+    ],
+)
+def test_a_broken_geography_file_is_refused_naming_the_entry(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    path = geography_with(tmp_path, change)
+
+    with pytest.raises(demo_city.GeographyError) as refused:
+        demo_city.load_geography(path)
+    assert str(refused.value).startswith("geography.yaml: ")
+    assert message in str(refused.value)
+
+
+def test_the_generator_refuses_a_town_or_team_the_geography_lacks(tmp_path: Path) -> None:
+    def without_yutan(data: dict[str, Any]) -> None:
+        data["towns"] = [t for t in data["towns"] if t["name"] != "Yutan Subdistrict"]
+        data["county_micro_sites"] = [
+            s for s in data["county_micro_sites"] if s["town"] != "Yutan Subdistrict"
+        ]
+
+    geo = demo_city.load_geography(geography_with(tmp_path, without_yutan))
+    with pytest.raises(demo_city.GeographyError, match="GOVERNMENT_TEAM_TOWNS names the town"):
+        demo_city.stations_by_tier(geo=geo)
+
+    geo = demo_city.load_geography(
+        geography_with(tmp_path, lambda data: data["civilian_team_bases"].pop())
+    )
+    with pytest.raises(demo_city.GeographyError, match="have no base"):
+        demo_city.stations_by_tier(geo=geo)
