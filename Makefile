@@ -10,20 +10,27 @@ GENERATED := emergency/.generated
 CONSOLE := services/edge/console
 CONSOLE_MODULES := $(CONSOLE)/node_modules/.installed
 CONSOLE_ASSETS := $(CONSOLE)/web/vendor/.built
+# The deployment checks' npm packages (the operators' CRD schemas), from their lock file.
+DEPLOY_CHECKS := tests/deploy
+DEPLOY_MODULES := $(DEPLOY_CHECKS)/node_modules/.installed
 
 # PostgreSQL for the production-store tests (trust auth on this project's machines).
 export UC_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-fast proto bench lint fmt clean browser console
+.PHONY: run test test-fast test-deploy proto bench lint fmt clean browser console
 
 run: $(GENERATED) $(CONSOLE_ASSETS)
 	$(PY) -m services.cli run
 
-test: $(GENERATED) $(CONSOLE_ASSETS) browser
+test: $(GENERATED) $(CONSOLE_ASSETS) $(DEPLOY_MODULES) browser
 	$(PY) -m pytest
 
 test-fast: $(GENERATED)
 	$(PY) -m pytest tests/unit
+
+# The deployment files alone (Dockerfile, compose, Kubernetes, the documented settings).
+test-deploy: $(GENERATED) $(DEPLOY_MODULES)
+	$(PY) -m pytest tests/deploy
 
 proto: $(GENERATED)
 
@@ -34,6 +41,10 @@ console: $(CONSOLE_ASSETS)
 
 $(CONSOLE_MODULES): $(CONSOLE)/package.json $(CONSOLE)/package-lock.json
 	cd $(CONSOLE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(DEPLOY_MODULES): $(DEPLOY_CHECKS)/package.json $(DEPLOY_CHECKS)/package-lock.json
+	cd $(DEPLOY_CHECKS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(CONSOLE_ASSETS): $(CONSOLE_MODULES) $(CONSOLE)/build.py
@@ -79,4 +90,4 @@ browser:
 
 clean:
 	rm -rf $(VENV) emergency var .pytest_cache .ruff_cache $(CONSOLE)/node_modules \
-	  $(CONSOLE)/web/vendor test-artifacts
+	  $(CONSOLE)/web/vendor $(DEPLOY_CHECKS)/node_modules test-artifacts

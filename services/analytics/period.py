@@ -25,7 +25,6 @@ Months are calendar months in the jurisdiction's zone.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.analytics.history import HistoricalIncident, moment
-from services.common.config import CONFIG_DIR
+from services.common.config import CONFIG_DIR, settings
 
 DEFAULT_FILE = CONFIG_DIR / "period-standards.yaml"
 METRICS = (
@@ -89,7 +88,7 @@ class PeriodStandards(_Strict):
 def load_period_standards(path: str | Path | None = None) -> PeriodStandards:
     """The standards in ``path`` (default ``UC_PERIOD_STANDARDS_FILE``, else the
     project's file); ``ValueError`` naming the file and the field when it is wrong."""
-    path = Path(path or os.environ.get("UC_PERIOD_STANDARDS_FILE") or DEFAULT_FILE)
+    path = Path(path or settings().uc_period_standards_file or DEFAULT_FILE)
     try:
         return PeriodStandards.model_validate(yaml.safe_load(path.read_text("utf-8")))
     except (OSError, yaml.YAMLError) as exc:

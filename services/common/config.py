@@ -98,6 +98,7 @@ class Environment(BaseSettings):
     uc_jurisdiction_file: FilePath | None = None
     uc_run_cards_file: FilePath | None = None
     uc_standards_file: FilePath | None = None
+    uc_period_standards_file: FilePath | None = None
 
     # --- credentials of the services themselves ------------------------------------------
     uc_service_token: SecretStr | None = None  # dispatch's own (role SERVICE)
