@@ -86,6 +86,7 @@ class Stack:
         else:
             wait_for_broker(self.bootstrap)
         ensure_topics(self.bootstrap, TOPICS.values(), self.partitions)
+        self.migrate()
         for service in SERVICES:
             self.start_service(service)
         self.wait_healthy(SERVICES, timeout)
@@ -133,6 +134,18 @@ class Stack:
             }
         )
         return env
+
+    def migrate(self) -> None:
+        """``uc migrate``, as an operator runs it before starting a release."""
+        done = subprocess.run(
+            [sys.executable, "-m", "services.cli", "migrate"],
+            env=self.service_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"uc migrate failed:\n{done.stdout}{done.stderr}")
 
     def start_service(self, service: str) -> None:
         out: IO[bytes] | None = None

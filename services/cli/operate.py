@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from sqlalchemy.engine import make_url
 
 from services.cli.session import Session, pass_session
 from services.common.config import jurisdiction_file, service_address, settings
+from services.common.database import create_store_engine
 from services.common.grpc_client import open_channel
 from services.common.jurisdiction import load_jurisdiction
 from services.common.logging import configure_logging
+from services.migrations import BRANCHES, upgrade
 
 
 @click.command()
@@ -127,4 +130,29 @@ def generate(
     )
 
 
-COMMANDS = (run, generate)
+@click.command()
+@click.option(
+    "--service",
+    "services",
+    multiple=True,
+    type=click.Choice(list(BRANCHES)),
+    help="Only this service's database (repeatable); default: every one.",
+)
+def migrate(services: tuple[str, ...]) -> None:
+    """Bring every store's schema up to date (idempotent): run it before starting the
+    services of a new release. Reads the same settings as the services (DATABASE_URL,
+    UC_<SERVICE>_DATABASE_URL, UC_DATA_DIR)."""
+    configure_logging("migrate")
+    environment = settings()
+    for service in services or tuple(BRANCHES):
+        url = environment.store_url(service)
+        engine = create_store_engine(url)
+        try:
+            revisions = upgrade(engine, BRANCHES[service])
+        finally:
+            engine.dispose()
+        shown = make_url(url).render_as_string(hide_password=True)
+        click.echo(f"{service:<10} {', '.join(revisions)}  ({shown})")
+
+
+COMMANDS = (run, generate, migrate)

@@ -36,6 +36,7 @@ from sqlalchemy import (
 
 from services.common.envelope import EventEnvelope, UndecodableEvent, decode
 from services.common.eventstore import now_us
+from services.migrations import upgrade
 
 log = structlog.get_logger(__name__)
 
@@ -82,7 +83,9 @@ class ProjectionRunner:
         self.parked = 0
 
     def create_schema(self) -> None:
-        tracking_metadata.create_all(self.engine)
+        """Bring the tracking tables up to date (the migrations; in the incident log's
+        branch, the only projection there is)."""
+        upgrade(self.engine, ["incident_log"])
 
     def handle_message(self, topic: str, partition: int, offset: int, value: bytes) -> bool:
         """Apply one Kafka message; False when it was a duplicate or parked."""

@@ -4,10 +4,13 @@ SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import structlog
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 from services.common.auth import AuthInterceptor, CredentialBook
 from services.common.config import Settings, load_settings
@@ -18,10 +21,42 @@ from services.common.jurisdiction import Jurisdiction, Role, load_jurisdiction
 from services.common.lease import Lease, LeaseKeeper, replica_id
 from services.common.logging import configure_logging
 from services.common.relay import OutboxRelay
+from services.migrations import BRANCHES, SchemaNotCurrent, check
 
 log = structlog.get_logger(__name__)
 
 REPLICA = replica_id()  # this process, in lease rows
+
+
+def current_store(service: str, url: str) -> Engine:
+    """The service's database, once it answers (tried again with back-off meanwhile: a
+    database still starting is no reason to crash) and is at the schema this code needs
+    (``SystemExit`` naming ``uc migrate`` when it is not)."""
+    engine = create_store_engine_when_up(url, service)
+    try:
+        check(engine, BRANCHES[service], f"the {service} store")
+    except SchemaNotCurrent as exc:
+        raise SystemExit(str(exc)) from None
+    return engine
+
+
+def create_store_engine_when_up(url: str, service: str) -> Engine:
+    backoff = 0.5
+    while True:
+        try:
+            engine = create_store_engine(url)
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return engine
+        except OperationalError as exc:
+            log.warning(
+                "database unreachable; trying again",
+                service=service,
+                error=str(exc.orig).strip().splitlines()[0],
+                retry_in=backoff,
+            )
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)
 
 
 @dataclass
@@ -37,9 +72,8 @@ class ServiceRuntime:
         configure_logging(service)
         settings = load_settings(service)
         jurisdiction = load_jurisdiction(settings.jurisdiction_file)
-        engine = create_store_engine(settings.database_url)
+        engine = current_store(service, settings.database_url)
         store = EventStore(engine)
-        store.create_schema()
         relay = OutboxRelay(
             store,
             lease=Lease(

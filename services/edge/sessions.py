@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.common.config import SESSION_IDLE_SECONDS, SESSION_MAX_SECONDS, settings
 from services.common.database import create_store_engine
+from services.migrations import BRANCHES, SchemaNotCurrent, check, upgrade
 
 TOUCH_EVERY = 60.0  # seconds between writes of last-seen for one session
 FAILURE_WINDOW = 15 * 60.0  # failed log-ins older than this are forgotten
@@ -96,13 +97,21 @@ class SessionStore:
         self.engine = engine
         self.idle_seconds = idle_seconds
         self.max_seconds = max_seconds
-        metadata.create_all(engine)
+
+    def create_schema(self) -> None:
+        """Bring the tables up to date (the migrations; ``uc migrate`` in production)."""
+        upgrade(self.engine, ["sessions"])
 
     @classmethod
     def from_environment(cls) -> SessionStore:
         """``UC_SESSION_IDLE_SECONDS`` and ``UC_SESSION_MAX_SECONDS`` override the expiries."""
+        engine = create_store_engine(sessions_url())
+        try:
+            check(engine, BRANCHES["edge"], "the edge's session store")
+        except SchemaNotCurrent as exc:
+            raise SystemExit(str(exc)) from None
         return cls(
-            create_store_engine(sessions_url()),
+            engine,
             idle_seconds=settings().uc_session_idle_seconds,
             max_seconds=settings().uc_session_max_seconds,
         )

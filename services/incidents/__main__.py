@@ -34,9 +34,7 @@ def main() -> None:
     engine = runtime.store.engine  # the read models live beside the service's own events
     assert engine is not None, "the incidents service keeps its store in a database"
     reader = IncidentLogReader(engine)
-    reader.create_schema()
     runner = ProjectionRunner(engine, IncidentLogProjection())
-    runner.create_schema()
     ensure_topics(settings.kafka_bootstrap, TOPICS.values(), settings.topic_partitions)
 
     dispatch = DispatchIncidents(settings.peer_address("dispatch"))

@@ -32,6 +32,7 @@ from sqlalchemy import (
 
 from services.common.enums import IncidentStatus
 from services.common.envelope import EventEnvelope, micros
+from services.migrations import upgrade
 
 metadata = MetaData()
 
@@ -172,7 +173,8 @@ class IncidentLogReader:
         self.engine = engine
 
     def create_schema(self) -> None:
-        metadata.create_all(self.engine)
+        """Bring the read models' tables up to date (the migrations)."""
+        upgrade(self.engine, ["incident_log"])
 
     def entries(self, incident_id: str) -> list[EventEnvelope]:
         """The incident's events in the canonical order."""

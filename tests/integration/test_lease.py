@@ -9,14 +9,14 @@ import time
 import pytest
 from sqlalchemy import Engine
 
-from services.common.eventstore.schema import metadata
 from services.common.lease import Lease, LeaseKeeper, LeaseLost
+from services.migrations import upgrade
 from tests.e2e.conftest import eventually
 
 
 @pytest.fixture
 def engine(store_engine: Engine) -> Engine:
-    metadata.create_all(store_engine)
+    upgrade(store_engine, ["store"])
     return store_engine
 
 

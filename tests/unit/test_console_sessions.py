@@ -23,9 +23,11 @@ NOW = 1_796_000_000.0
 
 @pytest.fixture
 def store(tmp_path: Path) -> SessionStore:
-    return SessionStore(
+    sessions = SessionStore(
         create_store_engine(f"sqlite:///{tmp_path / 'edge.db'}"), idle_seconds=600, max_seconds=3600
     )
+    sessions.create_schema()
+    return sessions
 
 
 def test_a_session_is_found_by_its_id_whose_hash_alone_is_stored(store: SessionStore) -> None:
@@ -45,7 +47,9 @@ def test_a_session_is_found_by_its_id_whose_hash_alone_is_stored(store: SessionS
 
 def test_a_session_survives_a_restart_of_the_edge(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'edge.db'}"
-    session_id, _ = SessionStore(create_store_engine(url)).create("ct-01", NOW)
+    first = SessionStore(create_store_engine(url))
+    first.create_schema()
+    session_id, _ = first.create("ct-01", NOW)
     again = SessionStore(create_store_engine(url))  # a new process on the same store
     assert again.get(session_id, NOW + 5) is not None
 

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from sqlalchemy import Connection, Engine, func, select
 
 from services.common.eventstore.model import RecordedEvent, StreamNotFound
-from services.common.eventstore.schema import checkpoints_table, events_table, metadata
+from services.common.eventstore.schema import checkpoints_table, events_table
+from services.migrations import upgrade
 
 
 class SqlBackend:
@@ -20,7 +21,7 @@ class SqlBackend:
         self._checkpoint_writer = engine.execution_options(immediate=True)
 
     def create_schema(self) -> None:
-        metadata.create_all(self.engine)
+        upgrade(self.engine, ["store"])
 
     def close(self) -> None:
         self.engine.dispose()

@@ -94,6 +94,8 @@ class EventStore:
         return cls(None, backend=MemoryBackend())
 
     def create_schema(self) -> None:
+        """Bring the store's tables up to date (the migrations; ``uc migrate`` in
+        production, where a service only checks)."""
         self._backend.create_schema()
 
     def close(self) -> None:
