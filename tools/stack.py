@@ -58,8 +58,16 @@ def check_health(address: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def service_of(process: str) -> str:
+    """The service a process runs: ``units`` for ``units`` and for ``units.2``."""
+    return process.split(".", 1)[0]
+
+
 @dataclass
 class Stack:
+    """``ports`` names the processes: one per service by default; a second replica of a
+    service is another entry, ``<service>.2`` (``.3``, ...), with a port of its own."""
+
     data_dir: Path
     ports: dict[str, int] = field(default_factory=lambda: {**DEFAULT_PORTS, **DEFAULT_HTTP_PORTS})
     broker_port: int = 9092
@@ -74,8 +82,16 @@ class Stack:
     def bootstrap(self) -> str:
         return self.external_bootstrap or f"127.0.0.1:{self.broker_port}"
 
-    def address(self, service: str) -> str:
-        return f"127.0.0.1:{self.ports[service]}"
+    def address(self, process: str) -> str:
+        return f"127.0.0.1:{self.ports[process]}"
+
+    def replicas(self, service: str) -> list[str]:
+        """The processes running ``service``, the first one first."""
+        return sorted((p for p in self.ports if service_of(p) == service), key=len)
+
+    @property
+    def all_processes(self) -> list[str]:
+        return [p for service in SERVICES for p in self.replicas(service)]
 
     # --- the whole stack -----------------------------------------------------------
 
@@ -87,14 +103,14 @@ class Stack:
             wait_for_broker(self.bootstrap)
         ensure_topics(self.bootstrap, TOPICS.values(), self.partitions)
         self.migrate()
-        for service in SERVICES:
-            self.start_service(service)
-        self.wait_healthy(SERVICES, timeout)
+        for process in self.all_processes:
+            self.start_service(process)
+        self.wait_healthy(self.all_processes, timeout)
         return self
 
     def stop(self) -> None:
-        for service in reversed(SERVICES):
-            self.stop_service(service)
+        for process in reversed(self.all_processes):
+            self.stop_service(process)
         if self.broker is not None:
             self.broker.stop()
 
@@ -118,14 +134,25 @@ class Stack:
 
     # --- the services --------------------------------------------------------------
 
-    def service_env(self) -> dict[str, str]:
+    def service_env(self, process: str | None = None) -> dict[str, str]:
+        """The environment of a process of the stack (``process``: its own port), or of a
+        client of it: every service's first port, and its replicas' address list."""
+        ports = {s: self.ports[self.replicas(s)[0]] for s in SERVICES if self.replicas(s)}
+        if process is not None:
+            ports[service_of(process)] = self.ports[process]
+        listed = {
+            f"UC_{s.upper()}_ADDRESSES": ",".join(self.address(p) for p in self.replicas(s))
+            for s in SERVICES
+            if len(self.replicas(s)) > 1 and s not in HTTP_SERVICES
+        }
         env = dict(os.environ)
         env.update(
             {
                 "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
                 "UC_DATA_DIR": str(self.data_dir),
                 "UC_TOPIC_PARTITIONS": str(self.partitions),
-                **{f"UC_{name.upper()}_PORT": str(port) for name, port in self.ports.items()},
+                **{f"UC_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+                **listed,
                 # The embedded broker grants no producer ids (DESIGN.md, section 9).
                 **(
                     {"KAFKA_ENABLE_IDEMPOTENCE": "false"} if self.external_bootstrap is None else {}
@@ -147,13 +174,14 @@ class Stack:
         if done.returncode != 0:
             raise RuntimeError(f"uc migrate failed:\n{done.stdout}{done.stderr}")
 
-    def start_service(self, service: str) -> None:
+    def start_service(self, process: str) -> None:
+        """Start one process (``units``, or a replica such as ``units.2``)."""
         out: IO[bytes] | None = None
         if self.log_to_files:
-            out = open(self.data_dir / f"{service}.log", "ab")  # noqa: SIM115
-        self.processes[service] = subprocess.Popen(
-            dying_with_parent([sys.executable, "-m", f"services.{service}"]),
-            env=self.service_env(),
+            out = open(self.data_dir / f"{process}.log", "ab")  # noqa: SIM115
+        self.processes[process] = subprocess.Popen(
+            dying_with_parent([sys.executable, "-m", f"services.{service_of(process)}"]),
+            env=self.service_env(process),
             stdout=out,
             stderr=subprocess.STDOUT if self.log_to_files else None,
             start_new_session=True,
@@ -194,7 +222,8 @@ class Stack:
                             else ""
                         )
                     )
-                healthy = check_http_health if service in HTTP_SERVICES else check_health
+                http = service_of(service) in HTTP_SERVICES
+                healthy = check_http_health if http else check_health
                 if healthy(self.address(service)):
                     pending.remove(service)
             if pending and time.monotonic() > deadline:

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Set
+from typing import Any
 
 import faust
 import structlog
+from faust.types import TP
+from mode.types.signals import BaseSignalT
 
 from services.common.config import TOPICS, settings
 from services.common.projection import ProjectionRunner
@@ -64,6 +68,17 @@ def create_stream_app(
         topic_disable_leader=True,
     )
     topics = app.topic(*TOPICS.values(), key_type=bytes, value_type=bytes)
+
+    @app.on_partitions_assigned.connect
+    async def log_assignment(
+        _sender: object, /, *args: Any, signal: BaseSignalT[Any], **_: Any
+    ) -> None:
+        """Which partitions this worker reads now: replicas split them in one group."""
+        assigned: Set[TP] = args[0]  # faust sends the set of TopicPartitions
+        log.info(
+            "partitions assigned",
+            partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned),
+        )
 
     epochs: dict[str, int] = {}
 

@@ -43,10 +43,14 @@ def eventually(probe: Callable[[], T | None], timeout: float = 30.0, what: str =
 
 
 @contextmanager
-def running_stack(data_dir: Path, env: dict[str, str]) -> Iterator[Stack]:
+def running_stack(
+    data_dir: Path, env: dict[str, str], ports: dict[str, int] | None = None
+) -> Iterator[Stack]:
+    """``ports``: the processes (``units.2`` for a second replica); one of each service by
+    default."""
     stack = Stack(
         data_dir=data_dir,
-        ports={name: free_port() for name in ("dispatch", "units", "incidents", "edge")},
+        ports=ports or {name: free_port() for name in ("dispatch", "units", "incidents", "edge")},
         broker_port=free_port(),
         log_to_files=True,
         extra_env={"UC_LOG_FORMAT": "json", **env},
