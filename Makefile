@@ -60,13 +60,12 @@ fmt: $(INSTALLED)
 	$(PY) -m ruff format services tools bench tests
 	$(PY) -m ruff check --fix services tools bench tests
 
-$(INSTALLED): pyproject.toml constraints.txt
+$(INSTALLED): pyproject.toml constraints.txt setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	# Editable: the build (setup.py) generates emergency/ first, so it is installed with
+	# services/ and both import however the code is started.
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
-	# The generated package `emergency/` lives at the repository root, beside `services/`:
-	# put the root on the venv's path, so both import however the code is started.
-	$(PY) -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "unified_command_root.pth").write_text("$(CURDIR)\n")'
 	touch $@
 
 # Generated code is built here, never committed: `emergency/` is git-ignored.
