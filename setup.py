@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
@@ -41,4 +41,12 @@ class BuildWithProtobufCode(build_py):
         super().run()
 
 
-setup(cmdclass={"build_py": BuildWithProtobufCode})
+# emergency/ is named, not found: it does not exist yet when the packages are listed
+# (before the build that generates it), and an editable install maps only what is listed.
+PACKAGES = [
+    *find_packages(include=["services", "services.*", "tools", "tools.*", "bench", "bench.*"]),
+    "emergency",
+    "emergency.v1",
+]
+
+setup(packages=PACKAGES, cmdclass={"build_py": BuildWithProtobufCode})
