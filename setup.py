@@ -1,13 +1,13 @@
-"""Packaging hook: the protobuf code is generated from protos/ as part of every build
-(wheel, sdist install, editable install), so an installed copy carries ``emergency.v1``
-without anyone running ``make``. Everything else is declared in pyproject.toml."""
+"""Packaging hook: the protobuf code is generated from protos/ whenever setuptools runs
+(a wheel, an install, an editable install, even the metadata step that checks package
+directories), so an installed copy carries ``emergency.v1`` without anyone running
+``make``. Everything else is declared in pyproject.toml."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from setuptools import find_packages, setup
-from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
 
@@ -35,12 +35,6 @@ def generate_protobuf_code() -> None:
         (package / "__init__.py").touch()
 
 
-class BuildWithProtobufCode(build_py):
-    def run(self) -> None:
-        generate_protobuf_code()
-        super().run()
-
-
 # emergency/ is named, not found: it does not exist yet when the packages are listed
 # (before the build that generates it), and an editable install maps only what is listed.
 PACKAGES = [
@@ -49,4 +43,5 @@ PACKAGES = [
     "emergency.v1",
 ]
 
-setup(packages=PACKAGES, cmdclass={"build_py": BuildWithProtobufCode})
+generate_protobuf_code()
+setup(packages=PACKAGES)
