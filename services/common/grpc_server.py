@@ -288,6 +288,16 @@ class GrpcServer:
         )
         return self
 
+    def set_ready(self, ready: bool) -> None:
+        """Readiness ("" and every service) as it changes; ``liveness`` stays SERVING."""
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if ready
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ["", *self._service_names]:
+            self.health.set(name, status)
+
     def stop(self, grace: float = 5.0) -> None:
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()

@@ -4,6 +4,7 @@ SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,46 @@ from services.migrations import BRANCHES, SchemaNotCurrent, check
 log = structlog.get_logger(__name__)
 
 REPLICA = replica_id()  # this process, in lease rows
+
+
+class DatabaseReadiness:
+    """Reports the server not ready while its database does not answer (checked every
+    ``every`` seconds): orchestrators then send calls to the other replicas. Kafka is not
+    checked on purpose: without a broker a service still takes calls, its outbox keeps
+    the events."""
+
+    def __init__(self, store: EventStore, server: GrpcServer, every: float = 2.0) -> None:
+        self.store = store
+        self.server = server
+        self.every = every
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="readiness", daemon=True)
+
+    def start(self) -> DatabaseReadiness:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        ready: bool | None = None  # unknown until the first look
+        while True:
+            try:
+                self.store.max_position()
+                answered = True
+            except Exception as exc:
+                answered = False
+                if ready is not False:
+                    log.warning("database unreachable: not ready", error=repr(exc))
+            if answered != ready:
+                if answered and ready is False:
+                    log.info("database back: ready")
+                ready = answered
+                self.server.set_ready(ready)
+            if self._stopping.wait(self.every):
+                return
 
 
 def current_store(service: str, url: str) -> Engine:
@@ -66,6 +107,7 @@ class ServiceRuntime:
     relay: OutboxRelay
     jurisdiction: Jurisdiction
     keepers: list[LeaseKeeper] = field(default_factory=list)
+    _readiness: DatabaseReadiness | None = None
 
     @classmethod
     def create(cls, service: str) -> ServiceRuntime:
@@ -129,10 +171,14 @@ class ServiceRuntime:
             keeper.start()
         server = self.server(access, workers)
         mount(server)
-        return server.start()
+        server.start()
+        self._readiness = DatabaseReadiness(self.store, server).start()
+        return server
 
     def stop(self, server: GrpcServer, on_stop: Callable[[], None] | None = None) -> None:
         """Stop serving (gracefully), then ``on_stop``, the relay and the store."""
+        if self._readiness is not None:
+            self._readiness.stop()
         server.stop()
         self._shut_down(on_stop)
 
