@@ -29,6 +29,7 @@ import structlog
 from services.common.commands import derived_request_id, system_key
 from services.common.errors import DomainError, FailedPrecondition, NotFound, Unavailable
 from services.common.eventstore import now_us
+from services.common.wake_loop import WakeLoop
 from services.dispatch.app import SYSTEM_ACTOR, DispatchApp
 from services.dispatch.domain import Incident, ResourceRequest
 from services.dispatch.recommend import (
@@ -59,37 +60,23 @@ class RequestFiller:
         self.stray_after = stray_after
         self.app = app
         self.authorization = authorization
-        self.every = every
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
         self._pass = threading.Lock()
         self._next_stray_check = 0.0
-        self._thread = threading.Thread(target=self._run, name="request-filler", daemon=True)
+        self._loop = WakeLoop("request-filler", self._pass_if_in_charge, every)
 
     def start(self) -> RequestFiller:
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        self._thread.join(10)
+        self._loop.stop()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.wait(self.every)
-            self._wake.clear()
-            if self._stopping.is_set():
-                return
-            if not self.in_charge():
-                continue
-            try:
-                self.fill_all()
-            except Exception:
-                log.exception("request filler pass failed; trying again")
+    def _pass_if_in_charge(self) -> None:
+        if self.in_charge():
+            self.fill_all()
 
     def fill_all(self) -> None:
         """One pass over every incident with work for the filler."""

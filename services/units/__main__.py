@@ -9,7 +9,7 @@ from services.common.commands import system_key
 from services.common.config import TOPICS
 from services.common.listener import TopicListener
 from services.common.runtime import ServiceRuntime
-from services.common.store_follower import StoreFollower
+from services.common.store_follower import follow_store
 from services.units.alerts import AlertDeadlines
 from services.units.api import ACCESS, mount
 from services.units.app import UnitsApp
@@ -36,7 +36,7 @@ def main() -> None:
     )
     deadlines.start()
     # Other replicas' appends: their alerts reach this replica's team streams and queue.
-    follower = StoreFollower(runtime.store, app.follow).start()
+    follower = follow_store(runtime.store, app.follow)
     # Each UnitDispatched becomes an alert to the unit's team, once: the alert's request id
     # is the dispatch event's id, so a redelivered event alerts nobody twice.
     listener = TopicListener(

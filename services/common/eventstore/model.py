@@ -163,3 +163,17 @@ def check_replay(seen: SeenRequest, key: CommandKey) -> None:
     """A request seen before may only be the same command again."""
     if seen.operation != key.operation or seen.fingerprint != key.fingerprint:
         raise RequestIdReused(key, seen.operation)
+
+
+def request_row(key: CommandKey, rows: Sequence[RecordedEvent]) -> tuple[object, ...]:
+    """The ``command_requests`` row of a command that wrote ``rows`` (in the table's column
+    order: scope, request id, operation, fingerprint, first and last position, when)."""
+    return (
+        key.scope,
+        key.request_id,
+        key.operation,
+        key.fingerprint,
+        rows[0].position,
+        rows[-1].position,
+        rows[0].recorded_at,
+    )

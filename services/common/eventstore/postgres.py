@@ -31,6 +31,7 @@ from services.common.eventstore.model import (
     StreamAppend,
     check_replay,
     recorded_events,
+    request_row,
 )
 from services.common.eventstore.schema import Statements
 from services.common.eventstore.sql import SqlBackend
@@ -75,18 +76,7 @@ class PostgresBackend(SqlBackend):
                 rows = recorded_events(appends, top_position, dict(versions.fetchall()))
                 lock.executemany(SQL.insert_event, rows)
                 if key is not None:
-                    lock.execute(
-                        SQL.insert_request,
-                        (
-                            key.scope,
-                            key.request_id,
-                            key.operation,
-                            key.fingerprint,
-                            rows[0].position,
-                            rows[-1].position,
-                            rows[0].recorded_at,
-                        ),
-                    )
+                    lock.execute(SQL.insert_request, request_row(key, rows))
                 lock.execute("SELECT pg_notify(%s, %s)", (self.channel, str(rows[-1].position)))
                 pg.commit()
             return AppendResult(tuple(rows), replayed=False)

@@ -23,6 +23,7 @@ from services.common.eventstore.model import (
     StreamAppend,
     check_replay,
     recorded_events,
+    request_row,
 )
 from services.common.eventstore.schema import Statements
 from services.common.eventstore.sql import SqlBackend
@@ -89,18 +90,7 @@ class SQLiteBackend(SqlBackend):
         rows = recorded_events(appends, top, versions)
         cursor.executemany(SQL.insert_event, rows)
         if key is not None:
-            cursor.execute(
-                SQL.insert_request,
-                (
-                    key.scope,
-                    key.request_id,
-                    key.operation,
-                    key.fingerprint,
-                    rows[0].position,
-                    rows[-1].position,
-                    rows[0].recorded_at,
-                ),
-            )
+            cursor.execute(SQL.insert_request, request_row(key, rows))
         return AppendResult(tuple(rows), replayed=False)
 
     def find_request(self, key: CommandKey) -> tuple[SeenRequest, list[RecordedEvent]] | None:
