@@ -95,15 +95,6 @@ def open_aio_channel(address: str, retry: bool = True) -> grpc.aio.Channel:
     return grpc.aio.secure_channel(target, credentials, options=options)
 
 
-_ERRORS: dict[grpc.StatusCode, type[errors.DomainError]] = {
-    grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgument,
-    grpc.StatusCode.NOT_FOUND: errors.NotFound,
-    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
-    grpc.StatusCode.ABORTED: errors.Conflict,
-    grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDenied,
-    grpc.StatusCode.UNAUTHENTICATED: errors.Unauthenticated,
-    grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExists,
-}
 # Worth a retry with the same request id; anything else unknown is not.
 _TRANSIENT = {
     grpc.StatusCode.UNAVAILABLE,
@@ -118,14 +109,14 @@ def as_domain_error(exc: grpc.RpcError, peer: str) -> errors.DomainError:
     did not answer as ``Unavailable``; anything else as a plain ``DomainError``."""
     assert isinstance(exc, grpc.Call), "a failed call is also its Call"
     code = exc.code()
-    kind = _ERRORS.get(code)
-    if kind is not None:
-        return kind(exc.details() or code.name)
     if code in _TRANSIENT:
         return errors.Unavailable(
             f"the {peer} service did not answer ({code.name}): nothing was recorded; "
             "retry with the same request id"
         )
+    kind = errors.error_for(code.name)
+    if kind is not None:
+        return kind(exc.details() or code.name)
     return errors.DomainError(f"the {peer} service failed ({code.name}); see its log")
 
 

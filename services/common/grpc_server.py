@@ -44,25 +44,12 @@ if TYPE_CHECKING:  # grpc's classes are generic in its stubs only
 
 log = structlog.get_logger(__name__)
 
-STATUS_FOR_ERROR: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
-    (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
-    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
-    (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
-    (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
-    (errors.Conflict, grpc.StatusCode.ABORTED),
-    (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
-    (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
-    (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
-]
 CORRELATION_HEADER = "x-correlation-id"
 
 
 def status_for(error: errors.DomainError) -> grpc.StatusCode:
-    for kind, code in STATUS_FOR_ERROR:
-        if isinstance(error, kind):
-            return code
-    return grpc.StatusCode.UNKNOWN
+    """The gRPC status of a domain error: the one its class declares."""
+    return grpc.StatusCode[error.status]
 
 
 class CallContextInterceptor(grpc.ServerInterceptor):

@@ -58,6 +58,7 @@ from emergency.v1 import (
     units_pb2_grpc,
 )
 from services.common.auth import ON_BEHALF_OF, STAFF
+from services.common.errors import http_status_for
 from services.common.grpc_client import open_aio_channel
 from services.common.jurisdiction import CAPABILITIES, Jurisdiction, Operator, Role, Tier
 from services.dispatch.runcards import load_run_cards
@@ -175,17 +176,6 @@ def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
 READ_PROBLEMS = _problems(400, 401, 403, 404, 409, 422, 429, 502, 503, 504)
 WRITE_PROBLEMS = READ_PROBLEMS
 
-_HTTP_FOR_GRPC = {
-    grpc.StatusCode.INVALID_ARGUMENT: 400,
-    grpc.StatusCode.PERMISSION_DENIED: 403,
-    grpc.StatusCode.NOT_FOUND: 404,
-    grpc.StatusCode.ALREADY_EXISTS: 409,
-    grpc.StatusCode.FAILED_PRECONDITION: 409,
-    grpc.StatusCode.ABORTED: 409,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
-    grpc.StatusCode.UNAVAILABLE: 503,
-    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
-}
 _FIELD_WORD = re.compile(r"[a-z_]+")
 
 
@@ -196,7 +186,7 @@ def grpc_problem(exc: grpc.aio.AioRpcError, service: str, fields: tuple[str, ...
     detail = exc.details() or code.name
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         return Problem(
-            _HTTP_FOR_GRPC[code],
+            http_status_for(code.name),
             f"{service.upper()}_UNAVAILABLE",
             f"the {service} service is not answering ({code.name}): nothing was recorded. "
             "Your input is kept: retry in a moment.",
@@ -207,7 +197,7 @@ def grpc_problem(exc: grpc.aio.AioRpcError, service: str, fields: tuple[str, ...
             "EDGE_NOT_TRUSTED",
             f"the {service} service refused the console's own credential (UC_EDGE_TOKEN): {detail}",
         )
-    status = _HTTP_FOR_GRPC.get(code, 502)
+    status = http_status_for(code.name)
     field = None
     if code is grpc.StatusCode.INVALID_ARGUMENT:
         words = _FIELD_WORD.findall(detail.lower())
