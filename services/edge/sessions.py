@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    Connection,
     Engine,
     Float,
     Integer,
@@ -118,7 +119,8 @@ class SessionStore:
 
     def create(self, operator_id: str, now: float) -> tuple[str, Session]:
         """A new session for the operator: returns the session id (for the cookie; not
-        stored) and the session."""
+        stored) and the session. Every expired session is deleted on the way, so the
+        table holds about as many rows as there are people logged in."""
         session_id = secrets.token_urlsafe(32)
         row = {
             "id_sha256": _digest(session_id),
@@ -129,6 +131,7 @@ class SessionStore:
             "expires_at": now + self.max_seconds,
         }
         with self.engine.begin() as conn:
+            self._purge(conn, now)
             conn.execute(insert(sessions_table).values(**row))
         return session_id, self._session(row)
 
@@ -170,12 +173,15 @@ class SessionStore:
     def purge(self, now: float) -> int:
         """Delete every expired session; returns how many."""
         with self.engine.begin() as conn:
-            gone = conn.execute(
-                delete(sessions_table).where(
-                    (sessions_table.c.expires_at <= now)
-                    | (sessions_table.c.last_seen_at <= now - self.idle_seconds)
-                )
+            return self._purge(conn, now)
+
+    def _purge(self, conn: Connection, now: float) -> int:
+        gone = conn.execute(
+            delete(sessions_table).where(
+                (sessions_table.c.expires_at <= now)
+                | (sessions_table.c.last_seen_at <= now - self.idle_seconds)
             )
+        )
         return gone.rowcount or 0
 
     def _session(self, row: Mapping[str, Any]) -> Session:

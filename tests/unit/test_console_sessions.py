@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.common.database import create_store_engine
 from services.edge.sessions import (
@@ -84,8 +84,16 @@ def test_logout_deletes_and_purge_removes_the_expired(store: SessionStore) -> No
     two, _ = store.create("ct-02", NOW)
     store.delete(one)
     assert store.get(one, NOW) is None and store.get(two, NOW) is not None
-    three, _ = store.create("ct-03", NOW + 1000)
-    assert store.purge(NOW + 1000) == 1  # two went idle; three is fresh
+    assert store.purge(NOW + 1000) == 1  # two went idle
+    assert store.purge(NOW + 1000) == 0
+
+
+def test_a_log_in_deletes_the_sessions_that_expired(store: SessionStore) -> None:
+    for n in range(5):
+        store.create(f"ct-{n:02}", NOW)
+    three, _ = store.create("ct-03", NOW + 1000)  # the five went idle meanwhile
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(sessions_table)).scalar_one() == 1
     assert store.get(three, NOW + 1000) is not None
 
 
