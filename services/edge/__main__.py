@@ -14,7 +14,7 @@ import uvicorn
 from services.common.config import settings
 from services.common.jurisdiction import load_jurisdiction
 from services.common.logging import configure_logging
-from services.edge.app import create_app
+from services.edge.asgi import create_asgi_app
 from services.edge.console_api import ConsoleSettings
 from services.edge.live import LiveBoard
 from services.edge.sessions import SessionStore
@@ -36,7 +36,7 @@ def main() -> None:
         sessions=SessionStore.from_environment(),
         live=LiveBoard(bootstrap),
     )
-    app = create_app(environment.address("units"), console)
+    app = create_asgi_app(environment.address("units"), console)
     uvicorn.run(
         app,
         host=environment.uc_edge_host,

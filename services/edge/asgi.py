@@ -38,23 +38,10 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emergency.v1 import units_pb2, units_pb2_grpc
+from services.common.errors import http_status_for
 from services.common.grpc_client import open_channel
 from services.common.limits import field_constraints
 from services.edge.console_api import ConsoleSettings, install_console
-
-HTTP_STATUS = {
-    grpc.StatusCode.INVALID_ARGUMENT: 400,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
-    grpc.StatusCode.UNAUTHENTICATED: 401,
-    grpc.StatusCode.PERMISSION_DENIED: 403,
-    grpc.StatusCode.NOT_FOUND: 404,
-    grpc.StatusCode.ALREADY_EXISTS: 409,
-    grpc.StatusCode.FAILED_PRECONDITION: 409,
-    grpc.StatusCode.ABORTED: 409,
-    grpc.StatusCode.UNAVAILABLE: 503,
-    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
-}
-
 
 # Past this the gRPC services could not take the token as metadata (8 KiB in all).
 MAX_AUTHORIZATION_CHARS = 4096
@@ -99,7 +86,7 @@ def as_json(message: Any) -> dict[str, Any]:
     return MessageToDict(message, preserving_proto_field_name=True)
 
 
-def create_app(units_address: str, console: ConsoleSettings | None = None) -> FastAPI:
+def create_asgi_app(units_address: str, console: ConsoleSettings | None = None) -> FastAPI:
     """The edge: the team endpoints, and with ``console`` the dispatch console."""
     # No /docs or /redoc: their pages load scripts from a CDN, and the edge serves nothing
     # from elsewhere. The OpenAPI document stays at /openapi.json.
@@ -110,7 +97,7 @@ def create_app(units_address: str, console: ConsoleSettings | None = None) -> Fa
     @app.exception_handler(grpc.RpcError)
     async def grpc_error(_request: Request, exc: grpc.RpcError) -> JSONResponse:
         code = exc.code()
-        return problem(HTTP_STATUS.get(code, 502), code.name, exc.details() or "")
+        return problem(http_status_for(code.name), code.name, exc.details() or "")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
