@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.analytics.history import (
     HistoricalIncident,
@@ -39,6 +38,7 @@ from services.analytics.history import (
 )
 from services.analytics.stations import RowProblem
 from services.common.config import CONFIG_DIR
+from services.common.yaml_models import load_yaml_model
 
 DEFAULT_MAPPING = CONFIG_DIR / "history" / "sf-calls-for-service.yaml"
 
@@ -86,15 +86,7 @@ class CadMapping(BaseModel):
 
 def load_mapping(path: str | Path = DEFAULT_MAPPING) -> CadMapping:
     path = Path(path)
-    try:
-        return CadMapping.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: cannot read the CAD mapping: {exc}") from None
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ValueError(f"{path}: {problems}") from None
+    return load_yaml_model(path, CadMapping, ValueError, what="CAD mapping")
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,11 +40,12 @@ from typing import Annotated
 import numpy as np
 import yaml
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.analytics.history import HistoricalIncident, moment
 from services.common.geo import KM_PER_DEGREE_LAT
 from services.common.jurisdiction import TravelCalibration, TravelProfile
+from services.common.yaml_models import parse_yaml_model
 from services.dispatch.travel import (
     BandedTravel,
     LatLon,
@@ -70,16 +71,7 @@ class CalibrationFile(BaseModel):
 
 
 def parse_calibration(text: str, name: str = "<calibration>") -> CalibrationFile:
-    try:
-        data = yaml.safe_load(text)
-        return CalibrationFile.model_validate(data)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{name}: not valid YAML: {exc}") from None
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ValueError(f"{name}: {problems}") from None
+    return parse_yaml_model(text, CalibrationFile, name=name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,11 +34,11 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.analytics.history import HistoricalIncident, moment
 from services.common.config import CONFIG_DIR, settings
+from services.common.yaml_models import load_yaml_model
 
 DEFAULT_FILE = CONFIG_DIR / "period-standards.yaml"
 METRICS = (
@@ -89,12 +89,7 @@ def load_period_standards(path: str | Path | None = None) -> PeriodStandards:
     """The standards in ``path`` (default ``UC_PERIOD_STANDARDS_FILE``, else the
     project's file); ``ValueError`` naming the file and the field when it is wrong."""
     path = Path(path or settings().uc_period_standards_file or DEFAULT_FILE)
-    try:
-        return PeriodStandards.model_validate(yaml.safe_load(path.read_text("utf-8")))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: cannot read the period standards: {exc}") from None
-    except (ValidationError, ValueError) as exc:
-        raise ValueError(f"{path}: {exc}") from None
+    return load_yaml_model(path, PeriodStandards, ValueError, what="period standards")
 
 
 @cache

@@ -30,7 +30,7 @@ for the same input.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -48,6 +48,7 @@ from services.common.jurisdiction import (
     TravelProfile,
     token_hash,
 )
+from services.common.yaml_models import parse_yaml_model
 
 
 class _Strict(BaseModel):
@@ -93,56 +94,19 @@ class RosterError(ValueError):
 
 
 def parse_roster(text: str, name: str = "<roster>") -> Roster:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RosterError(
-            f"{name}{f':{mark.line + 1}' if mark else ''}: not valid YAML: {exc}"
-        ) from None
-    if not isinstance(data, dict):
-        raise RosterError(f"{name}: expected a mapping with jurisdiction, stations, units")
+    """The roster in YAML ``text``; ``RosterError`` naming the line and field of every
+    problem."""
+    return parse_yaml_model(text, Roster, RosterError, name=name, prepare=_references_as_text)
+
+
+def _references_as_text(data: dict[str, Any]) -> dict[str, Any]:
     # YAML reads unquoted station references (10) as numbers: they are references.
     if isinstance(data.get("units"), dict):
         data["units"] = {str(k): v for k, v in data["units"].items()}
     template = data.get("stations")
     if isinstance(template, dict) and isinstance(template.get("without_template"), list):
         template["without_template"] = [str(v) for v in template["without_template"]]
-    lines = dict(_node_lines(node))
-    try:
-        return Roster.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(str(p) if not isinstance(p, int) else p for p in error["loc"])
-            line = _line_of(lines, loc)
-            field = ".".join(str(p) for p in loc) or "file"
-            problems.append(f"{name}:{line or '?'}: {field}: {error['msg']}")
-        raise RosterError("\n".join(problems)) from None
-
-
-def _line_of(lines: Mapping[tuple[str | int, ...], int], loc: tuple[str | int, ...]) -> int | None:
-    while loc:
-        if loc in lines:
-            return lines[loc]
-        loc = loc[:-1]
-    return None
-
-
-def _node_lines(
-    node: yaml.Node | None, loc: tuple[str | int, ...] = ()
-) -> Iterator[tuple[tuple[str | int, ...], int]]:
-    if node is None:
-        return
-    yield loc, node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            yield (*loc, str(key.value)), key.start_mark.line + 1
-            yield from _node_lines(value, (*loc, str(key.value)))
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            yield from _node_lines(item, (*loc, index))
+    return data
 
 
 def derived_bounds(stations: Sequence[StationRecord], margin_km: float) -> dict[str, float]:

@@ -48,14 +48,14 @@ import hashlib
 import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from services.common.yaml_models import Location, load_yaml_model, parse_yaml_model
 
 CAPABILITIES = frozenset(
     {
@@ -334,73 +334,20 @@ class JurisdictionError(ValueError):
     """The file cannot be used; the message says where and why."""
 
 
-@dataclass(frozen=True)
-class _Where:
-    path: str
-    lines: dict[tuple[str | int, ...], int]
-
-    def line_of(self, loc: tuple[str | int, ...]) -> int | None:
-        while loc:
-            if loc in self.lines:
-                return self.lines[loc]
-            loc = loc[:-1]
-        return self.lines.get(())
-
-
 def load_jurisdiction(path: str | Path) -> Jurisdiction:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise JurisdictionError(f"{path}: cannot read the jurisdiction file: {exc}") from exc
-    return parse_jurisdiction(text, str(path))
+    """The jurisdiction in the YAML file at ``path``; ``JurisdictionError`` naming the
+    line and field of every problem."""
+    return load_yaml_model(
+        path, Jurisdiction, JurisdictionError, what="jurisdiction file", locate=_station_named
+    )
 
 
 def parse_jurisdiction(text: str, name: str = "<jurisdiction>") -> Jurisdiction:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise JurisdictionError(f"{name}{line}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise JurisdictionError(f"{name}: expected a mapping with jurisdiction, stations, ...")
-    where = _Where(name, dict(_node_lines(node)))
-    try:
-        return Jurisdiction.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc: tuple[str | int, ...] = tuple(error["loc"])
-            # Errors of a whole-file check name the list item in their message.
-            found = re.match(r"(?:Value error, )?stations\[(\d+)\]", error["msg"])
-            if not loc and found:
-                loc = ("stations", int(found.group(1)))
-            line_no = where.line_of(loc)
-            field_name = _dotted(loc) or "file"
-            message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"{name}:{line_no or '?'}: {field_name}: {message}")
-        raise JurisdictionError("\n".join(problems)) from None
+    """The jurisdiction in YAML ``text``; see ``load_jurisdiction``."""
+    return parse_yaml_model(text, Jurisdiction, JurisdictionError, name=name, locate=_station_named)
 
 
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _node_lines(
-    node: yaml.Node | None, loc: tuple[str | int, ...] = ()
-) -> Iterator[tuple[tuple[str | int, ...], int]]:
-    if node is None:
-        return
-    yield loc, node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            yield (*loc, key.value), key.start_mark.line + 1
-            yield from _node_lines(value, (*loc, key.value))
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            yield from _node_lines(item, (*loc, index))
+def _station_named(loc: Location, message: str) -> Location:
+    # Errors of a whole-file check name the list item in their message.
+    found = re.match(r"stations\[(\d+)\]", message)
+    return ("stations", int(found.group(1))) if not loc and found else loc

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Self
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.common.config import CONFIG_DIR, settings
 from services.common.errors import InvalidArgument
 from services.common.jurisdiction import CAPABILITIES
+from services.common.yaml_models import load_yaml_model
 
 DEFAULT_RUN_CARDS = CONFIG_DIR / "run-cards.yaml"
 
@@ -78,12 +78,4 @@ class RunCardError(ValueError):
 
 def load_run_cards(path: str | Path | None = None) -> RunCards:
     path = Path(path or settings().uc_run_cards_file or DEFAULT_RUN_CARDS)
-    try:
-        return RunCards.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError) as exc:
-        raise RunCardError(f"{path}: {exc}") from exc
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise RunCardError(f"{path}: {problems}") from None
+    return load_yaml_model(path, RunCards, RunCardError, what="run cards")

@@ -142,7 +142,7 @@ def test_the_roster_builds_a_loadable_jurisdiction_with_a_derived_boundary() -> 
 
 def test_roster_mistakes_are_named_with_their_line() -> None:
     bad = ROSTER.replace("capabilities: [aerial]", "capabilities: aerial")
-    with pytest.raises(RosterError, match=r"roster.yaml:12: units.21.0.capabilities"):
+    with pytest.raises(RosterError, match=r"roster.yaml:12: units.21\[0\].capabilities"):
         parse_roster(bad, "roster.yaml")
     roster = parse_roster(ROSTER.replace("  21:", "  99:"), "roster.yaml")
     with pytest.raises(RosterError, match=r"station references \['99'\] are not in the station"):

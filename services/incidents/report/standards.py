@@ -18,11 +18,11 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.config import CONFIG_DIR, settings
 from services.common.enums import IncidentStatus
+from services.common.yaml_models import load_yaml_model
 from services.incidents.view import IncidentView, UnitTrack
 
 FIRST_INTERVENTION = "first_intervention"  # the run-card capability of micro stations
@@ -54,15 +54,7 @@ def load_standards(path: str | Path | None = None) -> ResponseStandards:
     """The standards in ``path`` (default: ``UC_STANDARDS_FILE``, else the project's
     file). ``ValueError`` naming the file and the field when it is wrong."""
     path = Path(path or settings().uc_standards_file or DEFAULT_FILE)
-    try:
-        return ResponseStandards.model_validate(yaml.safe_load(path.read_text("utf-8")))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: cannot read the response standards: {exc}") from None
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ValueError(f"{path}: {problems}") from None
+    return load_yaml_model(path, ResponseStandards, ValueError, what="response standards")
 
 
 @cache
