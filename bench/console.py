@@ -36,6 +36,7 @@ from typing import Any
 
 import grpc
 
+from bench.statistics import percentile
 from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc
 from tools.broker import free_port
 from tools.stack import Stack
@@ -59,11 +60,6 @@ FLAGS = [
     "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
 def call(stub: dispatch_pb2_grpc.DispatchServiceStub, n: int) -> None:

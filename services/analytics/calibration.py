@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.analytics.history import HistoricalIncident, moment
-from services.common.geo import KM_PER_DEGREE_LAT
+from services.common.geo import grid_km, offsets_km
 from services.common.jurisdiction import TravelCalibration, TravelProfile
 from services.common.yaml_models import parse_yaml_model
 from services.dispatch.travel import (
@@ -133,22 +133,16 @@ def station_turnout(
 def _km(samples: Sequence[TravelSample], bearing: float | None) -> Floats:
     """Each sample's measured km (as ``measured_km``: the destination's latitude sets
     the scale of a degree of longitude), vectorized over the samples."""
-    lat0 = np.array([s.destination[0] for s in samples])
-    lon0 = np.array([s.destination[1] for s in samples])
-    east = (
-        (np.array([s.origin[1] for s in samples]) - lon0)
-        * KM_PER_DEGREE_LAT
-        * np.cos(np.radians(lat0))
+    east, north = offsets_km(
+        np.array([s.origin[0] for s in samples]),
+        np.array([s.origin[1] for s in samples]),
+        np.array([s.destination[0] for s in samples]),
+        np.array([s.destination[1] for s in samples]),
     )
-    north = (np.array([s.origin[0] for s in samples]) - lat0) * KM_PER_DEGREE_LAT
     if bearing is None:
         km: Floats = np.hypot(east, north)
         return km
-    b = math.radians(bearing)
-    grid: Floats = np.abs(east * math.cos(b) - north * math.sin(b)) + np.abs(
-        east * math.sin(b) + north * math.cos(b)
-    )
-    return grid
+    return grid_km(east, north, bearing)
 
 
 def _stretches(road_km: Floats, edges: Sequence[float]) -> Floats:

@@ -20,6 +20,7 @@ import jinja2
 from services.analytics.history import moment
 from services.analytics.period import METRICS, GroupFigures, PeriodReport
 from services.analytics.period_charts import charts
+from services.common.templates import template_environment
 
 MARKS = {"met": "✔ met", "missed": "✘ missed", "no data": "– no data"}
 
@@ -39,15 +40,9 @@ def _share(value: float | None) -> str:
 
 @cache
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+    return template_environment(
+        Path(__file__).parent / "templates", seconds=_seconds, share=_share, mark=MARKS.get
     )
-    env.filters.update(seconds=_seconds, share=_share, mark=MARKS.get)
-    return env
 
 
 def _day(us: int, zone: ZoneInfo) -> str:

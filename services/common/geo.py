@@ -68,3 +68,29 @@ def distances_km(
     lat0, lon0 = destination
     kx = KM_PER_DEGREE_LAT * math.cos(math.radians(lat0))
     return np.hypot((lons - lon0) * kx, (lats - lat0) * KM_PER_DEGREE_LAT)
+
+
+def offsets_km(
+    lats: NDArray[np.float64],
+    lons: NDArray[np.float64],
+    lat0: float | NDArray[np.float64],
+    lon0: float | NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(east, north) kilometres of each (lats[i], lons[i]) from (lat0, lon0) (one point,
+    or one per origin), by the projection above: the reference latitude sets the scale
+    of a degree of longitude."""
+    east = (lons - lon0) * KM_PER_DEGREE_LAT * np.cos(np.radians(lat0))
+    north = (lats - lat0) * KM_PER_DEGREE_LAT
+    return east, north
+
+
+def grid_km(
+    east: NDArray[np.float64], north: NDArray[np.float64], bearing_deg: float
+) -> NDArray[np.float64]:
+    """Taxicab kilometres along a street grid turned ``bearing_deg`` clockwise from north:
+    the (east, north) legs turned onto the grid's axes, as a car on a grid drives."""
+    b = math.radians(bearing_deg)
+    along = np.abs(east * math.cos(b) - north * math.sin(b))
+    across = np.abs(east * math.sin(b) + north * math.cos(b))
+    km: NDArray[np.float64] = along + across
+    return km

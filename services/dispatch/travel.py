@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from services.common.geo import KM_PER_DEGREE_LAT, distances_km
+from services.common.geo import distances_km, grid_km, offsets_km
 from services.common.jurisdiction import Jurisdiction, TravelProfile
 
 LatLon = tuple[float, float]  # latitude, longitude in WGS-84 degrees
@@ -70,14 +70,8 @@ def measured_km(
     and north-south legs turned by the bearing, as a car on a street grid drives."""
     if grid_bearing_deg is None:
         return distances_km(destination, lats, lons)
-    lat0, lon0 = destination
-    east = (lons - lon0) * KM_PER_DEGREE_LAT * math.cos(math.radians(lat0))
-    north = (lats - lat0) * KM_PER_DEGREE_LAT
-    b = math.radians(grid_bearing_deg)
-    along = np.abs(east * math.cos(b) - north * math.sin(b))
-    across = np.abs(east * math.sin(b) + north * math.cos(b))
-    km: Floats = along + across
-    return km
+    east, north = offsets_km(lats, lons, *destination)
+    return grid_km(east, north, grid_bearing_deg)
 
 
 class BandedTravel:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jinja2
 
+from services.common.templates import template_environment
 from services.incidents.report.chart import timeline_chart
 from services.incidents.report.figures import Report
 from services.incidents.report.times import clock, duration, when, zone_label
@@ -23,15 +24,13 @@ MARKS = {
 
 @cache
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+    return template_environment(
+        Path(__file__).parent / "templates",
+        clock=clock,
+        when=when,
+        duration=duration,
+        mark=MARKS.get,
     )
-    env.filters.update(clock=clock, when=when, duration=duration, mark=MARKS.get)
-    return env
 
 
 def render_html(report: Report, zone: tzinfo = UTC) -> str:
