@@ -171,6 +171,10 @@ def test_the_topics_are_created_once_replicated_and_kept_forever(rendered) -> No
     ):
         assert flag in script
 
+    # A topic a relay has to recreate (someone deleted it) is replicated like the rest.
+    for name in ("dispatch", "units", "incidents"):
+        assert services(rendered)[name]["environment"]["UC_TOPIC_REPLICATION_FACTOR"] == "3"
+
 
 # --- PostgreSQL and the migration -------------------------------------------------------------
 

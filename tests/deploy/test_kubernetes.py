@@ -201,6 +201,11 @@ def test_two_replicas_or_more_of_every_service(request, render: str) -> None:
         assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0, name
 
 
+@pytest.mark.parametrize("render", ["base", "production"])
+def test_a_topic_a_relay_recreates_is_replicated_three_times(request, render: str) -> None:
+    assert config_values(request.getfixturevalue(render))["UC_TOPIC_REPLICATION_FACTOR"] == "3"
+
+
 def test_production_runs_three_replicas_of_each_grpc_service(production) -> None:
     deployments = of_kind(production, "Deployment")
     for service in GRPC_SERVICES:
