@@ -24,7 +24,8 @@ from typing import TypeVar
 import grpc
 from google.protobuf.message import Message
 
-from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc, units_pb2, units_pb2_grpc
+from emergency.v1 import common_pb2, dispatch_pb2, units_pb2
+from services.common.grpc_client import Client
 from tools.callgen import GeneratedCall
 
 Say = Callable[[str], None]
@@ -59,19 +60,11 @@ class ScenarioResult:
 
 
 class Scenario:
-    def __init__(
-        self,
-        channel: grpc.Channel,
-        units_channel: grpc.Channel,
-        authorization: str,
-        pacing: Pacing,
-        say: Say = print,
-        seed: int = 1,
-    ) -> None:
-        self.dispatch = dispatch_pb2_grpc.DispatchServiceStub(channel)
-        self.units = units_pb2_grpc.UnitsServiceStub(units_channel)
+    def __init__(self, client: Client, pacing: Pacing, say: Say = print, seed: int = 1) -> None:
+        """``client`` carries the call taker's credentials to every call."""
+        self.dispatch = client.dispatch
+        self.units = client.units
         self.random = random.Random(seed)
-        self.metadata = (("authorization", authorization),)
         self.pacing = pacing
         self.say = say
         self.result = ScenarioResult()
@@ -317,4 +310,4 @@ class Scenario:
     def _ask(
         self, method: grpc.UnaryUnaryMultiCallable[RequestT, ResponseT], request: RequestT
     ) -> ResponseT:
-        return method(request, metadata=self.metadata, timeout=10)
+        return method(request, timeout=10)

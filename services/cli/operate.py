@@ -8,9 +8,8 @@ import click
 from sqlalchemy.engine import make_url
 
 from services.cli.session import Session, pass_session
-from services.common.config import jurisdiction_file, service_address, settings
+from services.common.config import jurisdiction_file, settings
 from services.common.database import create_store_engine
-from services.common.grpc_client import open_channel
 from services.common.jurisdiction import load_jurisdiction
 from services.common.logging import configure_logging
 from services.migrations import BRANCHES, upgrade
@@ -111,14 +110,7 @@ def generate(
         raise click.BadParameter(str(exc)) from None
     click.echo(f"{summary(calls)}", err=True)
     pacing = Pacing(speed=speed, close_after=hold, dispatch=not no_dispatch, crews=not no_crews)
-    with (
-        open_channel(service_address("dispatch")) as channel,
-        open_channel(service_address("units")) as units_channel,
-    ):
-        scenario = Scenario(
-            channel, units_channel, f"Bearer {session.token}", pacing, click.echo, seed
-        )
-        result = scenario.play(calls)
+    result = Scenario(session.client, pacing, click.echo, seed).play(calls)
     click.echo(
         f"{result.calls} calls: {len(result.incidents)} incidents, {result.linked} linked as "
         f"duplicates, {result.dispatched} units sent ({result.shortfalls} card short), "

@@ -16,11 +16,9 @@ from sqlalchemy import create_engine, text
 from emergency.v1 import (
     common_pb2,
     dispatch_pb2,
-    dispatch_pb2_grpc,
     incidents_pb2,
-    incidents_pb2_grpc,
-    units_pb2_grpc,
 )
+from services.common.grpc_client import Client
 from tools.broker import free_port
 from tools.stack import Stack
 
@@ -120,21 +118,14 @@ CALL_TAKER = [("authorization", "Bearer demo-ct-01")]
 ADMIN = [("authorization", "Bearer demo-admin-01")]
 
 
-class Clients:
-    """Stubs for the three services; calls made through ``call`` and ``log_of`` carry a
-    call taker's token."""
+class Clients(Client):
+    """The product's client for the stack's three services, with no token of its own
+    (each test says who calls, in metadata) and no retries (a test sees every refusal as
+    it came); calls made through ``call`` and ``log_of`` carry a call taker's token."""
 
     def __init__(self, stack: Stack) -> None:
-        self.channels = [
-            grpc.insecure_channel(stack.address(s)) for s in ("dispatch", "units", "incidents")
-        ]
-        self.dispatch = dispatch_pb2_grpc.DispatchServiceStub(self.channels[0])
-        self.units = units_pb2_grpc.UnitsServiceStub(self.channels[1])
-        self.incidents = incidents_pb2_grpc.IncidentsServiceStub(self.channels[2])
-
-    def close(self) -> None:
-        for channel in self.channels:
-            channel.close()
+        addresses = {s: stack.address(s) for s in ("dispatch", "units", "incidents")}
+        super().__init__(addresses=addresses, timeout=30.0, retry=False)
 
     def call(self, n: int = 0, timeout: float = 10.0) -> dispatch_pb2.ReceiveCallResponse:
         return self.dispatch.ReceiveCall(
