@@ -477,6 +477,8 @@ def test_a_request_that_does_not_decode_is_invalid_argument_not_internal(
     [
         ("GET", "/v1/alerts", {"Authorization": "Bearer caf\xe9".encode("latin-1")}, None, 401),
         ("GET", "/v1/alerts", {"Authorization": "Bearer " + "t" * 20_000}, None, 431),
+        # a control character HTTP allows in a header value and gRPC metadata does not
+        ("GET", "/v1/alerts", {"Authorization": "Bearer demo\tvol-08"}, None, 401),
         ("GET", "/v1/no-such-thing", {}, None, 404),
         ("DELETE", "/v1/alerts", {}, None, 405),
         (
@@ -524,6 +526,38 @@ def test_an_answer_after_the_deadline_is_refused_as_late(clients: Clients) -> No
         lambda: unit(clients, "MIC-010-M1").status == S.AVAILABLE,
         what="the unit freed by the time-out",
     )
+
+
+def test_a_time_out_due_while_the_units_service_is_down_fires_once_after_it_restarts(
+    stack: Stack, clients: Clients
+) -> None:
+    """The deadline is kept in the store, not in a process: an alert whose deadline
+    passes while no units process runs times out once the service is back, and once only."""
+    incident_id = take_call(clients, 5)
+    dispatch(clients, incident_id, "VOL-07-E1")
+    alert = waiting_alert(clients, "VOL-07", "VOL-07-E1")
+    stack.kill_service("units")  # kill -9: nothing is tidied up
+    time.sleep(max(alert.deadline.ToMicroseconds() / 1e6 - time.time(), 0) + 1.0)
+    stack.start_service("units")
+    stack.wait_healthy(["units"])
+
+    def time_outs() -> int:
+        entries = clients.incidents.GetIncidentLog(
+            incidents_pb2.GetIncidentLogRequest(incident_id=incident_id),
+            metadata=CALL_TAKER,
+            timeout=10,
+        ).entries
+        return sum(
+            e.event_type == "AlertTimedOut" and e.stream_id == "unit-VOL-07-E1" for e in entries
+        )
+
+    eventually(lambda: time_outs() == 1, what="the time-out recorded after the restart")
+    eventually(
+        lambda: unit(clients, "VOL-07-E1").status == S.AVAILABLE,
+        what="the unit freed by the time-out",
+    )
+    time.sleep(1.5)  # a second firing, had there been one, would be in the log by now
+    assert time_outs() == 1
 
 
 # --- 9. read-your-writes ----------------------------------------------------------------
