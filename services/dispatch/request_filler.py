@@ -226,6 +226,8 @@ class RequestFiller:
         self.app.taken(unit_id)
         try:
             self.app.command(
+                # The operation's name is part of keys already stored: it keeps the
+                # old term so a retry across an upgrade is still seen as a repeat.
                 system_key(request_id, "FillNeed"),
                 incident.incident_id,
                 lambda i: i.fill(request.resource_request_id, unit_id, capability, reason),

@@ -483,7 +483,7 @@ def test_a_retried_reservation_that_was_released_since_does_not_hold(clients: Cl
     assert unit_status(clients, "GOV-04-E1") == S.Value("AVAILABLE")
 
 
-def test_an_unknown_slot_is_refused_before_anything_is_reserved(clients: Clients) -> None:
+def test_an_unknown_capability_is_refused_before_anything_is_reserved(clients: Clients) -> None:
     where = common_pb2.GeoPoint(latitude=28.17, longitude=112.94)
     incident_id = take_call(clients, "vehicle_fire", where)
     with pytest.raises(grpc.RpcError) as info:

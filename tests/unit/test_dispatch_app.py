@@ -84,7 +84,7 @@ def states(app: DispatchApp, incident_id: str) -> dict[str, str]:
     return {a.unit_id: a.state for a in app.get_incident(incident_id).assignments.values()}
 
 
-def test_a_decline_is_re_dispatched_to_the_next_best_unit_in_its_slot(
+def test_a_decline_is_re_dispatched_to_the_next_best_unit_of_its_capability(
     app: DispatchApp, units: InMemoryUnits, filler: RequestFiller
 ) -> None:
     incident_id = take_call(app)
