@@ -134,12 +134,13 @@ def _feature(number: int, feature: Any) -> StationRecord | RowProblem:
     geometry = feature.get("geometry")
     if not isinstance(geometry, dict):
         return RowProblem(number, "geometry", "missing")
-    kind, coords = geometry.get("type"), geometry.get("coordinates")
+    kind = geometry.get("type")
+    coords: Any = geometry.get("coordinates")  # GeoJSON nests lists; checked by the except below
     try:
         if kind == "Point":
-            lon, lat = coords[0], coords[1]  # type: ignore[index]
+            lon, lat = coords[0], coords[1]
         elif kind == "Polygon":
-            ring = coords[0][:-1] if coords[0][0] == coords[0][-1] else coords[0]  # type: ignore[index]
+            ring = coords[0][:-1] if coords[0][0] == coords[0][-1] else coords[0]
             lon = sum(float(p[0]) for p in ring) / len(ring)
             lat = sum(float(p[1]) for p in ring) / len(ring)
         else:
