@@ -2,7 +2,7 @@
 // boundary and stations as GeoJSON from the edge, units and incidents from the board.
 // Units are drawn by status with a shape and text (not colour alone). The view is set
 // once; afterwards nothing but the user moves the map.
-import { c } from './i18n.js'
+import { c, lang } from './i18n.js'
 import { store } from './live.js'
 import { $ } from './dom.js'
 
@@ -93,7 +93,8 @@ function drawUnit(id) {
   const where = unit.location || unit.profile.home
   const kind = meaning(unit.status)
   const busy = kind !== 'available'
-  const key = `${busy ? unit.status : 'idle'}|${where.latitude}|${where.longitude}`
+  // the label's language is part of what is drawn: a switch redraws the labelled ones
+  const key = `${busy ? unit.status + lang() : 'idle'}|${where.latitude}|${where.longitude}`
   if (held && held.key === key) return
   if (held) held.marker.remove()
   let marker
@@ -127,7 +128,7 @@ function drawIncident(id, labelled) {
   }
   const named = labelled.has(id)
   const text = `▼ ${c(incident.incident_type)} ${incident.alarm_level}`
-  const key = `${named ? text : 'dot'}|${incident.location.latitude}|${incident.location.longitude}`
+  const key = `${named ? text + lang() : 'dot'}|${incident.location.latitude}|${incident.location.longitude}`
   if (held && held.key === key) return
   if (held) held.marker.remove()
   const where = [incident.location.latitude, incident.location.longitude]
