@@ -393,9 +393,8 @@ def test_the_map_draws_its_layers_and_never_moves_under_the_user(
     expect(marker).to_have_text(
         re.compile(r"^▲ GOV-08-E1 (已预占|已通知|已确认|途中)$"), timeout=WAIT
     )
-    incident = page.locator("#map .incident-icon", has_text="住宅火灾")
-    expect(incident.first).to_be_visible()
-    assert page.locator("#map .incident-icon").filter(has_text="▼ 住宅火灾 1").count() >= 1
+    # an incident: its type and alarm level, titled with its address
+    expect(page.locator("#map .incident-icon[title='东风路5号']")).to_have_text("▼ 住宅火灾 1")
     reply = api.post("/api/units/GOV-08-E1/status", {"status": "EN_ROUTE"})
     assert reply.status_code == 200, reply.text
     reply = api.post("/api/units/GOV-08-E1/status", {"status": "ON_SCENE"})
@@ -405,6 +404,38 @@ def test_the_map_draws_its_layers_and_never_moves_under_the_user(
     screenshot(page, "console-map")
     assert settled_view(page) == positioned, "a background update moved the map"
     assert page.errors == []
+
+
+LABEL_OVERLAPS = """(names) => {
+  const labels = [...document.querySelectorAll('#map .unit-icon span, #map .incident-icon')]
+    .filter((node) => names.some((name) => node.textContent.includes(name) || node.title === name))
+    .map((node) => [node.title || node.textContent, node.getBoundingClientRect()])
+  const overlaps = []
+  labels.forEach(([a, ra], i) => labels.slice(i + 1).forEach(([b, rb]) => {
+    if (ra.left < rb.right && rb.left < ra.right && ra.top < rb.bottom && rb.top < ra.bottom) {
+      overlaps.push([a, b])
+    }
+  }))
+  return { labels: labels.map(([text]) => text), overlaps }
+}"""
+
+
+def test_busy_units_of_one_station_and_an_incident_beside_it_are_all_readable_on_the_map(
+    browser, stack: Stack, api: ConsoleApi
+) -> None:  # type: ignore[no-untyped-def]
+    page = open_console(browser, stack, "cmd-02")
+    incident_id = new_incident(api, (28.2185, 112.9205), address="望城坡10号")  # by PRO-03
+    for unit in ("PRO-03-E3", "PRO-03-E4"):
+        dispatch(api, incident_id, unit)
+        expect(page.locator("#map .unit-icon", has_text=unit)).to_be_visible()
+    expect(page.locator("#map .incident-icon[title='望城坡10号']")).to_be_visible()
+    page.locator("#map").focus()
+    page.keyboard.press("=")  # closer in: the two points are still a few pixels apart
+    settled_view(page)
+    found = page.evaluate(LABEL_OVERLAPS, ["PRO-03-E3", "PRO-03-E4", "望城坡10号"])
+    screenshot(page, "console-map-labels")
+    assert len(found["labels"]) == 3, found
+    assert found["overlaps"] == [], f"labels drawn over one another: {found['overlaps']}"
 
 
 # --- the unit board ----------------------------------------------------------------------
