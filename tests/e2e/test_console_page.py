@@ -115,6 +115,43 @@ CONTRAST_JS = """() => {
 }"""
 
 
+# The theme's colour pairs for text, whether or not the page shows each one right now (a
+# lost connection, an alert's countdown, a refused dispatch, a selected row).
+PALETTE_JS = """() => {
+  const css = getComputedStyle(document.documentElement)
+  const probe = document.createElement('span')
+  document.body.append(probe)
+  const rgb = (name) => {
+    probe.style.color = css.getPropertyValue(name).trim()
+    return getComputedStyle(probe).color.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number)
+  }
+  const luminance = (c) => {
+    const [r, g, b] = c.map((v) => {
+      const s = v / 255
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4
+    })
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+  }
+  const pairs = [
+    ['--text', '--panel'], ['--text', '--bg'], ['--muted', '--panel'], ['--muted', '--bg'],
+    ['--accent-text', '--accent'], ['--warn-text', '--warn-bg'], ['--danger-text', '--danger-bg'],
+    ['--ok-text', '--ok-bg'], ['--text', '--row-selected'], ['--muted', '--row-selected'],
+  ]
+  const found = pairs.map(([fg, bg]) => {
+    const [hi, lo] = [luminance(rgb(fg)), luminance(rgb(bg))].sort((x, y) => y - x)
+    return [fg + ' on ' + bg, Math.round(((hi + 0.05) / (lo + 0.05)) * 100) / 100]
+  })
+  probe.remove()
+  return found
+}"""
+
+
+def palette_failures(page: Any) -> list[tuple[str, float]]:
+    found = page.evaluate(PALETTE_JS)
+    assert len(found) == 10 and found[0][1] > 10, found  # measured: text on panel is ~16:1
+    return [(pair, ratio) for pair, ratio in found if ratio < 4.5]
+
+
 @pytest.fixture(scope="module", autouse=True)
 def patient_expectations() -> Iterator[None]:
     """Every expectation of this module waits up to WAIT (the default is 5 s)."""
@@ -325,6 +362,7 @@ def test_day_and_night_themes_both_keep_text_at_wcag_aa_contrast(
     screenshot(page, "console-day-theme")
     assert checked > 100  # the whole page was measured, not a corner of it
     assert failures == [], f"day theme below WCAG AA: {failures}"
+    assert palette_failures(page) == []
 
     page.keyboard.press("Escape")  # the command line closes; Alt+T is the theme's key
     expect(page.locator("#command")).to_be_hidden()
@@ -342,6 +380,7 @@ def test_day_and_night_themes_both_keep_text_at_wcag_aa_contrast(
     screenshot(page, "console-night-theme")
     assert checked > 100
     assert failures == [], f"night theme below WCAG AA: {failures}"
+    assert palette_failures(page) == []
 
     page.keyboard.press("Escape")
     page.reload()  # a night shift keeps its theme
