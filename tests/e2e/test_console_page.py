@@ -532,6 +532,11 @@ def test_the_unit_board_counts_and_filters_and_an_unknown_status_is_not_availabl
     for unit in strange:
         cell = page.locator(f"#unit-body tr[data-unit='{unit}'] td").nth(1)
         expect(cell.locator(".shape")).to_have_text("?")
+    # on the map too: a labelled "?", not the open circle of a unit free to go
+    expect(page.locator("#map .unit-icon", has_text="CIV-01-W2")).to_have_text("? CIV-01-W2 未知")
+    expect(page.locator("#map .unit-icon", has_text="CIV-02-K2")).to_have_text(
+        "? CIV-02-K2 MAINTENANCE"
+    )
 
     # filter by tier (keyboard: Alt+U goes to the filters)
     page.keyboard.press("Alt+U")
