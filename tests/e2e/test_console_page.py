@@ -748,7 +748,9 @@ def test_the_command_line_verbs_prefixes_and_unit_completion(
     expect(out).to_contain_text("GOV-09-T1")
     expect(page.locator("#filter-station")).to_have_value("GOV-09")
     expect(page.locator("#unit-body tr")).to_have_count(2)
+    expect(box).to_be_hidden()
     page.locator("#filter-station").fill("")
+    page.keyboard.press("Alt+Q")  # out of the field (where "/" is a character) to the queue
 
     # note, raise, close on the open incident
     command(page, "no 二楼有人被困")
