@@ -4,6 +4,7 @@ API as a logged-in person, screenshots kept as test artifacts."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,18 @@ def open_console(
     user: str,
     timezone: str = NEW_YORK,
     size: tuple[int, int] = (1600, 1000),
+    before_load: Callable[[Any], None] | None = None,
 ) -> Any:
     """A new browser context with the console logged in as ``user`` (password
-    ``demo-<user>``), typed on the keyboard; returns the page once the boards are drawn."""
+    ``demo-<user>``), typed on the keyboard; returns the page once the boards are drawn.
+    ``before_load(page)`` runs before the page is first opened (a fake clock, a request
+    recorder, an init script)."""
     context = browser.new_context(
         viewport={"width": size[0], "height": size[1]}, timezone_id=timezone, locale="zh-CN"
     )
     page = context.new_page()
+    if before_load is not None:
+        before_load(page)
     page.errors = []  # type: ignore[attr-defined]
     page.on("pageerror", lambda error: page.errors.append(str(error)))  # type: ignore[attr-defined]
     page.goto(f"http://{stack.address('edge')}/")

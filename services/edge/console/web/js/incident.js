@@ -87,6 +87,11 @@ export function liveItems(items) {
   if (touched) render()
 }
 
+/** Labels follow the language: draw the view again. */
+export function relabelIncident() {
+  render()
+}
+
 export function renderClocks() {
   if (current) renderFacts()
 }

@@ -11,10 +11,10 @@ import {
   moveDuplicateSelection, pickLocation,
 } from './intake.js'
 import {
-  feedItems, focusQueue, initQueue, relabelQueue, renderQueue, setSelected, tickQueue,
+  feedItems, focusQueue, initQueue, relabelFeed, relabelQueue, renderQueue, setSelected, tickQueue,
 } from './queue.js'
 import { focusUnits, initUnits, relabelUnits, renderUnits } from './units.js'
-import { liveItems, openIncident, renderClocks } from './incident.js'
+import { liveItems, openIncident, relabelIncident, renderClocks } from './incident.js'
 import { closeCommandLine, initCommandLine, openCommandLine } from './command.js'
 
 window.ucMetrics = { enabled: false, latencies: [], arrivals: [], ready: null }
@@ -69,6 +69,9 @@ function switchLanguage() {
   if (started) {
     initIntakeOptions()
     renderAll()
+    relabelFeed()
+    relabelIncident()
+    setConnection(lostSince ? 'lost' : 'live', lostSince)
   }
 }
 

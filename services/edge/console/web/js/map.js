@@ -2,7 +2,7 @@
 // boundary and stations as GeoJSON from the edge, units and incidents from the board.
 // Units are drawn by status with a shape and text (not colour alone). The view is set
 // once; afterwards nothing but the user moves the map.
-import { c } from './i18n.js'
+import { c, lang } from './i18n.js'
 import { store } from './live.js'
 import { $ } from './dom.js'
 
@@ -29,6 +29,24 @@ let incidentLayer = null
 let pickMarker = null
 const unitMarkers = new Map()
 const incidentMarkers = new Map()
+// Labels never lie on one another: busy units at one spot (their station, mostly) are
+// stacked below it, one line each, and an incident's label sits above its point.
+const LINE = 18 // px: a label's height and a little
+let slotOf = new Map() // busy unit id -> its line in the stack at its spot
+
+function stackBusyUnits() {
+  const spots = new Map()
+  for (const [id, unit] of store.units) {
+    if (meaning(unit.status) === 'available') continue
+    const where = unit.location || unit.profile.home
+    const spot = `${where.latitude.toFixed(4)}|${where.longitude.toFixed(4)}`
+    if (!spots.has(spot)) spots.set(spot, [])
+    spots.get(spot).push(id)
+  }
+  const slots = new Map()
+  for (const ids of spots.values()) ids.sort().forEach((id, line) => slots.set(id, line))
+  return slots
+}
 
 export function initMap(geojson, onPick) {
   const L = window.L
@@ -93,14 +111,16 @@ function drawUnit(id) {
   const where = unit.location || unit.profile.home
   const kind = meaning(unit.status)
   const busy = kind !== 'available'
-  const key = `${busy ? unit.status : 'idle'}|${where.latitude}|${where.longitude}`
+  // the label's language is part of what is drawn: a switch redraws the labelled ones
+  const slot = slotOf.get(id) || 0
+  const key = `${busy ? unit.status + lang() + slot : 'idle'}|${where.latitude}|${where.longitude}`
   if (held && held.key === key) return
   if (held) held.marker.remove()
   let marker
   if (busy) {
     // a busy unit: its shape, id and status as text (not colour alone)
     const text = `${UNIT_SHAPES[kind]} ${id} ${c(unit.status)}`
-    const icon = L.divIcon({ className: 'unit-icon', html: label(text), iconSize: null })
+    const icon = L.divIcon({ className: 'unit-icon', html: label(text), iconSize: null, iconAnchor: [0, -slot * LINE] })
     marker = L.marker([where.latitude, where.longitude], {
       icon, keyboard: false, title: `${id} ${c(unit.status)}`, zIndexOffset: 500,
     })
@@ -127,7 +147,7 @@ function drawIncident(id, labelled) {
   }
   const named = labelled.has(id)
   const text = `▼ ${c(incident.incident_type)} ${incident.alarm_level}`
-  const key = `${named ? text : 'dot'}|${incident.location.latitude}|${incident.location.longitude}`
+  const key = `${named ? text + lang() : 'dot'}|${incident.location.latitude}|${incident.location.longitude}`
   if (held && held.key === key) return
   if (held) held.marker.remove()
   const where = [incident.location.latitude, incident.location.longitude]
@@ -135,7 +155,7 @@ function drawIncident(id, labelled) {
   // hundreds of incidents cost one drawing, not hundreds of positioned elements.
   const marker = named
     ? L.marker(where, {
-      icon: L.divIcon({ className: 'incident-icon', html: label(text), iconSize: null }),
+      icon: L.divIcon({ className: 'incident-icon', html: label(text), iconSize: null, iconAnchor: [0, LINE + 2] }),
       keyboard: false, title: incident.address || id, zIndexOffset: 1000,
     })
     : L.circleMarker(where, { radius: 5, className: 'incident-dot', weight: 2, interactive: false })
@@ -166,7 +186,12 @@ export function selectOnMap(id) {
 export function drawBoard(changed = null) {
   if (!map) return
   const everything = !changed || changed.all
-  const units = everything ? new Set([...store.units.keys(), ...unitMarkers.keys()]) : changed.units
+  const units = new Set(everything ? [...store.units.keys(), ...unitMarkers.keys()] : changed.units)
+  // a unit whose line in its stack changed (another came or went) is redrawn too
+  const slots = stackBusyUnits()
+  for (const [id, slot] of slots) if (slotOf.get(id) !== slot) units.add(id)
+  for (const id of slotOf.keys()) if (!slots.has(id)) units.add(id)
+  slotOf = slots
   const labelled = labelledIncidents()
   const incidents = everything ? new Set([...store.incidents.keys(), ...incidentMarkers.keys()]) : new Set(changed.incidents)
   // an incident that gained or lost its label is redrawn too

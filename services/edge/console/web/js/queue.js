@@ -294,6 +294,21 @@ function urgent(item) {
   return URGENT.has(item.type) || (item.type === 'UnitDispatched' && item.data?.replaces_unit_id)
 }
 
+// what each feed entry says, so a language switch can say it again
+const feedItemOf = new WeakMap()
+
+function feedEntryContent(item) {
+  return [el('time', {}, clock(item.at / 1000)), describe(item)]
+}
+
+/** Labels follow the language: every entry of the feed in the new words. */
+export function relabelFeed() {
+  for (const entry of $('feed').children) {
+    const item = feedItemOf.get(entry)
+    if (item) entry.replaceChildren(...feedEntryContent(item))
+  }
+}
+
 export function feedItems(items) {
   const feed = $('feed')
   const fresh = []
@@ -305,7 +320,8 @@ export function feedItems(items) {
   if (!fresh.length) return
   for (const item of fresh) {
     const entry = el('li', { class: urgent(item) ? 'danger' : '', dataset: { type: item.type, event: item.id } },
-      el('time', {}, clock(item.at / 1000)), describe(item))
+      ...feedEntryContent(item))
+    feedItemOf.set(entry, item)
     feed.prepend(entry)
   }
   while (feed.children.length > FEED_LIMIT) feed.lastChild.remove()

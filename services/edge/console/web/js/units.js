@@ -127,8 +127,10 @@ function tickRow(row, unit, nowMs) {
   cell.replaceChildren(text ? el('span', { class: className }, text) : '')
 }
 
-/** Labels follow the language: rebuild every row. */
+/** Labels follow the language: rebuild every row (and name the filters' "all" choices). */
 export function relabelUnits() {
+  $('filter-tier').options[0].textContent = t('all_tiers')
+  $('filter-status').options[0].textContent = t('all_statuses')
   for (const row of rows.values()) row.tr.remove()
   rows.clear()
   renderUnits()
