@@ -36,11 +36,13 @@ RPCs' round trips and, from the stores' ``recorded_at``, into: sent -> UnitDispa
 committed by dispatch -> UnitAlerted committed by units (the Kafka hop) -> the stream.
 
 Cost (``probes.py``): the CPU seconds (user + system, ``/proc/<pid>/stat``) each process
-used over the measured window divided by the calls started in it, per process and in
-total (the services and the broker; the benchmark's client shown apart); the same over
-``IDLE_SECONDS`` with no calls (what the stack burns waiting: polling consumers, health
-and lease loops), so the marginal cost of a call is shown too; and the events written
-per call (every store, and the incident log's entries), counted from the stores.
+used from the start of the warm-up until the stores and the incident log stopped growing
+after the load (a process that fell behind is charged for the work it did late), divided
+by the calls of the load (warm-up and measured), per process and in total (the services
+and the broker; the benchmark's client shown apart); the same over ``IDLE_SECONDS`` with
+no calls (what the stack burns waiting: polling consumers, lease and health loops), so
+the cost of a call above idle is shown too; and the events written per call (every
+store, and the incident log's entries), counted from the stores.
 
 For each load: a fresh stack; a first call (not counted) waits for the consumers to join
 their groups; ``IDLE_SECONDS`` idle; ``WARMUP_SECONDS`` at full rate (not counted);
@@ -103,6 +105,7 @@ ARRIVALS = "poisson"  # or "constant" (UC_BENCH_ARRIVALS)
 IDLE_SECONDS = 10.0  # the stack's CPU with no calls, measured before the load
 EXTRA_UNITS = 8  # more first-intervention vehicles at each micro station of the bench city
 DRAIN_SECONDS = 10.0  # after the last call, how long a missing alert is waited for
+SETTLE_SECONDS = 120.0  # after the load, how long the stores may take to stop growing
 LATE_MS = 10.0  # a call started this much after its planned moment counts as late
 TARGET_P99_MS = 50.0
 TARGET_CPU_MS_PER_CALL = 15.0
@@ -240,9 +243,13 @@ def _measure(
         prime(intake, calls[0])
         idle = _idle(pids)
         records = [CallRecord(c) for c in calls]
+        load_began, cpu_began = time.monotonic(), cpu_seconds(pids)
         cpu, schedule_end = run_load(intake, records, pids, seconds)
         drain(records, DRAIN_SECONDS)
         intake.cancellers.shutdown(wait=True)
+        settled = _settle(stores)
+        cpu_whole = _used(cpu_began, cpu_seconds(pids), time.monotonic() - load_began)
+        cpu_whole["settled_seconds"] = settled
         alive = {name: stack.processes[name].poll() is None for name in stack.processes}
         incident_log = check_log(intake, records)
         measured = [r for r in records if r.planned.measured]
@@ -265,6 +272,7 @@ def _measure(
         records,
         intake,
         cpu,
+        cpu_whole,
         idle,
         events,
         path,
@@ -277,6 +285,28 @@ def _measure(
         teams=len(teams),
         schedule_end=schedule_end,
     )
+
+
+def _settle(stores: Stores) -> float:
+    """Wait until the stores and the incident log stop growing (every process has done
+    the work the calls gave it: a process that fell behind during the load does it
+    now); returns how long that took, in seconds."""
+    began = time.monotonic()
+    last = events_in_stores(stores)
+    quiet = 0
+    while quiet < 3 and time.monotonic() - began < SETTLE_SECONDS:
+        time.sleep(0.5)
+        now = events_in_stores(stores)
+        quiet = quiet + 1 if now == last else 0
+        last = now
+    return round(time.monotonic() - began, 1)
+
+
+def _used(before: dict[str, float], after: dict[str, float], elapsed: float) -> dict[str, Any]:
+    return {
+        "elapsed_seconds": round(elapsed, 1),
+        "seconds": {n: round(after[n] - before[n], 2) for n in after if n in before},
+    }
 
 
 def _idle(pids: dict[str, int]) -> dict[str, Any]:
@@ -300,6 +330,7 @@ def _report(
     records: list[CallRecord],
     intake: Intake,
     cpu: dict[str, Any],
+    cpu_whole: dict[str, Any],
     idle: dict[str, Any],
     events: dict[str, Any],
     path: dict[str, Any],
@@ -327,12 +358,17 @@ def _report(
         return [v for r in of for v in pick(r)]
 
     p99 = percentile(latencies, 99) if latencies else math.inf
-    used: dict[str, float] = cpu["seconds"]
-    per_call = cost_per_call(used, len(started))
+    # Cost: the CPU from the start of the warm-up until the stores stopped growing
+    # after the load (so a process that fell behind is charged for its work), over every
+    # call of the load (warm-up and measured).
+    used: dict[str, float] = cpu_whole["seconds"]
+    handled = sum(bool(r.started) for r in records)
+    per_call = cost_per_call(used, handled)
     idle_rate: dict[str, float] = idle["cpu_ms_per_s"]
+    elapsed = cpu_whole["elapsed_seconds"]
     marginal = cost_per_call(
-        {n: max(0.0, v - idle_rate.get(n, 0.0) / 1000 * seconds) for n, v in used.items()},
-        len(started),
+        {n: max(0.0, v - idle_rate.get(n, 0.0) / 1000 * elapsed) for n, v in used.items()},
+        handled,
     )
     return {
         "what": "ReceiveCall sent -> RecommendUnits -> DispatchUnit of the first-intervention "
@@ -401,6 +437,8 @@ def _report(
             (r.latency_ms + (r.started - r.scheduled) * 1000 for r in alerted), (50, 99)
         ),
         "cost": {
+            "calls": handled,
+            "cpu_seconds": cpu_whole,
             "cpu_ms_per_call": per_call,
             "target_cpu_ms_per_call": TARGET_CPU_MS_PER_CALL,
             "met": per_call.get("total", math.inf) <= TARGET_CPU_MS_PER_CALL,
