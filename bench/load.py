@@ -46,6 +46,7 @@ WORKERS = 256  # call threads: far more than ever needed at once (max in flight 
 CANCELLERS = 16
 RPC_TIMEOUT = 10.0
 FIRST_ALERT_TIMEOUT = 60.0  # the units consumer joins its group on the first call
+PRIME_ATTEMPTS = 5
 CALL_TAKER = (("authorization", "Bearer demo-ct-01"),)
 WAITING = units_pb2.Alert.WAITING
 
@@ -334,8 +335,13 @@ class Intake:
 def prime(intake: Intake, like: PlannedCall) -> None:
     """One call end to end before the load: the units service's consumer joins its group
     on the first dispatch, and the incidents service its groups on the first events."""
-    record = CallRecord(replace(like, n=-1, measured=False))
-    intake.handle(record)
+    for attempt in range(PRIME_ATTEMPTS):  # a service just started may not answer yet
+        record = CallRecord(replace(like, n=-1 - attempt, measured=False))
+        intake.handle(record)
+        if not record.error.startswith("UNAVAILABLE"):
+            break
+        log.info("intake: priming call: %s; again", record.error)
+        time.sleep(2.0)
     if record.error or not record.dispatched:
         raise RuntimeError(f"the priming call failed: {record.error or record.no_unit}")
     if not record.alerted.wait(FIRST_ALERT_TIMEOUT):
