@@ -2,10 +2,11 @@
 at-least-once delivery.
 
 A projection's change and its tracking row (the last version applied per source stream)
-are written in one transaction. A redelivered event (a consumer restarted before it
-committed its offset, or the relay republishing after the broker lost its data) finds its
-version already tracked and changes nothing. The tracking rows are the consumer's true
-checkpoint; Kafka's committed offsets only save re-reading.
+are written in one transaction; a batch of events shares one transaction (group commit:
+one commit, one fsync, for every event the consumer has at hand). A redelivered event (a
+consumer restarted before it committed its offset, or the relay republishing after the
+broker lost its data) finds its version already tracked and changes nothing. The tracking
+rows are the consumer's true checkpoint; Kafka's committed offsets only save re-reading.
 
 An event that skips versions of its stream is held back, not applied: its predecessors
 were lost on the way, and the consumer's rewind (see ``relay.py``, publish epochs) brings
@@ -17,6 +18,7 @@ offset for a person to look at, and consumption goes on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import structlog
@@ -31,6 +33,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     select,
 )
 
@@ -68,8 +71,14 @@ parked_table = Table(
 class Projection(Protocol):
     name: str
 
-    def apply(self, conn: Connection, envelope: EventEnvelope) -> None:
-        """Change the read model for one event, inside the caller's transaction."""
+    def apply_batch(self, conn: Connection, envelopes: Sequence[EventEnvelope]) -> None:
+        """Change the read model for events in order, inside the caller's transaction
+        (each event once: the runner has already dropped duplicates)."""
+
+
+# A message as the consumer hands it over: topic, partition, offset, bytes.
+Message = tuple[str, int, int, bytes]
+_IN_CHUNK = 400  # keys per IN (...) of the tracking query (SQLite's variable limit is 999+)
 
 
 class ProjectionRunner:
@@ -81,6 +90,17 @@ class ProjectionRunner:
         self.duplicates = 0
         self.held_back = 0
         self.parked = 0
+        t = tracking_table.c
+        self._insert_tracking = tracking_table.insert()
+        self._update_tracking = (
+            tracking_table.update()
+            .where(
+                t.projection == bindparam("k_projection"),
+                t.source == bindparam("k_source"),
+                t.stream_id == bindparam("k_stream_id"),
+            )
+            .values(version=bindparam("k_version"))
+        )
 
     def create_schema(self) -> None:
         """Bring the tracking tables up to date (the migrations; in the incident log's
@@ -89,53 +109,110 @@ class ProjectionRunner:
 
     def handle_message(self, topic: str, partition: int, offset: int, value: bytes) -> bool:
         """Apply one Kafka message; False when it was a duplicate or parked."""
-        try:
-            envelope = decode(value)
-        except UndecodableEvent as exc:
-            self._park(topic, partition, offset, str(exc), value)
-            return False
-        return self.handle(envelope)
+        return self.handle_messages([(topic, partition, offset, value)]) == 1
+
+    def handle_messages(self, messages: Sequence[Message]) -> int:
+        """Apply Kafka messages in order, in one transaction (group commit); returns how
+        many were applied (duplicates, held back and parked ones are not)."""
+        envelopes = []
+        for topic, partition, offset, value in messages:
+            try:
+                envelopes.append(decode(value))
+            except UndecodableEvent as exc:
+                self._park(topic, partition, offset, str(exc), value)
+        return self.handle_batch(envelopes)
 
     def handle(self, envelope: EventEnvelope) -> bool:
-        key = {
-            "projection": self.projection.name,
-            "source": envelope.source,
-            "stream_id": envelope.stream_id,
-        }
+        """Apply one event; False when it was a duplicate or held back."""
+        return self.handle_batch([envelope]) == 1
+
+    def handle_batch(self, envelopes: Sequence[EventEnvelope]) -> int:
+        """Apply events in order in one transaction: the read model's changes and the
+        tracking rows commit together, so each event takes effect exactly once however
+        often it is delivered, and a batch costs one commit instead of one per event.
+        Returns how many were applied. On an error nothing of the batch is written (and
+        the counters are not moved): the caller delivers the batch again."""
+        if not envelopes:
+            return 0
         with self._writer.begin() as conn:
-            seen = conn.execute(
-                select(tracking_table.c.version).where(
-                    *(tracking_table.c[k] == v for k, v in key.items())
+            seen = self._tracked(conn, {(e.source, e.stream_id) for e in envelopes})
+            known = dict(seen)
+            applying: list[EventEnvelope] = []
+            duplicates = held_back = 0
+            for envelope in envelopes:
+                key = (envelope.source, envelope.stream_id)
+                version = known.get(key)
+                if version is not None and envelope.stream_version <= version:
+                    duplicates += 1
+                    continue
+                expected = (version or 0) + 1
+                if envelope.stream_version > expected:
+                    # Earlier events of this stream have not arrived (a consumer rewinding
+                    # after the broker lost its data gets them again); applying this one
+                    # now would put the stream out of order and make the missing ones look
+                    # like duplicates.
+                    log.warning(
+                        "event ahead of its stream held back",
+                        stream_id=envelope.stream_id,
+                        expected_version=expected,
+                        got_version=envelope.stream_version,
+                        correlation_id=envelope.correlation_id,
+                    )
+                    held_back += 1
+                    continue
+                known[key] = envelope.stream_version
+                applying.append(envelope)
+            if applying:
+                self.projection.apply_batch(conn, applying)
+                self._track(conn, seen, known)
+        self.applied += len(applying)
+        self.duplicates += duplicates
+        self.held_back += held_back
+        return len(applying)
+
+    def _tracked(self, conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The tracked version of each (source, stream id) of ``keys`` that has one."""
+        t = tracking_table.c
+        streams = sorted({stream_id for _source, stream_id in keys})
+        found: dict[tuple[str, str], int] = {}
+        for at in range(0, len(streams), _IN_CHUNK):
+            rows = conn.execute(
+                select(t.source, t.stream_id, t.version).where(
+                    t.projection == self.projection.name,
+                    t.stream_id.in_(streams[at : at + _IN_CHUNK]),
                 )
-            ).scalar_one_or_none()
-            if seen is not None and envelope.stream_version <= seen:
-                self.duplicates += 1
-                return False
-            expected = (seen or 0) + 1
-            if envelope.stream_version > expected:
-                # Earlier events of this stream have not arrived (a consumer rewinding after
-                # the broker lost its data gets them again); applying this one now would put
-                # the stream out of order and make the missing ones look like duplicates.
-                log.warning(
-                    "event ahead of its stream held back",
-                    stream_id=envelope.stream_id,
-                    expected_version=expected,
-                    got_version=envelope.stream_version,
-                    correlation_id=envelope.correlation_id,
-                )
-                self.held_back += 1
-                return False
-            self.projection.apply(conn, envelope)
-            if seen is None:
-                conn.execute(tracking_table.insert(), {**key, "version": envelope.stream_version})
-            else:
-                conn.execute(
-                    tracking_table.update()
-                    .where(*(tracking_table.c[k] == v for k, v in key.items()))
-                    .values(version=envelope.stream_version)
-                )
-        self.applied += 1
-        return True
+            )
+            for source, stream_id, version in rows:
+                if (source, stream_id) in keys:
+                    found[(source, stream_id)] = version
+        return found
+
+    def _track(
+        self,
+        conn: Connection,
+        before: dict[tuple[str, str], int],
+        after: dict[tuple[str, str], int],
+    ) -> None:
+        name = self.projection.name
+        new = [
+            {"projection": name, "source": source, "stream_id": stream_id, "version": version}
+            for (source, stream_id), version in after.items()
+            if (source, stream_id) not in before
+        ]
+        moved = [
+            {
+                "k_projection": name,
+                "k_source": source,
+                "k_stream_id": stream_id,
+                "k_version": version,
+            }
+            for (source, stream_id), version in after.items()
+            if (source, stream_id) in before and before[(source, stream_id)] != version
+        ]
+        if new:
+            conn.execute(self._insert_tracking, new)
+        if moved:
+            conn.execute(self._update_tracking, moved)
 
     def _park(self, topic: str, partition: int, offset: int, reason: str, value: bytes) -> None:
         log.error(
