@@ -154,10 +154,14 @@ class CallRecord:
 
 class Intake:
     def __init__(self, stack: Stack, teams: list[str]) -> None:
-        self.channels = [grpc.insecure_channel(stack.address(s)) for s in ("dispatch", "units")]
+        # One channel per replica; calls go round-robin over them, as the services' own
+        # clients spread theirs, and the teams' streams are spread over the units replicas.
+        dispatch = [grpc.insecure_channel(stack.address(p)) for p in stack.replicas("dispatch")]
+        units = [grpc.insecure_channel(stack.address(p)) for p in stack.replicas("units")]
+        self.channels = [*dispatch, *units]
         self.incidents_channel = grpc.insecure_channel(stack.address("incidents"))
-        self.dispatch = dispatch_pb2_grpc.DispatchServiceStub(self.channels[0])
-        self.units = units_pb2_grpc.UnitsServiceStub(self.channels[1])
+        self.dispatchers = [dispatch_pb2_grpc.DispatchServiceStub(c) for c in dispatch]
+        self.units_replicas = [units_pb2_grpc.UnitsServiceStub(c) for c in units]
         self.incidents = incidents_pb2_grpc.IncidentsServiceStub(self.incidents_channel)
         self.lock = threading.Lock()
         self.by_incident: dict[str, CallRecord] = {}
@@ -169,8 +173,8 @@ class Intake:
         self.stopping = False
         self.cancellers = ThreadPoolExecutor(CANCELLERS, thread_name_prefix="cancel")
         self.streams = []
-        for team in teams:
-            call = self.units.WatchAlerts(
+        for n, team in enumerate(teams):
+            call = self.units_replicas[n % len(self.units_replicas)].WatchAlerts(
                 units_pb2.WatchAlertsRequest(),
                 metadata=(("authorization", f"Bearer demo-{team.lower()}"),),
             )
@@ -230,11 +234,14 @@ class Intake:
             with self.lock:
                 self.in_flight -= 1
 
+    def _dispatch(self, n: int) -> dispatch_pb2_grpc.DispatchServiceStub:
+        return self.dispatchers[n % len(self.dispatchers)]
+
     def _take(self, record: CallRecord) -> None:
         p = record.planned
         record.sent_wall = time.time()
         t = time.perf_counter()
-        reply = self.dispatch.ReceiveCall(
+        reply = self._dispatch(p.n).ReceiveCall(
             dispatch_pb2.ReceiveCallRequest(
                 request_id=str(uuid.uuid4()),
                 caller_number=f"138{p.n:08d}",
@@ -253,7 +260,7 @@ class Intake:
             self.by_incident[reply.incident_id] = record
         for attempt in range(1, DISPATCH_ATTEMPTS + 1):
             t = time.perf_counter()
-            advice = self.dispatch.RecommendUnits(
+            advice = self._dispatch(p.n + 1).RecommendUnits(
                 dispatch_pb2.RecommendUnitsRequest(incident_id=record.incident_id),
                 metadata=CALL_TAKER,
                 timeout=RPC_TIMEOUT,
@@ -269,7 +276,7 @@ class Intake:
                 return
             t = time.perf_counter()
             try:
-                sent = self.dispatch.DispatchUnit(
+                sent = self._dispatch(p.n + 2).DispatchUnit(
                     dispatch_pb2.DispatchUnitRequest(
                         request_id=str(uuid.uuid4()),
                         incident_id=record.incident_id,
@@ -301,7 +308,7 @@ class Intake:
     def _cancel(self, record: CallRecord) -> None:
         t = time.perf_counter()
         try:
-            self.dispatch.CancelIncident(
+            self._dispatch(record.planned.n + 3).CancelIncident(
                 dispatch_pb2.CancelIncidentRequest(
                     request_id=str(uuid.uuid4()),
                     incident_id=record.incident_id,
