@@ -55,11 +55,21 @@ class IncidentScript:
     """Writes one incident's events in order, with the sources, streams and versions the
     services would give them."""
 
-    def __init__(self, incident_id: str, start_us: int, rng: random.Random) -> None:
+    def __init__(
+        self,
+        incident_id: str,
+        start_us: int,
+        rng: random.Random,
+        versions: dict[tuple[str, str], int] | None = None,
+    ) -> None:
+        """``versions``: the streams' versions so far, shared by the incidents of one day
+        (a unit's stream goes on from one incident to the next)."""
         self.incident_id = incident_id
         self.at = start_us
         self.rng = rng
-        self.versions: dict[tuple[str, str], int] = defaultdict(int)
+        self.versions: dict[tuple[str, str], int] = (
+            versions if versions is not None else defaultdict(int)
+        )
         self.events: list[E] = []
 
     def emit(self, source: str, stream: str, step_s: float, **payload: Any) -> None:
@@ -213,11 +223,15 @@ def city_day(seed: int = 7) -> Iterator[list[E]]:
     rng = random.Random(seed)
     generator = CallGenerator(load_jurisdiction(DEMO_JURISDICTION), CallMix(), seed)
     day_start = 1_790_000_000_000_000
+    versions: dict[tuple[str, str], int] = defaultdict(int)
     for call in generator.calls(duration_seconds=86_400):
         if call.duplicate_of is not None:
             continue
         script = IncidentScript(
-            uuid.UUID(int=rng.getrandbits(128)).hex, day_start + int(call.at_seconds * 1e6), rng
+            uuid.UUID(int=rng.getrandbits(128)).hex,
+            day_start + int(call.at_seconds * 1e6),
+            rng,
+            versions,
         )
         script.open(call.incident_type, call.latitude, call.longitude)
         units = [f"U-{rng.randrange(258):03d}" for _ in range(rng.randint(1, 6))]
@@ -253,7 +267,7 @@ def projection_throughput(day: list[list[E]], tmp: Path) -> dict[str, Any]:
     must be applied once, and feeding them all again must apply none. The first
     ``PER_EVENT_SAMPLE`` events are also fed one per transaction (how it ran before group
     commit) into another store."""
-    events = sorted((e for incident_events in day for e in incident_events), key=_arrival)
+    events = _interleaved(day)
     engine = create_store_engine(f"sqlite:///{tmp / 'projection.db'}")
     runner = ProjectionRunner(engine, IncidentLogProjection())
     runner.create_schema()
@@ -291,8 +305,22 @@ def projection_throughput(day: list[list[E]], tmp: Path) -> dict[str, Any]:
     }
 
 
-def _arrival(envelope: E) -> int:
-    return micros(envelope.occurred_at)
+def _interleaved(day: list[list[E]]) -> list[E]:
+    """Every event of the day in time order across incidents, each stream's events still
+    in version order (as a topic partition delivers them): an event is placed at the
+    latest time of its stream so far."""
+    streams: dict[tuple[str, str], list[E]] = defaultdict(list)
+    for incident_events in day:
+        for e in incident_events:
+            streams[(e.source, e.stream_id)].append(e)
+    keyed: list[tuple[int, int, E]] = []
+    for stream_events in streams.values():
+        latest = 0
+        for e in sorted(stream_events, key=lambda e: e.stream_version):
+            latest = max(latest, micros(e.occurred_at))
+            keyed.append((latest, e.stream_version, e))
+    keyed.sort(key=lambda k: (k[0], k[1]))
+    return [e for _at, _version, e in keyed]
 
 
 def _rate(count: int, seconds: float) -> float:

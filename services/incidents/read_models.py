@@ -28,12 +28,12 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
-    bindparam,
     select,
 )
 
 from services.common.enums import IncidentStatus
 from services.common.envelope import EventEnvelope, micros
+from services.common.projection import execute_many
 from services.migrations import upgrade
 
 metadata = MetaData()
@@ -95,22 +95,25 @@ class IncidentLogProjection:
         mine = [e for e in envelopes if e.correlation_id]  # others: not about an incident
         if not mine:
             return
-        entries: list[dict[str, Any]] = []
-        for envelope in mine:
-            entries.append(
-                {
-                    "incident_id": envelope.correlation_id,
-                    "source": envelope.source,
-                    "stream_id": envelope.stream_id,
-                    "stream_version": envelope.stream_version,
-                    "event_id": envelope.event_id,
-                    "event_type": envelope.event_type,
-                    "occurred_at": micros(envelope.occurred_at),
-                    "envelope": envelope.SerializeToString(deterministic=True),
-                }
-            )
-        conn.execute(entries_table.insert(), entries)
-        self._summarize(conn, mine, [entry["occurred_at"] for entry in entries])
+        at = [micros(envelope.occurred_at) for envelope in mine]
+        execute_many(
+            conn,
+            _INSERT_ENTRY,
+            [
+                (
+                    envelope.correlation_id,
+                    envelope.source,
+                    envelope.stream_id,
+                    envelope.stream_version,
+                    envelope.event_id,
+                    envelope.event_type,
+                    when,
+                    envelope.SerializeToString(deterministic=True),
+                )
+                for envelope, when in zip(mine, at, strict=True)
+            ],
+        )
+        self._summarize(conn, mine, at)
 
     @staticmethod
     def _summarize(conn: Connection, envelopes: Sequence[EventEnvelope], at: list[int]) -> None:
@@ -131,16 +134,20 @@ class IncidentLogProjection:
                     **_NEW_SUMMARY,
                 }
             _fold_summary(row, envelope, when)
-        new = [row for key, row in rows.items() if key not in existing]
+        new = [
+            (key, *(row[c] for c in _SUMMARY_COLUMNS))
+            for key, row in rows.items()
+            if key not in existing
+        ]
         changed = [
-            {"k_incident_id": key, **{c: row[c] for c in _SUMMARY_COLUMNS}}
+            (*(row[c] for c in _SUMMARY_COLUMNS), key)
             for key, row in rows.items()
             if key in existing
         ]
         if new:
-            conn.execute(summaries_table.insert(), new)
+            execute_many(conn, _INSERT_SUMMARY, new)
         if changed:
-            conn.execute(_UPDATE_SUMMARY, changed)
+            execute_many(conn, _UPDATE_SUMMARY, changed)
 
 
 _IN_CHUNK = 400  # ids per IN (...) of a query
@@ -158,10 +165,18 @@ _NEW_SUMMARY: dict[str, Any] = {
     "events": 0,
     "last_event_at": 0,
 }
+# Multi-row writes go to the driver directly (``execute_many``).
+_INSERT_ENTRY = (
+    "INSERT INTO incident_log_entries (incident_id, source, stream_id, stream_version, "
+    "event_id, event_type, occurred_at, envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_SUMMARY = (
+    f"INSERT INTO incident_summaries (incident_id, {', '.join(_SUMMARY_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * (len(_SUMMARY_COLUMNS) + 1))})"
+)
 _UPDATE_SUMMARY = (
-    summaries_table.update()
-    .where(summaries_table.c.incident_id == bindparam("k_incident_id"))
-    .values({column: bindparam(column) for column in _SUMMARY_COLUMNS})
+    f"UPDATE incident_summaries SET {', '.join(f'{c} = ?' for c in _SUMMARY_COLUMNS)} "
+    "WHERE incident_id = ?"
 )
 
 
