@@ -62,13 +62,14 @@ import os
 import re
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from bench import load
 from bench.load import (
@@ -190,8 +191,7 @@ def run_one(
                 else [service, *(f"{service}.{n}" for n in range(2, replicas + 1))]
             )
         ]
-        if postgres_url:
-            _drop_schemas(postgres_url)
+        database = _throwaway_database(postgres_url) if postgres_url else None
         stack = Stack(
             data_dir=Path(tmp) / "var",
             ports={name: free_port() for name in processes},
@@ -202,26 +202,56 @@ def run_one(
                 "UC_LOG_LEVEL": "WARNING",
                 "UC_JURISDICTION_FILE": str(city),
                 # SQLite files under the data dir unless PostgreSQL is asked for
-                "DATABASE_URL": postgres_url or "",
+                "DATABASE_URL": database or "",
                 **{f"UC_{s.upper()}_DATABASE_URL": "" for s in SERVICES},
             },
         )
         log.info("intake: %g calls/s; starting the stack in %s", rate, tmp)
-        stack.start()
-        stores = Stores(stack.data_dir, postgres_url)
+        stores = Stores(stack.data_dir, database)
         try:
-            return _measure(stack, stores, [s.id for s in micro], calls, rate, seconds, arrivals)
+            stack.start()
+            report = _measure(stack, stores, [s.id for s in micro], calls, rate, seconds, arrivals)
         finally:
             stores.close()
             stack.stop()
+            if database:
+                _drop_database(database)
+        report["service_errors"] = _errors_logged(stack.data_dir)
+        return report
 
 
-def _drop_schemas(postgres_url: str) -> None:
-    engine = create_engine(postgres_url)
-    with engine.begin() as conn:
-        for schema in SERVICES:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
+def _throwaway_database(server_url: str) -> str:
+    """A new database on the server of ``server_url`` for this run (dropped after it):
+    the server may be shared, and its other databases are not ours to change."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"uc_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(url: str) -> None:
+    name = make_url(url).database
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _errors_logged(data_dir: Path, most: int = 3) -> dict[str, list[str]]:
+    """The first error lines each process logged (JSON lines at level error), so a failed
+    call's cause is in the report after the run's directory is gone."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(data_dir.glob("*.log")):
+        lines = [
+            line[:2000]
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+            if '"level": "error"' in line or "Traceback" in line
+        ]
+        if lines:
+            found[path.stem] = lines[:most]
+    return found
 
 
 def _measure(
