@@ -240,12 +240,13 @@ def _drop_database(url: str) -> None:
 
 
 def _errors_logged(data_dir: Path, most: int = 3) -> dict[str, list[str]]:
-    """The first error lines each process logged (JSON lines at level error), so a failed
-    call's cause is in the report after the run's directory is gone."""
+    """The first error lines each process logged (JSON lines at level error; the end of
+    each, where the exception is), so a failed call's cause is in the report after the
+    run's directory is gone."""
     found: dict[str, list[str]] = {}
     for path in sorted(data_dir.glob("*.log")):
         lines = [
-            line[:2000]
+            line[-1500:]  # the end: the exception and its message
             for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
             if '"level": "error"' in line or "Traceback" in line
         ]
