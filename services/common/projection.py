@@ -119,12 +119,17 @@ class ProjectionRunner:
         """Apply Kafka messages in order, in one transaction (group commit); returns how
         many were applied (duplicates, held back and parked ones are not)."""
         envelopes = []
-        for topic, partition, offset, value in messages:
+        poison: list[tuple[Message, str]] = []
+        for message in messages:
             try:
-                envelopes.append(decode(value))
+                envelopes.append(decode(message[3]))
             except UndecodableEvent as exc:
-                self._park(topic, partition, offset, str(exc), value)
-        return self.handle_batch(envelopes)
+                poison.append((message, str(exc)))
+        applied = self.handle_batch(envelopes)
+        # After the batch's commit: a batch that fails is delivered again, and parks then.
+        for (topic, partition, offset, value), reason in poison:
+            self._park(topic, partition, offset, reason, value)
+        return applied
 
     def handle(self, envelope: EventEnvelope) -> bool:
         """Apply one event; False when it was a duplicate or held back."""
