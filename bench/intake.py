@@ -1,42 +1,57 @@
 """Intake to alert under load: calls arriving at a sustained rate, each taken, recommended
-and dispatched as a call taker would, until the team's app has the alert.
+and dispatched as a call taker would, until the team's app has the alert; and what each
+call costs in CPU.
 
 The design's bar: "intake to alert delivered to the team p99 under 50 ms at 50 calls/s on
-2 cores with Kafka in the loop", sustained for a minute, with nothing lost.
+2 cores with Kafka in the loop", sustained for a minute, with nothing lost. Issue 13's:
+at most 15 ms of CPU per call, every process of the stack (the broker included).
 
 The whole system runs as processes on this machine, as `make run` starts it (embedded
-broker; dispatch, units, incidents and the edge; SQLite stores), with the benchmark's
-client as one more process on the same 2 cores. Every micro station of the demo city (80)
-has a WatchAlerts stream open, as their apps would; each alert's arrival is stamped the
-moment the stream hands it over.
+broker; dispatch, units, incidents and the edge; SQLite stores, or PostgreSQL with
+``UC_BENCH_POSTGRES_URL``; ``UC_BENCH_REPLICAS=2`` runs dispatch, units and incidents
+twice), with the benchmark's client as one more process on the same 2 cores. Every micro
+station of the demo city (80) has a WatchAlerts stream open, as their apps would; each
+alert's arrival is stamped the moment the stream hands it over.
 
-The load is open-loop: calls are planned in advance (Poisson arrivals at ``RATE`` per
-second with a fixed seed, or a constant gap) and each is started at its planned moment on
-a worker thread, whatever happened to the calls before it; lateness of the scheduler is
-measured and reported. A call: ``ReceiveCall`` at a point less than 300 m from a micro
-station drawn at random (fixed seed; incident types drawn from the call generator's mix
-of the types that want a first intervention), then ``RecommendUnits``, then
-``DispatchUnit`` of the recommendation's ``first_intervention`` pick in that capability. If
-another call took that unit between the recommendation and the dispatch, the call taker
-asks again (at most ``DISPATCH_ATTEMPTS`` times; counted). No pick (every micro station
-near is busy) is counted as "no unit free", not dropped. Once a call's alert has arrived,
-the incident is cancelled (reason OTHER) so dispatch releases the unit for later calls.
+**The bench city**: the demo city with ``EXTRA_UNITS`` more first-intervention vehicles at
+each micro station (10 each instead of 2), and calls spread over the stations in rounds
+(each station once per round, in a new random order each round, see ``load.plan``). At
+50 calls/s a station gets a call every 1.6 s on average and a vehicle every 16 s, far
+longer than an alerted incident takes to be cancelled and its unit released, so every
+call finds a free unit within 3 minutes: the benchmark measures the system, not a
+shortage (``no_unit_free`` in the report says if that ever failed).
+
+The load (``load.py``) is open-loop: calls are planned in advance (Poisson arrivals at
+``RATE`` per second with a fixed seed, or a constant gap) and each is started at its
+planned moment on a worker thread, whatever happened to the calls before it; lateness of
+the scheduler is measured and reported. A call: ``ReceiveCall`` at a point less than
+250 m from the station, then ``RecommendUnits``, then ``DispatchUnit`` of the
+recommendation's ``first_intervention`` pick. If another call took that unit between the
+recommendation and the dispatch, the call taker asks again (counted). Once a call's
+alert has arrived, the incident is cancelled (reason OTHER) so dispatch releases the unit.
 
 Latency = the alert's arrival on the team's stream minus the moment ``ReceiveCall`` was
 sent, both ``time.time()`` in this process. The report breaks it down into the three
 RPCs' round trips and, from the stores' ``recorded_at``, into: sent -> UnitDispatched
 committed by dispatch -> UnitAlerted committed by units (the Kafka hop) -> the stream.
 
-A first call (not counted) waits for the units service's consumer to join its group;
-then ``WARMUP_SECONDS`` at full rate (not counted), then ``SECONDS`` measured. Afterwards
-every accepted incident's log in the incidents service is checked for IncidentCreated and
-(when a unit was sent) UnitDispatched. Also reported: the CPU seconds each process (the
-services, the broker, this client) used over the measured window, from /proc/<pid>/stat,
-and how long the cancelled incidents' units took to be released (a unit not yet released
-cannot be recommended: that is what makes a later call near it "no unit free").
+Cost (``probes.py``): the CPU seconds (user + system, ``/proc/<pid>/stat``) each process
+used from the start of the warm-up until the stores and the incident log stopped growing
+after the load (a process that fell behind is charged for the work it did late), divided
+by the calls of the load (warm-up and measured), per process and in total (the services
+and the broker; the benchmark's client shown apart); the same over ``IDLE_SECONDS`` with
+no calls (what the stack burns waiting: polling consumers, lease and health loops), so
+the cost of a call above idle is shown too; and the events written per call (every
+store, and the incident log's entries), counted from the stores.
 
-``UC_BENCH_RATE``, ``UC_BENCH_SECONDS`` and ``UC_BENCH_ARRIVALS`` override the defaults,
-e.g. ``UC_BENCH_SECONDS=10 .venv/bin/python -m bench intake`` for a quick run.
+For each load: a fresh stack; a first call (not counted) waits for the consumers to join
+their groups; ``IDLE_SECONDS`` idle; ``WARMUP_SECONDS`` at full rate (not counted);
+``SECONDS`` measured. Afterwards every accepted incident's log in the incidents service
+is checked for IncidentCreated and (when a unit was sent) UnitDispatched.
+
+``UC_BENCH_RATES`` (default ``10,20,50``; ``UC_BENCH_RATE`` for one), ``UC_BENCH_SECONDS``
+and ``UC_BENCH_ARRIVALS`` override the defaults, e.g.
+``UC_BENCH_RATE=10 UC_BENCH_SECONDS=20 .venv/bin/python -m bench intake`` for a quick run.
 """
 
 from __future__ import annotations
@@ -44,386 +59,205 @@ from __future__ import annotations
 import logging
 import math
 import os
-import random
 import re
-import sqlite3
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import grpc
+import yaml
+from sqlalchemy import create_engine, make_url, text
 
-from bench.statistics import percentile, summary
-from emergency.v1 import (
-    common_pb2,
-    dispatch_pb2,
-    dispatch_pb2_grpc,
-    incidents_pb2,
-    incidents_pb2_grpc,
-    units_pb2,
-    units_pb2_grpc,
+from bench import load
+from bench.load import (
+    CallRecord,
+    Intake,
+    PlannedCall,
+    drain,
+    plan,
+    prime,
+    run_load,
+    sleep_until,
 )
+from bench.probes import (
+    Stores,
+    check_log,
+    cost_per_call,
+    count_events,
+    cpu_seconds,
+    events_in_stores,
+    path_from_stores,
+    releases_from_stores,
+)
+from bench.statistics import percentile, summary
 from services.common.config import DEMO_JURISDICTION
-from services.common.geo import distance_km, offset_km
-from services.common.jurisdiction import StationSpec, Tier, load_jurisdiction
-from services.dispatch.recommend import FIRST_INTERVENTION
-from services.dispatch.runcards import load_run_cards
+from services.common.jurisdiction import Tier, load_jurisdiction
 from tools.broker import free_port
-from tools.callgen import DEFAULT_TYPE_WEIGHTS
 from tools.stack import Stack
 
 log = logging.getLogger("bench.intake")
 
-RATE = 50.0  # calls per second offered (UC_BENCH_RATE)
+RATES = (10.0, 20.0, 50.0)  # calls per second offered, one run each (UC_BENCH_RATES)
 SECONDS = 60.0  # measured (UC_BENCH_SECONDS)
-WARMUP_SECONDS = 5.0  # at full rate before the measured minute, not counted
 ARRIVALS = "poisson"  # or "constant" (UC_BENCH_ARRIVALS)
-SEED = 119
-NEAR_M = 250.0  # calls fall uniformly in a disc of this radius around a micro station
-DISPATCH_ATTEMPTS = 3  # recommend + dispatch again when another call took the unit
-WORKERS = 256  # call threads: far more than ever needed at once (max in flight is reported)
-CANCELLERS = 16
-RPC_TIMEOUT = 10.0
-FIRST_ALERT_TIMEOUT = 60.0  # the units consumer joins its group on the first call
+IDLE_SECONDS = 10.0  # the stack's CPU with no calls, measured before the load
+EXTRA_UNITS = 8  # more first-intervention vehicles at each micro station of the bench city
 DRAIN_SECONDS = 10.0  # after the last call, how long a missing alert is waited for
-LOG_CHECK_SECONDS = 60.0  # how long the incident log may take to show every incident
-RELEASE_WAIT_SECONDS = 30.0  # how long the last units may take to be released
+SETTLE_SECONDS = 120.0  # after the load, how long the stores may take to stop growing
 LATE_MS = 10.0  # a call started this much after its planned moment counts as late
 TARGET_P99_MS = 50.0
-CALL_TAKER = (("authorization", "Bearer demo-ct-01"),)
-WAITING = units_pb2.Alert.WAITING
+TARGET_CPU_MS_PER_CALL = 15.0
+SERVICES = ("dispatch", "units", "incidents", "edge")
+REPLICATED = ("dispatch", "units", "incidents")  # the services UC_BENCH_REPLICAS applies to
 
 
-def settings() -> tuple[float, float, str]:
-    """Rate, measured seconds and arrival process, from the environment if set there."""
-    rate = float(os.environ.get("UC_BENCH_RATE") or RATE)
+def settings() -> tuple[list[float], float, str]:
+    """Rates, measured seconds and arrival process, from the environment if set there."""
+    one = os.environ.get("UC_BENCH_RATE")
+    listed = os.environ.get("UC_BENCH_RATES")
+    rates = [float(one)] if one else [float(r) for r in listed.split(",")] if listed else [*RATES]
     seconds = float(os.environ.get("UC_BENCH_SECONDS") or SECONDS)
     arrivals = os.environ.get("UC_BENCH_ARRIVALS") or ARRIVALS
-    if not (0 < rate < math.inf and 0 < seconds < math.inf):
-        raise ValueError(f"UC_BENCH_RATE and UC_BENCH_SECONDS must be positive: {rate}, {seconds}")
+    if not all(0 < r < math.inf for r in rates) or not 0 < seconds < math.inf:
+        raise ValueError(f"UC_BENCH_RATE(S) and UC_BENCH_SECONDS must be positive: {rates}")
     if arrivals not in ("poisson", "constant"):
         raise ValueError(f"UC_BENCH_ARRIVALS must be poisson or constant, not {arrivals!r}")
-    return rate, seconds, arrivals
+    return rates, seconds, arrivals
 
 
-# --- the plan ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PlannedCall:
-    n: int
-    at: float  # seconds from the start of the load
-    station_id: str
-    incident_type: str
-    latitude: float
-    longitude: float
-    distance_m: float  # from the station, by the system's own formula
-    measured: bool  # False: warm-up
-
-
-def plan(
-    stations: list[StationSpec], rate: float, seconds: float, arrivals: str
-) -> list[PlannedCall]:
-    cards = load_run_cards()
-    types = [
-        t
-        for t, w in DEFAULT_TYPE_WEIGHTS.items()
-        if w > 0 and cards.incident_types[t].first_intervention
-    ]
-    weights = [DEFAULT_TYPE_WEIGHTS[t] for t in types]
-    rng = random.Random(SEED)
-    calls: list[PlannedCall] = []
-    at, end = 0.0, WARMUP_SECONDS + seconds
-    while True:
-        at += rng.expovariate(rate) if arrivals == "poisson" else 1 / rate
-        if at >= end:
-            return calls
-        station = rng.choice(stations)
-        lat0, lon0 = station.location
-        km = NEAR_M / 1000 * math.sqrt(rng.random())  # uniform in the disc
-        bearing = rng.uniform(0, 2 * math.pi)
-        lat, lon = offset_km((lat0, lon0), km * math.cos(bearing), km * math.sin(bearing))
-        calls.append(
-            PlannedCall(
-                len(calls),
-                at,
-                station.id,
-                rng.choices(types, weights)[0],
-                lat,
-                lon,
-                distance_km((lat0, lon0), (lat, lon)) * 1000,
-                at >= WARMUP_SECONDS,
-            )
-        )
-
-
-# --- one call ---------------------------------------------------------------------------
-
-
-@dataclass
-class CallRecord:
-    planned: PlannedCall
-    scheduled: float = 0.0  # time.monotonic() it was planned for
-    started: float = 0.0  # time.monotonic() its worker began
-    sent_wall: float = 0.0  # time.time() ReceiveCall was sent
-    incident_id: str = ""
-    receive_ms: float = 0.0
-    recommend_ms: list[float] = field(default_factory=list)
-    dispatch_ms: list[float] = field(default_factory=list)
-    unit_id: str = ""
-    dispatched: bool = False
-    pending: bool = False
-    dispatched_wall: float = 0.0  # time.time() DispatchUnit returned
-    races: int = 0
-    no_unit: str = ""  # why the recommendation had no first-intervention pick
-    error: str = ""
-    alert_wall: float | None = None
-    alert_id: str = ""
-    extra_alerts: int = 0  # other alerts for the same incident
-    redelivered: int = 0  # the same alert again
-    cancel_ms: float | None = None
-    cancel_error: str = ""
-    alerted: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def accepted(self) -> bool:
-        return bool(self.incident_id)
-
-    @property
-    def latency_ms(self) -> float:
-        assert self.alert_wall is not None
-        return (self.alert_wall - self.sent_wall) * 1000
-
-    @property
-    def dispatch_reply_to_alert_ms(self) -> float:
-        assert self.alert_wall is not None
-        return (self.alert_wall - self.dispatched_wall) * 1000
-
-
-class Intake:
-    def __init__(self, stack: Stack, teams: list[str]) -> None:
-        self.channels = [grpc.insecure_channel(stack.address(s)) for s in ("dispatch", "units")]
-        self.incidents_channel = grpc.insecure_channel(stack.address("incidents"))
-        self.dispatch = dispatch_pb2_grpc.DispatchServiceStub(self.channels[0])
-        self.units = units_pb2_grpc.UnitsServiceStub(self.channels[1])
-        self.incidents = incidents_pb2_grpc.IncidentsServiceStub(self.incidents_channel)
-        self.lock = threading.Lock()
-        self.by_incident: dict[str, CallRecord] = {}
-        self.unexpected_alerts = 0  # for an incident this benchmark did not open
-        self.other_states: Counter[str] = Counter()  # alert updates that are not WAITING
-        self.stream_errors: list[str] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.stopping = False
-        self.cancellers = ThreadPoolExecutor(CANCELLERS, thread_name_prefix="cancel")
-        self.streams = []
-        for team in teams:
-            call = self.units.WatchAlerts(
-                units_pb2.WatchAlertsRequest(),
-                metadata=(("authorization", f"Bearer demo-{team.lower()}"),),
-            )
-            self.streams.append(call)
-            threading.Thread(target=self._read, args=(team, call), daemon=True).start()
-
-    def close(self) -> None:
-        self.stopping = True
-        for call in self.streams:
-            call.cancel()
-        self.cancellers.shutdown(wait=True)
-        for channel in [*self.channels, self.incidents_channel]:
-            channel.close()
-
-    # --- the teams' apps --------------------------------------------------------------
-
-    def _read(self, team: str, call: Any) -> None:
-        try:
-            for alert in call:
-                now = time.time()
-                if alert.state != WAITING:
-                    with self.lock:
-                        self.other_states[units_pb2.Alert.State.Name(alert.state)] += 1
-                    continue
-                with self.lock:
-                    record = self.by_incident.get(alert.incident_id)
-                    if record is None:
-                        self.unexpected_alerts += 1
-                        continue
-                    if record.alert_wall is not None:
-                        if alert.alert_id == record.alert_id:
-                            record.redelivered += 1
-                        else:
-                            record.extra_alerts += 1
-                        continue
-                    record.alert_wall, record.alert_id = now, alert.alert_id
-                record.alerted.set()
-                self._cancel_later(record)
-        except grpc.RpcError as exc:
-            if not self.stopping:
-                self.stream_errors.append(f"{team}: {exc.code().name}")
-
-    # --- the call taker ---------------------------------------------------------------
-
-    def handle(self, record: CallRecord) -> None:
-        record.started = time.monotonic()
-        with self.lock:
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            self._take(record)
-        except grpc.RpcError as exc:
-            record.error = f"{exc.code().name}: {exc.details()}"
-        except Exception as exc:  # reported, never lost
-            record.error = f"{type(exc).__name__}: {exc}"
-        finally:
-            with self.lock:
-                self.in_flight -= 1
-
-    def _take(self, record: CallRecord) -> None:
-        p = record.planned
-        record.sent_wall = time.time()
-        t = time.perf_counter()
-        reply = self.dispatch.ReceiveCall(
-            dispatch_pb2.ReceiveCallRequest(
-                request_id=str(uuid.uuid4()),
-                caller_number=f"138{p.n:08d}",
-                source=common_pb2.PHONE,
-                incident_type=p.incident_type,
-                location=common_pb2.GeoPoint(latitude=p.latitude, longitude=p.longitude),
-                address=f"{p.distance_m:.0f} m from micro station {p.station_id}",
-                description="benchmark call",
-            ),
-            metadata=CALL_TAKER,
-            timeout=RPC_TIMEOUT,
-        )
-        record.receive_ms = (time.perf_counter() - t) * 1000
-        with self.lock:
-            record.incident_id = reply.incident_id
-            self.by_incident[reply.incident_id] = record
-        for attempt in range(1, DISPATCH_ATTEMPTS + 1):
-            t = time.perf_counter()
-            advice = self.dispatch.RecommendUnits(
-                dispatch_pb2.RecommendUnitsRequest(incident_id=record.incident_id),
-                metadata=CALL_TAKER,
-                timeout=RPC_TIMEOUT,
-            )
-            record.recommend_ms.append((time.perf_counter() - t) * 1000)
-            pick = next((x for x in advice.picks if x.capability == FIRST_INTERVENTION), None)
-            if pick is None:
-                record.no_unit = next(
-                    (s.reason for s in advice.shortfalls if s.capability == FIRST_INTERVENTION),
-                    "no first-intervention pick and no shortfall given",
-                )
-                self._cancel_later(record)
-                return
-            t = time.perf_counter()
-            try:
-                sent = self.dispatch.DispatchUnit(
-                    dispatch_pb2.DispatchUnitRequest(
-                        request_id=str(uuid.uuid4()),
-                        incident_id=record.incident_id,
-                        unit_id=pick.unit_id,
-                        capability=pick.capability,
-                        reason=pick.reason,
-                    ),
-                    metadata=CALL_TAKER,
-                    timeout=RPC_TIMEOUT,
-                )
-            except grpc.RpcError as exc:
-                record.dispatch_ms.append((time.perf_counter() - t) * 1000)
-                code = exc.code()
-                if code == grpc.StatusCode.FAILED_PRECONDITION and attempt < DISPATCH_ATTEMPTS:
-                    record.races += 1  # taken by another call meanwhile: ask again
-                    continue
-                raise
-            record.dispatch_ms.append((time.perf_counter() - t) * 1000)
-            record.dispatched_wall = time.time()
-            record.unit_id, record.pending, record.dispatched = pick.unit_id, sent.pending, True
-            return
-
-    def _cancel_later(self, record: CallRecord) -> None:
-        try:
-            self.cancellers.submit(self._cancel, record)
-        except RuntimeError:  # shut down: the run is over, the stack goes with it
-            record.cancel_error = "not cancelled: the run was over"
-
-    def _cancel(self, record: CallRecord) -> None:
-        t = time.perf_counter()
-        try:
-            self.dispatch.CancelIncident(
-                dispatch_pb2.CancelIncidentRequest(
-                    request_id=str(uuid.uuid4()),
-                    incident_id=record.incident_id,
-                    reason="OTHER",
-                    note="benchmark",
+def bench_city(path: Path) -> Path:
+    """Write the bench city (see the module's docstring) to ``path``."""
+    city = yaml.safe_load(DEMO_JURISDICTION.read_text(encoding="utf-8"))
+    for station in city["stations"]:
+        if station["tier"] == Tier.MICRO_STATION.value:
+            station["units"] = [
+                *station["units"],
+                *(
+                    {
+                        "id": f"{station['id']}-B{k}",
+                        "name": f"Bench first-intervention vehicle {k}",
+                        "capabilities": ["first_intervention"],
+                    }
+                    for k in range(1, EXTRA_UNITS + 1)
                 ),
-                metadata=CALL_TAKER,
-                timeout=RPC_TIMEOUT,
-            )
-            record.cancel_ms = (time.perf_counter() - t) * 1000
-        except grpc.RpcError as exc:
-            record.cancel_error = exc.code().name
-
-    # --- the incident log -------------------------------------------------------------
-
-    def log_types(self, incident_id: str) -> set[str] | None:
-        """The event types in the incident's log; None while it is not there yet."""
-        try:
-            reply = self.incidents.GetIncidentLog(
-                incidents_pb2.GetIncidentLogRequest(incident_id=incident_id),
-                metadata=CALL_TAKER,
-                timeout=RPC_TIMEOUT,
-            )
-        except grpc.RpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                return None
-            raise
-        return {entry.event_type for entry in reply.entries}
+            ]
+    path.write_text(yaml.safe_dump(city, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
 
 
 # --- measuring ---------------------------------------------------------------------------
 
 
 def run() -> dict[str, Any]:
-    rate, seconds, arrivals = settings()
+    """Every load of ``settings()``, each on a fresh stack; the table of all of them."""
+    rates, seconds, arrivals = settings()
+    replicas = int(os.environ.get("UC_BENCH_REPLICAS") or 1)
+    postgres_url = os.environ.get("UC_BENCH_POSTGRES_URL") or None
+    loads = {
+        f"{rate:g}_per_s": run_one(rate, seconds, arrivals, replicas, postgres_url)
+        for rate in rates
+    }
+    table = {name: _headline(report) for name, report in loads.items()}
+    for name, row in table.items():
+        log.info("intake %s: %s", name, row)
+    return {
+        "stack": {
+            "replicas": {s: replicas if s in REPLICATED else 1 for s in SERVICES},
+            "stores": "PostgreSQL" if postgres_url else "SQLite",
+        },
+        "table": table,
+        "loads": loads,
+    }
+
+
+def run_one(
+    rate: float, seconds: float, arrivals: str, replicas: int = 1, postgres_url: str | None = None
+) -> dict[str, Any]:
     jurisdiction = load_jurisdiction(DEMO_JURISDICTION)
     micro = [s for s in jurisdiction.stations if s.tier == Tier.MICRO_STATION]
     calls = plan(micro, rate, seconds, arrivals)
     with tempfile.TemporaryDirectory(prefix="uc-bench-") as tmp:
+        city = bench_city(Path(tmp) / "bench-city.yaml")
+        load_jurisdiction(city)  # fails here, not in every service, if it is not valid
+        processes = [
+            name
+            for service in SERVICES
+            for name in (
+                [service]
+                if service not in REPLICATED
+                else [service, *(f"{service}.{n}" for n in range(2, replicas + 1))]
+            )
+        ]
+        database = _throwaway_database(postgres_url) if postgres_url else None
         stack = Stack(
-            data_dir=Path(tmp),
-            ports={name: free_port() for name in ("dispatch", "units", "incidents", "edge")},
+            data_dir=Path(tmp) / "var",
+            ports={name: free_port() for name in processes},
             broker_port=free_port(),
             log_to_files=True,
             extra_env={
                 "UC_LOG_FORMAT": "json",
                 "UC_LOG_LEVEL": "WARNING",
-                # SQLite files under the data dir, whatever the shell has set
-                "DATABASE_URL": "",
-                **{
-                    f"UC_{s.upper()}_DATABASE_URL": ""
-                    for s in ("dispatch", "units", "incidents", "edge")
-                },
+                "UC_JURISDICTION_FILE": str(city),
+                # SQLite files under the data dir unless PostgreSQL is asked for
+                "DATABASE_URL": database or "",
+                **{f"UC_{s.upper()}_DATABASE_URL": "" for s in SERVICES},
             },
         )
-        log.info("intake: starting the stack in %s", tmp)
-        stack.start()
+        log.info("intake: %g calls/s; starting the stack in %s", rate, tmp)
+        stores = Stores(stack.data_dir, database)
         try:
-            return _measure(stack, Path(tmp), [s.id for s in micro], calls, rate, seconds, arrivals)
+            stack.start()
+            report = _measure(stack, stores, [s.id for s in micro], calls, rate, seconds, arrivals)
         finally:
+            stores.close()
             stack.stop()
+            if database:
+                _drop_database(database)
+        report["service_errors"] = _errors_logged(stack.data_dir)
+        return report
+
+
+def _throwaway_database(server_url: str) -> str:
+    """A new database on the server of ``server_url`` for this run (dropped after it):
+    the server may be shared, and its other databases are not ours to change."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"uc_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(url: str) -> None:
+    name = make_url(url).database
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _errors_logged(data_dir: Path, most: int = 3) -> dict[str, list[str]]:
+    """The first error lines each process logged (JSON lines at level error; the end of
+    each, where the exception is), so a failed call's cause is in the report after the
+    run's directory is gone."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(data_dir.glob("*.log")):
+        lines = [
+            line[-1500:]  # the end: the exception and its message
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+            if '"level": "error"' in line or "Traceback" in line
+        ]
+        if lines:
+            found[path.stem] = lines[:most]
+    return found
 
 
 def _measure(
     stack: Stack,
-    data_dir: Path,
+    stores: Stores,
     teams: list[str],
     calls: list[PlannedCall],
     rate: float,
@@ -436,23 +270,42 @@ def _measure(
         pids["broker"] = stack.broker.process.pid
     pids["bench_client"] = os.getpid()
     try:
-        _prime(intake, calls[0])
+        events_before = events_in_stores(stores)
+        prime(intake, calls[0])
+        idle = _idle(pids)
         records = [CallRecord(c) for c in calls]
-        cpu, schedule_end = _load(intake, records, pids, seconds)
-        _drain(records, DRAIN_SECONDS)
+        load_began, cpu_began = time.monotonic(), cpu_seconds(pids)
+        cpu, schedule_end = run_load(intake, records, pids, seconds)
+        drain(records, DRAIN_SECONDS)
         intake.cancellers.shutdown(wait=True)
+        settled = _settle(stores)
+        cpu_whole = _used(cpu_began, cpu_seconds(pids), time.monotonic() - load_began)
+        cpu_whole["settled_seconds"] = settled
         alive = {name: stack.processes[name].poll() is None for name in stack.processes}
-        incident_log = _check_log(intake, records)
+        incident_log = check_log(intake, records)
         measured = [r for r in records if r.planned.measured]
-        path = _path_from_stores(data_dir, measured)
-        path["release_ms"] = _releases_from_stores(data_dir, measured)
-        timeouts = _count(data_dir / "units.db", "AlertTimedOut")
+        path = path_from_stores(stores, measured)
+        path["release_ms"] = releases_from_stores(stores, measured)
+        timeouts = count_events(stores, "units", "AlertTimedOut")
+        events_after = events_in_stores(stores)
     finally:
         intake.close()
+    accepted_all = 1 + sum(r.accepted for r in records)  # the priming call, warm-up, measured
+    written = {k: events_after[k] - events_before.get(k, 0) for k in events_after}
+    events = {
+        "per_call": {k: round(v / accepted_all, 2) for k, v in written.items()},
+        "store_events_per_call": round(
+            sum(v for k, v in written.items() if k != "incident_log_entries") / accepted_all, 2
+        ),
+        "calls": accepted_all,
+    }
     return _report(
         records,
         intake,
         cpu,
+        cpu_whole,
+        idle,
+        events,
         path,
         incident_log,
         timeouts,
@@ -465,230 +318,40 @@ def _measure(
     )
 
 
-def _prime(intake: Intake, like: PlannedCall) -> None:
-    """One call end to end before the load: the units service's consumer joins its group
-    on the first dispatch, and the incidents service its groups on the first events."""
-    record = CallRecord(replace(like, n=-1, measured=False))
-    intake.handle(record)
-    if record.error or not record.dispatched:
-        raise RuntimeError(f"the priming call failed: {record.error or record.no_unit}")
-    if not record.alerted.wait(FIRST_ALERT_TIMEOUT):
-        raise TimeoutError(f"no alert for the priming call in {FIRST_ALERT_TIMEOUT}s")
-    deadline = time.monotonic() + FIRST_ALERT_TIMEOUT
-    while True:
-        try:
-            if "UnitDispatched" in (intake.log_types(record.incident_id) or set()):
-                break
-        except grpc.RpcError as exc:
-            # UNAVAILABLE: dispatch opened the incident and the log is catching up
-            if exc.code() != grpc.StatusCode.UNAVAILABLE:
-                raise
-        if time.monotonic() > deadline:
-            raise TimeoutError("the incident log did not show the priming call's dispatch")
-        time.sleep(0.1)
-    log.info("intake: primed (first alert after %.0f ms)", record.latency_ms)
-
-
-def _load(
-    intake: Intake, records: list[CallRecord], pids: dict[str, int], seconds: float
-) -> tuple[dict[str, Any], float]:
-    """Start every call at its planned moment; returns the CPU used by each process over
-    the measured window, and the monotonic time the window ended."""
-    workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="call")
-    start = time.monotonic() + 0.1
-    window = (start + WARMUP_SECONDS, start + WARMUP_SECONDS + seconds)
-    cpu_before: dict[str, float] | None = None
-    next_progress = start + 10
-    log.info(
-        "intake: %d calls over %.0f s (%.0f s warm-up)",
-        len(records),
-        WARMUP_SECONDS + seconds,
-        WARMUP_SECONDS,
-    )
-    try:
-        for record in records:
-            record.scheduled = start + record.planned.at
-            if cpu_before is None and record.scheduled >= window[0]:
-                _sleep_until(window[0])
-                cpu_before = _cpu_seconds(pids)
-            _sleep_until(record.scheduled)
-            workers.submit(intake.handle, record)
-            if record.scheduled >= next_progress:
-                next_progress += 10
-                with intake.lock:
-                    alerted = sum(r.alert_wall is not None for r in intake.by_incident.values())
-                log.info(
-                    "intake: %5.1f s: %d calls started, %d alerts, %d in flight",
-                    record.scheduled - start,
-                    record.planned.n + 1,
-                    alerted,
-                    intake.in_flight,
-                )
-        if cpu_before is None:
-            cpu_before = _cpu_seconds(pids)
-        _sleep_until(window[1])
-        cpu_after = _cpu_seconds(pids)
-    except BaseException:
-        workers.shutdown(wait=True, cancel_futures=True)
-        raise
-    workers.shutdown(wait=True)  # every call runs to its end; its RPCs have deadlines
-    used = {name: cpu_after[name] - cpu_before[name] for name in cpu_after if name in cpu_before}
-    services = sum(v for k, v in used.items() if k != "bench_client")
-    return {
-        "window_seconds": round(seconds, 1),
-        "seconds": {name: round(v, 2) for name, v in used.items()},
-        "percent_of_one_core": {name: round(v / seconds * 100, 1) for name, v in used.items()},
-        "services_and_broker_percent_of_2_cores": round(services / seconds / 2 * 100, 1),
-        "all_percent_of_2_cores": round(sum(used.values()) / seconds / 2 * 100, 1),
-    }, window[1]
-
-
-def _sleep_until(moment: float) -> None:
-    while (left := moment - time.monotonic()) > 0:
-        time.sleep(left)
-
-
-def _cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
-    """User + system CPU seconds of each process so far, from /proc/<pid>/stat."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out = {}
-    for name, pid in pids.items():
-        try:
-            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        out[name] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return out
-
-
-def _drain(records: list[CallRecord], timeout: float) -> None:
-    """Wait (bounded) for the alerts of every call that sent a unit."""
-    deadline = time.monotonic() + timeout
-    for record in records:
-        if record.dispatched:
-            record.alerted.wait(max(0.0, deadline - time.monotonic()))
-
-
-def _check_log(intake: Intake, records: list[CallRecord]) -> dict[str, Any]:
-    """Every accepted incident (warm-up included) is in the incident log with its
-    IncidentCreated, and its UnitDispatched when a unit was sent: polled, bounded."""
-    want = {
-        r.incident_id: {"IncidentCreated", "UnitDispatched"}
-        if r.dispatched
-        else {"IncidentCreated"}
-        for r in records
-        if r.accepted
-    }
-    seen: dict[str, set[str]] = {}
-    pending = set(want)
-    started = time.monotonic()
-    deadline = started + LOG_CHECK_SECONDS
-    errors: Counter[str] = Counter()
-    errors_lock = threading.Lock()
-
-    def check(incident_id: str) -> tuple[str, set[str] | None]:
-        try:
-            return incident_id, intake.log_types(incident_id)
-        except grpc.RpcError as exc:
-            with errors_lock:
-                errors[exc.code().name] += 1
-            return incident_id, None
-
-    with ThreadPoolExecutor(8, thread_name_prefix="log") as pool:
-        while pending and time.monotonic() < deadline:
-            for incident_id, types in pool.map(check, sorted(pending)):
-                if types is not None:
-                    seen[incident_id] = types
-                    if want[incident_id] <= types:
-                        pending.discard(incident_id)
-            if pending:
-                time.sleep(0.5)
-    return {
-        "incidents_checked": len(want),
-        "complete": len(want) - len(pending),
-        "missing_incident_created": sum(
-            "IncidentCreated" not in seen.get(i, set()) for i in pending
-        ),
-        "missing_unit_dispatched": sum(
-            "UnitDispatched" in want[i] and "UnitDispatched" not in seen.get(i, set())
-            for i in pending
-        ),
-        "cancelled_in_log": sum("IncidentCancelled" in t for t in seen.values()),
-        "seconds_to_check": round(time.monotonic() - started, 1),
-        "errors": dict(errors),
-    }
-
-
-def _path_from_stores(data_dir: Path, records: list[CallRecord]) -> dict[str, Any]:
-    """Where the time after ReceiveCall's sending goes, from the stores' recorded_at:
-    dispatch's UnitDispatched (its id is the alert id) and units' UnitAlerted (caused by
-    the request ``alert:<that id>``)."""
-    dispatched = _recorded(data_dir / "dispatch.db", "UnitDispatched", "event_id")
-    alerted = _recorded(data_dir / "units.db", "UnitAlerted", "causation_id")
-    to_commit, kafka_hop, to_stream = [], [], []
-    for r in records:
-        if r.alert_wall is None or r.alert_id not in dispatched:
-            continue
-        committed = dispatched[r.alert_id]
-        to_commit.append((committed - r.sent_wall) * 1000)
-        units_commit = alerted.get(f"alert:{r.alert_id}")
-        if units_commit is not None:
-            kafka_hop.append((units_commit - committed) * 1000)
-            to_stream.append((r.alert_wall - units_commit) * 1000)
-    return {
-        "sent_to_unit_dispatched_committed": summary(to_commit),
-        "dispatch_commit_to_units_alert_committed": summary(kafka_hop),
-        "units_commit_to_stream": summary(to_stream),
-    }
-
-
-def _releases_from_stores(data_dir: Path, records: list[CallRecord]) -> dict[str, Any]:
-    """How long units stay taken: dispatch's IncidentCancelled -> units' UnitReleased
-    (the request filler's asynchronous release), and UnitReserved -> UnitReleased, for the
-    measured calls that sent a unit (both events carry the incident as correlation id)."""
-    sent = {r.incident_id for r in records if r.dispatched}
-    deadline = time.monotonic() + RELEASE_WAIT_SECONDS
-    while True:  # the last releases may still be on their way
-        released = _recorded(data_dir / "units.db", "UnitReleased", "correlation_id")
-        if sent <= released.keys() or time.monotonic() > deadline:
-            break
+def _settle(stores: Stores) -> float:
+    """Wait until the stores and the incident log stop growing (every process has done
+    the work the calls gave it: a process that fell behind during the load does it
+    now); returns how long that took, in seconds."""
+    began = time.monotonic()
+    last = events_in_stores(stores)
+    quiet = 0
+    while quiet < 3 and time.monotonic() - began < SETTLE_SECONDS:
         time.sleep(0.5)
-    cancelled = _recorded(data_dir / "dispatch.db", "IncidentCancelled", "correlation_id")
-    reserved = _recorded(data_dir / "units.db", "UnitReserved", "correlation_id")
-    after_cancel, held, unreleased = [], [], 0
-    for r in records:
-        if not r.dispatched:
-            continue
-        if r.incident_id not in released:
-            unreleased += 1
-            continue
-        if r.incident_id in cancelled:
-            after_cancel.append((released[r.incident_id] - cancelled[r.incident_id]) * 1000)
-        if r.incident_id in reserved:
-            held.append((released[r.incident_id] - reserved[r.incident_id]) * 1000)
+        now = events_in_stores(stores)
+        quiet = quiet + 1 if now == last else 0
+        last = now
+    return round(time.monotonic() - began, 1)
+
+
+def _used(before: dict[str, float], after: dict[str, float], elapsed: float) -> dict[str, Any]:
     return {
-        "cancel_committed_to_unit_released": summary(after_cancel),
-        "unit_reserved_to_released": summary(held),
-        "units_not_released_at_end": unreleased,
+        "elapsed_seconds": round(elapsed, 1),
+        "seconds": {n: round(after[n] - before[n], 2) for n in after if n in before},
     }
 
 
-def _recorded(db: Path, event_type: str, key: str) -> dict[str, float]:
-    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as store:
-        rows = store.execute(
-            f"SELECT {key}, recorded_at FROM events WHERE event_type = ?",
-            (event_type,),
-        ).fetchall()
-    return {k: at / 1e6 for k, at in rows}
-
-
-def _count(db: Path, event_type: str) -> int:
-    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as store:
-        (n,) = store.execute(
-            "SELECT count(*) FROM events WHERE event_type = ?", (event_type,)
-        ).fetchone()
-    return int(n)
+def _idle(pids: dict[str, int]) -> dict[str, Any]:
+    """CPU each process uses with no calls, over ``IDLE_SECONDS``: ms per second."""
+    before = cpu_seconds(pids)
+    started = time.monotonic()
+    sleep_until(started + IDLE_SECONDS)
+    after = cpu_seconds(pids)
+    elapsed = time.monotonic() - started
+    used = {name: after[name] - before[name] for name in after if name in before}
+    return {
+        "seconds": round(elapsed, 1),
+        "cpu_ms_per_s": {name: round(v / elapsed * 1000, 1) for name, v in used.items()},
+    }
 
 
 # --- the report ----------------------------------------------------------------------------
@@ -698,6 +361,9 @@ def _report(
     records: list[CallRecord],
     intake: Intake,
     cpu: dict[str, Any],
+    cpu_whole: dict[str, Any],
+    idle: dict[str, Any],
+    events: dict[str, Any],
     path: dict[str, Any],
     incident_log: dict[str, Any],
     timeouts: int,
@@ -723,15 +389,27 @@ def _report(
         return [v for r in of for v in pick(r)]
 
     p99 = percentile(latencies, 99) if latencies else math.inf
+    # Cost: the CPU from the start of the warm-up until the stores stopped growing
+    # after the load (so a process that fell behind is charged for its work), over every
+    # call of the load (warm-up and measured).
+    used: dict[str, float] = cpu_whole["seconds"]
+    handled = sum(bool(r.started) for r in records)
+    per_call = cost_per_call(used, handled)
+    idle_rate: dict[str, float] = idle["cpu_ms_per_s"]
+    elapsed = cpu_whole["elapsed_seconds"]
+    marginal = cost_per_call(
+        {n: max(0.0, v - idle_rate.get(n, 0.0) / 1000 * elapsed) for n, v in used.items()},
+        handled,
+    )
     return {
         "what": "ReceiveCall sent -> RecommendUnits -> DispatchUnit of the first-intervention "
         "pick -> alert received on the micro station's WatchAlerts stream, through Kafka "
         "(embedded broker), calls arriving open-loop; each incident cancelled once alerted",
         "load": {
-            "arrivals": f"{arrivals} (seed {SEED})" if arrivals == "poisson" else arrivals,
+            "arrivals": f"{arrivals} (seed {load.SEED})" if arrivals == "poisson" else arrivals,
             "rate_per_s": rate,
             "measured_seconds": seconds,
-            "warmup_seconds": WARMUP_SECONDS,
+            "warmup_seconds": load.WARMUP_SECONDS,
             "teams_watching": teams,
             "call_radius_m_max": round(max(r.planned.distance_m for r in records), 1),
         },
@@ -758,7 +436,7 @@ def _report(
         "scheduler": {
             "start_lag_ms": summary(lags, (50, 99)),
             f"calls_started_over_{LATE_MS:.0f}ms_late": sum(lag > LATE_MS for lag in lags),
-            "workers": WORKERS,
+            "workers": load.WORKERS,
             "max_calls_in_flight": intake.max_in_flight,
         },
         "alerts": {
@@ -789,6 +467,16 @@ def _report(
         "latency_from_planned_moment_ms": summary(
             (r.latency_ms + (r.started - r.scheduled) * 1000 for r in alerted), (50, 99)
         ),
+        "cost": {
+            "calls": handled,
+            "cpu_seconds": cpu_whole,
+            "cpu_ms_per_call": per_call,
+            "target_cpu_ms_per_call": TARGET_CPU_MS_PER_CALL,
+            "met": per_call.get("total", math.inf) <= TARGET_CPU_MS_PER_CALL,
+            "idle_cpu_ms_per_s": idle_rate,
+            "cpu_ms_per_call_above_idle": marginal,
+            "events_written": events,
+        },
         "cpu": cpu,
         "incident_log": incident_log,
         "warmup": {
@@ -799,4 +487,22 @@ def _report(
         },
         "units_alert_timeouts": timeouts,
         "services_alive_at_end": alive,
+    }
+
+
+def _headline(report: dict[str, Any]) -> dict[str, Any]:
+    """One row of the table: the load, what happened to the calls, latency, cost."""
+    latency = report["latency_ms"]
+    return {
+        "calls": report["calls"]["started"],
+        "alerted": report["alerts"]["received"],
+        "no_unit_free": report["calls"]["no_unit_free"],
+        "lost": report["alerts"]["missing"]
+        + report["incident_log"]["incidents_checked"]
+        - report["incident_log"]["complete"],
+        "alerted_twice": report["alerts"]["incidents_alerted_twice"],
+        **{k: latency.get(k) for k in ("p50", "p90", "p99", "max")},
+        "cpu_ms_per_call": report["cost"]["cpu_ms_per_call"],
+        "events_per_call": report["cost"]["events_written"]["store_events_per_call"],
+        "cpu_percent_of_2_cores": report["cpu"]["all_percent_of_2_cores"],
     }

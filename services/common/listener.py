@@ -29,8 +29,15 @@ class TopicListener:
         group_id: str,
         handle: Callable[[EventEnvelope], None],
         wants: Callable[[EventEnvelope], bool] = lambda envelope: True,
+        fetch_max_wait_ms: int = 25,
     ) -> None:
-        """``wants`` picks the events ``handle`` is called for; the rest are skipped."""
+        """``wants`` picks the events ``handle`` is called for; the rest are skipped.
+        ``fetch_max_wait_ms``: how long the broker holds a fetch that finds nothing new.
+        Tansu does not answer a waiting fetch early, so it is the floor of this hop's
+        latency; and each fetch costs the consumer and the broker CPU (an idle consumer
+        at 25 ms: about 0.10 s of CPU a second in the consumer and 0.04 s in the broker;
+        at 100 ms a third of that; docs/BENCHMARKS.md, suite intake)."""
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.bootstrap = bootstrap
         self.topic = topic
         self.group_id = group_id
@@ -59,7 +66,7 @@ class TopicListener:
                     auto_offset_reset="earliest",
                     # Tansu does not answer a waiting fetch early: a short wait keeps
                     # latency low (measured in docs/BENCHMARKS.md, the alerts suite).
-                    fetch_max_wait_ms=25,
+                    fetch_max_wait_ms=self.fetch_max_wait_ms,
                     allow_auto_create_topics=False,
                     **CLIENT_TIMEOUTS,
                     **security(),

@@ -43,6 +43,8 @@ def configure_logging(service: str, level: str | None = None) -> None:
     ]
     structlog.configure(
         processors=[
+            # First: a line below the level costs a level check, not the whole chain.
+            structlog.stdlib.filter_by_level,
             *shared,
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info if fmt == "json" else _identity,

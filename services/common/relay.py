@@ -80,7 +80,15 @@ class OutboxRelay:
         batch_size: int = 500,
         idle_wait: float = 0.5,
         loss_check_every: float = 2.0,
+        checkpoint_every: float = 0.5,
     ) -> None:
+        """``checkpoint_every``: seconds between saves of the relay's progress while it
+        publishes (each save is a transaction, an fsync on SQLite): at most one save per
+        ``checkpoint_every``, whether the relay is busy or publishes an event now and then
+        (an idle relay looks every ``idle_wait`` and saves what is pending then), and a
+        last one when it stops. A relay that dies meanwhile makes its successor publish
+        those events again, which every consumer skips (they dedupe: the relay also
+        republishes everything after the broker loses its data)."""
         self.store = store
         self.source = source
         self.topic = topic
@@ -89,6 +97,9 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.idle_wait = idle_wait
         self.loss_check_every = loss_check_every
+        self.checkpoint_every = checkpoint_every
+        self._unsaved: tuple[int, int] | None = None  # (position, token) published, not saved
+        self._saved_at = 0.0  # time.monotonic() of the last save
         self.name = f"relay:{topic}"
         self._epoch_name = f"epoch:{topic}"
         self.epoch = 0
@@ -98,6 +109,9 @@ class OutboxRelay:
         self._producer: KafkaProducer | None = None
         self._checker: KafkaConsumer | None = None
         self._acked: dict[int, int] = {}  # partition -> highest offset the broker acknowledged
+        # The checkpoints as this relay last saved them, under the lease token it saved
+        # them with: the next save writes only what changed (see ``_save``).
+        self._saved: tuple[int, dict[str, int]] | None = None
         self.published = 0  # messages sent since start, republished ones included
         self.republishes = 0
         # Called (in the relay's thread) when the broker turns out to have lost its data:
@@ -139,6 +153,7 @@ class OutboxRelay:
                 if self._producer is not None:
                     self._close_clients()
                 checkpoint = token = None
+                self._unsaved = None  # not ours to save any more
                 self._wake.wait(self.idle_wait)
                 self._wake.clear()
                 continue
@@ -146,6 +161,7 @@ class OutboxRelay:
                 checkpoint, token = None, holding.token
             try:
                 if checkpoint is None:
+                    self._unsaved = None
                     self._acked = self._load_acked()
                     self.epoch = self.store.load_checkpoint(self._epoch_name)
                     checkpoint = self.store.load_checkpoint(self.name)
@@ -164,7 +180,9 @@ class OutboxRelay:
                     continue
                 if published:
                     checkpoint = published
-                else:
+                else:  # caught up: save what was published, unless saved just now
+                    if time.monotonic() - self._saved_at >= self.checkpoint_every:
+                        self._save_progress()
                     self._wake.wait(self.idle_wait)
                 backoff = 0.1
             except LeaseLost as exc:
@@ -180,6 +198,10 @@ class OutboxRelay:
                 self._close_clients()
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
+        try:  # stopping: the next holder starts where this one ended
+            self._save_progress()
+        except Exception as exc:  # it publishes those events again; consumers skip them
+            log.warning("relay could not save its progress on stopping", error=repr(exc))
 
     def _publish_after(self, checkpoint: int, token: int) -> int:
         """Publish one batch; return the new checkpoint, or 0 when there was nothing."""
@@ -213,9 +235,19 @@ class OutboxRelay:
             acked[meta.partition] = max(meta.offset, acked.get(meta.partition, -1))
         self._acked = acked
         position = batch[-1].position
-        self._save(position, token)
+        self._unsaved = (position, token)
+        if time.monotonic() - self._saved_at >= self.checkpoint_every:
+            self._save_progress()
         self.published += len(batch)
         return position
+
+    def _save_progress(self) -> None:
+        """Save the progress published and not yet saved, if any."""
+        if self._unsaved is not None:
+            position, token = self._unsaved
+            self._save(position, token)
+            self._unsaved = None
+            self._saved_at = time.monotonic()
 
     # --- broker state ----------------------------------------------------------------
 
@@ -273,6 +305,7 @@ class OutboxRelay:
         return False
 
     def _restart_from_zero(self, token: int) -> int:
+        self._unsaved = None  # superseded: everything is published again from 0
         ensure_topics(self.bootstrap, [self.topic], self.partitions)
         if self.on_broker_reset is not None:
             self.on_broker_reset()
@@ -301,12 +334,23 @@ class OutboxRelay:
     # --- persistence of progress ---------------------------------------------------------
 
     def _save(self, position: int, token: int) -> None:
+        """The position published up to and each partition's acknowledged offset, in one
+        fenced transaction. Only the rows that changed since this relay's last save under
+        the same lease token are written (usually the position and one partition); the
+        first save, a new token (another replica may have written meanwhile) or a change
+        in the set of partitions rewrites them all, clearing the marks that are gone."""
         marks = {f"{self.name}:partition:{p}": offset for p, offset in self._acked.items()}
-        self.store.save_checkpoints(
-            {self.name: position, **marks},
-            clear_prefix=f"{self.name}:",
-            fence=self._fence(token),
-        )
+        wanted = {self.name: position, **marks}
+        saved = self._saved
+        if saved is not None and saved[0] == token and saved[1].keys() == wanted.keys():
+            changed = {name: at for name, at in wanted.items() if saved[1][name] != at}
+            self.store.save_checkpoints(changed, fence=self._fence(token))
+        else:
+            self._saved = None
+            self.store.save_checkpoints(
+                wanted, clear_prefix=f"{self.name}:", fence=self._fence(token)
+            )
+        self._saved = (token, wanted)
 
     def _fence(self, token: int) -> Callable[[Connection], None]:
         return lambda conn: self.lease.fence(conn, token)

@@ -6,6 +6,7 @@ writer of these streams, so nothing else can make the memory stale."""
 from __future__ import annotations
 
 import copy
+import itertools
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
@@ -36,9 +37,27 @@ class AggregateRepository(Generic[A]):
         self.items: dict[str, A] = {}
         self._position = 0
         self._lock = threading.Lock()
+        # Skipping the store's query when nothing was appended since the last one: a
+        # store only this process writes (SQLite, memory) tells it of every append at
+        # commit, so a tick that has not moved means nothing new. A store other replicas
+        # write (PostgreSQL) hears of theirs a moment later, so reads there always query.
+        self._may_skip = not store.shared
+        self._ticks = itertools.count(1)
+        self._appended = 0  # a new value from _ticks at each append
+        self._caught_up = -1  # the value _appended had when the last catch-up began
+        store.on_append(self._on_append)
+
+    def _on_append(self, _position: int) -> None:
+        self._appended = next(self._ticks)
 
     def catch_up(self) -> None:
+        """Fold what the store has that this repository has not seen yet (no query when
+        the store is known not to have changed since the last catch-up)."""
+        appended = self._appended
+        if self._may_skip and appended == self._caught_up:
+            return
         with self._lock:
+            self._caught_up = appended
             for event in self.store.iter_all(self._position):
                 if event.stream_id.startswith(self.prefix):
                     key = event.stream_id.removeprefix(self.prefix)

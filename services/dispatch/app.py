@@ -346,8 +346,8 @@ class DispatchApp:
         )
         if result is None:
             return self.get_incident(incident_id)
-        for event in result.events:
-            log.info(
+        for event in result.events:  # the store has them: a line each only when debugging
+            log.debug(
                 "incident event",
                 event_type=event.event_type,
                 version=event.stream_version,

@@ -1,5 +1,5 @@
 """The incident log and the incidents board: read models built from every service's
-events, in one transaction per event (see ``services/common/projection.py``).
+events, in one transaction per batch of events (see ``services/common/projection.py``).
 
 - ``incident_log_entries``: each event of an incident, with its whole envelope as it
   arrived, so a replay gives back exactly what was published. Read in the canonical order
@@ -11,8 +11,9 @@ events, in one transaction per event (see ``services/common/projection.py``).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -32,6 +33,7 @@ from sqlalchemy import (
 
 from services.common.enums import IncidentStatus
 from services.common.envelope import EventEnvelope, micros
+from services.common.projection import execute_many
 from services.migrations import upgrade
 
 metadata = MetaData()
@@ -80,65 +82,128 @@ _STATUS_AFTER = {
 
 class IncidentLogProjection:
     """Writes every event that belongs to an incident into that incident's log, and keeps
-    the incident's row on the board."""
+    the incident's row on the board. A batch costs a few statements whatever its size:
+    one multi-row insert of log entries, one read of the board rows it touches, and one
+    multi-row insert and one multi-row update of those rows."""
 
     name = "incident-log"
 
     def apply(self, conn: Connection, envelope: EventEnvelope) -> None:
-        if not envelope.correlation_id:
-            return  # not about an incident (a unit registered, say)
-        at = micros(envelope.occurred_at)
-        conn.execute(
-            entries_table.insert(),
-            {
-                "incident_id": envelope.correlation_id,
-                "source": envelope.source,
-                "stream_id": envelope.stream_id,
-                "stream_version": envelope.stream_version,
-                "event_id": envelope.event_id,
-                "event_type": envelope.event_type,
-                "occurred_at": at,
-                "envelope": envelope.SerializeToString(deterministic=True),
-            },
+        self.apply_batch(conn, [envelope])
+
+    def apply_batch(self, conn: Connection, envelopes: Sequence[EventEnvelope]) -> None:
+        mine = [e for e in envelopes if e.correlation_id]  # others: not about an incident
+        if not mine:
+            return
+        at = [micros(envelope.occurred_at) for envelope in mine]
+        execute_many(
+            conn,
+            _INSERT_ENTRY,
+            [
+                (
+                    envelope.correlation_id,
+                    envelope.source,
+                    envelope.stream_id,
+                    envelope.stream_version,
+                    envelope.event_id,
+                    envelope.event_type,
+                    when,
+                    envelope.SerializeToString(deterministic=True),
+                )
+                for envelope, when in zip(mine, at, strict=True)
+            ],
         )
-        self._summarize(conn, envelope, at)
+        self._summarize(conn, mine, at)
 
     @staticmethod
-    def _summarize(conn: Connection, envelope: EventEnvelope, at: int) -> None:
-        key = summaries_table.c.incident_id == envelope.correlation_id
-        row = conn.execute(select(summaries_table).where(key)).mappings().first()
-        changes: dict[str, object] = {
-            "events": (row["events"] if row else 0) + 1,
-            "last_event_at": max(at, row["last_event_at"] if row else 0),
-        }
-        kind = envelope.WhichOneof("payload")
-        if kind == "incident_created":
-            created = envelope.incident_created
-            changes.update(
-                incident_type=created.incident_type,
-                status=IncidentStatus.OPEN.name,
-                alarm_level=created.alarm_level or 1,
-                address=created.address,
-                opened_at=micros(created.opened_at) or at,
-            )
-            if created.HasField("location"):
-                changes.update(
-                    latitude=created.location.latitude, longitude=created.location.longitude
-                )
-        elif kind == "incident_classified":
-            changes["incident_type"] = envelope.incident_classified.to_type
-        elif kind == "alarm_level_raised":
-            changes["alarm_level"] = envelope.alarm_level_raised.to_level
-        elif kind in _STATUS_AFTER:
-            changes["status"] = _STATUS_AFTER[kind]
-            if kind != "incident_under_control":
-                changes["ended_at"] = at
-        if row is None:
-            conn.execute(
-                summaries_table.insert(), {"incident_id": envelope.correlation_id, **changes}
-            )
-        else:
-            conn.execute(summaries_table.update().where(key).values(**changes))
+    def _summarize(conn: Connection, envelopes: Sequence[EventEnvelope], at: list[int]) -> None:
+        ids = sorted({e.correlation_id for e in envelopes})
+        t = summaries_table.c
+        rows: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), _IN_CHUNK):
+            found = conn.execute(
+                select(summaries_table).where(t.incident_id.in_(ids[start : start + _IN_CHUNK]))
+            ).mappings()
+            rows.update({row["incident_id"]: dict(row) for row in found})
+        existing = set(rows)
+        for envelope, when in zip(envelopes, at, strict=True):
+            row = rows.get(envelope.correlation_id)
+            if row is None:
+                row = rows[envelope.correlation_id] = {
+                    "incident_id": envelope.correlation_id,
+                    **_NEW_SUMMARY,
+                }
+            _fold_summary(row, envelope, when)
+        new = [
+            (key, *(row[c] for c in _SUMMARY_COLUMNS))
+            for key, row in rows.items()
+            if key not in existing
+        ]
+        changed = [
+            (*(row[c] for c in _SUMMARY_COLUMNS), key)
+            for key, row in rows.items()
+            if key in existing
+        ]
+        if new:
+            execute_many(conn, _INSERT_SUMMARY, new)
+        if changed:
+            execute_many(conn, _UPDATE_SUMMARY, changed)
+
+
+_IN_CHUNK = 400  # ids per IN (...) of a query
+_SUMMARY_COLUMNS = [c.name for c in summaries_table.columns if c.name != "incident_id"]
+# A board row before its first event (the table's defaults, but no place yet).
+_NEW_SUMMARY: dict[str, Any] = {
+    "incident_type": "",
+    "status": IncidentStatus.NONE.name,
+    "alarm_level": 0,
+    "latitude": None,
+    "longitude": None,
+    "address": "",
+    "opened_at": 0,
+    "ended_at": 0,
+    "events": 0,
+    "last_event_at": 0,
+}
+# Multi-row writes go to the driver directly (``execute_many``).
+_INSERT_ENTRY = (
+    "INSERT INTO incident_log_entries (incident_id, source, stream_id, stream_version, "
+    "event_id, event_type, occurred_at, envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_SUMMARY = (
+    f"INSERT INTO incident_summaries (incident_id, {', '.join(_SUMMARY_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * (len(_SUMMARY_COLUMNS) + 1))})"
+)
+_UPDATE_SUMMARY = (
+    f"UPDATE incident_summaries SET {', '.join(f'{c} = ?' for c in _SUMMARY_COLUMNS)} "
+    "WHERE incident_id = ?"
+)
+
+
+def _fold_summary(row: dict[str, Any], envelope: EventEnvelope, at: int) -> None:
+    """What one event changes on its incident's board row (``at``: when it happened, µs)."""
+    row["events"] += 1
+    row["last_event_at"] = max(at, row["last_event_at"])
+    kind = envelope.WhichOneof("payload")
+    if kind == "incident_created":
+        created = envelope.incident_created
+        row.update(
+            incident_type=created.incident_type,
+            status=IncidentStatus.OPEN.name,
+            alarm_level=created.alarm_level or 1,
+            address=created.address,
+            opened_at=micros(created.opened_at) or at,
+        )
+        if created.HasField("location"):
+            row.update(latitude=created.location.latitude, longitude=created.location.longitude)
+    elif kind == "incident_classified":
+        row["incident_type"] = envelope.incident_classified.to_type
+    elif kind == "alarm_level_raised":
+        row["alarm_level"] = envelope.alarm_level_raised.to_level
+    elif kind in _STATUS_AFTER:
+        row["status"] = _STATUS_AFTER[kind]
+        if kind != "incident_under_control":
+            row["ended_at"] = at
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from faust.types import TP
 from mode.types.signals import BaseSignalT
 
 from services.common.config import TOPICS, settings
-from services.common.projection import ProjectionRunner
+from services.common.projection import Message, ProjectionRunner
 from services.common.relay import publish_epoch
 
 log = structlog.get_logger(__name__)
@@ -84,38 +84,48 @@ def create_stream_app(
 
     @app.agent(topics, name="incident-log-writer")
     async def write_incident_log(stream: faust.StreamT) -> None:
-        """Every event of every service -> the incident log (duplicates skipped)."""
-        async for event in stream.events():
-            message = event.message
-            epoch = publish_epoch(message.headers)
-            known = epochs.setdefault(message.topic, epoch)
-            if epoch > known:
-                epochs[message.topic] = epoch
-                await rewind(app, message.topic, epoch)
-            await apply_until_done(
-                runner, message.topic, message.partition, message.offset, event.value
-            )
+        """Every event of every service -> the incident log (duplicates skipped), in
+        batches of what has arrived within ``BATCH_WITHIN`` seconds (at most
+        ``BATCH_MAX``): one transaction each. faust acknowledges a batch's messages only
+        once this loop has gone past it, that is, after its commit."""
+        # take_events is faust-streaming's, not in faust's StreamT interface
+        batches = stream.take_events(BATCH_MAX, within=BATCH_WITHIN)  # type: ignore[attr-defined]
+        async for events in batches:
+            batch: list[Message] = []
+            for event in events:
+                message = event.message
+                epoch = publish_epoch(message.headers)
+                known = epochs.setdefault(message.topic, epoch)
+                if epoch > known:
+                    epochs[message.topic] = epoch
+                    await rewind(app, message.topic, epoch)
+                batch.append((message.topic, message.partition, message.offset, event.value))
+            await apply_until_done(runner, batch)
 
     return app
 
 
-async def apply_until_done(
-    runner: ProjectionRunner, topic: str, partition: int, offset: int, value: bytes
-) -> None:
-    """Apply one message, retrying a failing database with back-off for as long as it
-    takes. An exception must not escape: faust would restart the agent past this
-    message, and every later event of its stream would then be held back for good."""
+BATCH_MAX = 500  # messages per transaction of the incident log, at most
+BATCH_WITHIN = 0.02  # seconds a batch waits to fill: the incident log's added delay, at most
+
+
+async def apply_until_done(runner: ProjectionRunner, batch: list[Message]) -> None:
+    """Apply a batch of messages, retrying a failing database with back-off for as long
+    as it takes. An exception must not escape: faust would restart the agent past these
+    messages, and every later event of their streams would then be held back for good."""
     delay = 0.1
     while True:
         try:
-            await asyncio.to_thread(runner.handle_message, topic, partition, offset, value)
+            await asyncio.to_thread(runner.handle_messages, batch)
             return
         except Exception as exc:
+            topic, partition, offset, _value = batch[0]
             log.warning(
-                "incident log cannot apply an event; retrying",
+                "incident log cannot apply a batch of events; retrying",
                 topic=topic,
                 partition=partition,
                 offset=offset,
+                events=len(batch),
                 error=repr(exc),
                 retry_in=delay,
             )

@@ -360,8 +360,8 @@ class UnitsApp:
 
     @staticmethod
     def _log(result: AppendResult) -> None:
-        for event in result.events:
-            log.info(
+        for event in result.events:  # the store has them: a line each only when debugging
+            log.debug(
                 "unit event",
                 event_type=event.event_type,
                 stream_id=event.stream_id,

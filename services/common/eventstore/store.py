@@ -35,6 +35,7 @@ from services.common.eventstore.memory import MemoryBackend
 from services.common.eventstore.model import (
     AppendResult,
     CommandKey,
+    ConcurrencyConflict,
     NewEvent,
     RecordedEvent,
     SeenRequest,
@@ -110,6 +111,12 @@ class EventStore:
         (``last_position`` 0 when unknown)."""
         self._listeners.append(listener)
 
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may append to this store (PostgreSQL: replicas); their
+        appends reach ``on_append`` listeners only once notified."""
+        return isinstance(self._backend, PostgresBackend)
+
     def watch_appends(self) -> None:
         """Hear of appends by the other processes sharing this store (replicas of the
         service): PostgreSQL's LISTEN/NOTIFY. SQLite and memory stores have one process."""
@@ -146,7 +153,11 @@ class EventStore:
         ``ConcurrencyConflict`` for a stale expected version and ``RequestIdReused`` for
         a key seen before with another operation or content."""
         self._validate(appends, key)
-        result = self._backend.append(appends, key)
+        try:
+            result = self._backend.append(appends, key)
+        except ConcurrencyConflict:
+            self._appended(0)  # someone else appended: readers must look again
+            raise
         if not result.replayed:
             self._appended(result.events[-1].position)
         return result
