@@ -553,7 +553,7 @@ def test_the_readme_has_the_session_and_only_commands_a_reader_can_run() -> None
 
 @pytest.mark.e2e
 @pytest.mark.slow
-@pytest.mark.timeout(600)  # about 2 min alone (`uc generate` takes 1.5); 5 on a machine shared 20 ways
+@pytest.mark.timeout(600)  # about 2 min alone; 5 on a machine shared 20 ways
 def test_the_readme_session_runs_as_written(stack: Stack, tmp_path: Path) -> None:
     first, lines = readme_session(README.read_text())
     steps = parse_session(lines, first)
