@@ -17,7 +17,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
+import grpc
 
+from emergency.v1 import units_pb2
 from services.analytics.agreement import Ranking, measure
 from services.analytics.cad import (
     DEFAULT_MAPPING,
@@ -35,6 +37,7 @@ from services.analytics.calibration import (
 from services.analytics.calibration import by_year as calibration_by_year
 from services.analytics.coverage import build_grid, call_weights, capable_units, commitment_impact
 from services.analytics.history import moment
+from services.analytics.history_import import import_request, source_name
 from services.analytics.period import load_period_standards, period_report
 from services.analytics.period_page import (
     incidents_csv,
@@ -45,6 +48,7 @@ from services.analytics.period_page import (
 )
 from services.cli import record
 from services.cli.groups import GroupWithDefault
+from services.cli.session import Session, fail, pass_session
 from services.common.jurisdiction import (
     Jurisdiction,
     JurisdictionError,
@@ -158,6 +162,71 @@ history_group = GroupWithDefault(
     help="Incidents in the record (uc history [--status ...]), or a CAD export (uc history check).",
 )
 history_group.add_command(history_check)
+
+
+@history_group.command(name="import")
+@click.argument("history_path", type=EXISTING)
+@click.option(
+    "--source",
+    default=None,
+    help="The export format's name in the record (default: the mapping file's name, "
+    "sf-calls-for-service); with each incident's number it makes the incident's id.",
+)
+@pass_session
+def history_import(
+    session: Session,
+    history_path: Path,
+    source: str | None,
+    mapping_path: Path | None,
+    time_zone: str | None,
+) -> None:
+    """Write a CAD export's incidents into the running system's record, at their
+    original times (an administrator's token: UC_TOKEN=demo-admin-01). Bad rows are named
+    (line, column, reason) and left out; an incident the service refuses is named and
+    left out whole; an incident already in the record is not written again."""
+    listed = session.ask(session.client.units.ListUnits, units_pb2.ListUnitsRequest())
+    units = {u.profile.unit_id: u.profile.station_id for u in listed.units}
+    mapping_file = mapping_path or DEFAULT_MAPPING
+    mapping = load_mapping(mapping_file)
+    try:
+        found = read_cad(history_path.read_text(encoding="utf-8"), mapping, units, time_zone)
+    except (CadFileError, OSError) as exc:
+        raise click.ClickException(f"{history_path}: {exc}") from None
+    for problem in found.problems:
+        click.echo(f"{problem.describe(str(history_path))} (row left out)", err=True)
+    name = source or source_name(Path(mapping_file))
+    imported = already = refused = 0
+    for incident in found.incidents:
+        request = import_request(incident, mapping, name, history_path.name)
+        try:
+            reply = session.client.dispatch.ImportHistoricalIncident(request)
+        except grpc.RpcError as error:
+            assert isinstance(error, grpc.Call)
+            if error.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+                fail(error)
+            if error.code() is not grpc.StatusCode.INVALID_ARGUMENT:
+                fail(error)
+            refused += 1
+            click.echo(
+                f"{history_path}: incident {incident.incident_id} refused "
+                f"({error.details()}); left out",
+                err=True,
+            )
+            continue
+        if reply.imported:
+            imported += 1
+        else:
+            already += 1
+    skipped = sum(found.skipped.values())
+    click.echo(
+        f"{history_path}: {found.rows} rows; {imported} incidents imported, {already} "
+        f"already in the record, {refused} refused; {len(found.problems)} bad row(s) left "
+        f"out, {skipped} row(s) of unit types outside the system skipped"
+    )
+
+
+history_options(history_import)
+
 
 report_group = GroupWithDefault(
     "report",

@@ -8,6 +8,7 @@ from services.common.listener import TopicListener
 from services.common.runtime import ServiceRuntime
 from services.dispatch.api import ACCESS, mount
 from services.dispatch.app import DispatchApp, wants_unit_event
+from services.dispatch.history import known_units
 from services.dispatch.request_filler import RequestFiller
 from services.dispatch.travel import travel_for
 from services.dispatch.units_client import UnitsClient
@@ -23,6 +24,7 @@ def main() -> None:
         units,
         travel=travel_for(runtime.jurisdiction),
         bounds=runtime.jurisdiction.jurisdiction.bounds,
+        known_units=known_units(runtime.jurisdiction),
     )
     environment = runtime.settings.environment
     secret = environment.uc_service_token

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import grpc
+from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc
 from services.common.auth import READERS, STAFF, current_authorization, current_principal
 from services.common.enums import CallSource, IncidentStatus
-from services.common.envelope import timestamp
+from services.common.envelope import micros, timestamp
 from services.common.geo import Point
 from services.common.grpc_server import GrpcServer
+from services.common.jurisdiction import Role
 from services.dispatch.app import DispatchApp
 from services.dispatch.commands import (
     AssumeCommand,
@@ -26,27 +28,35 @@ from services.dispatch.commands import (
     TransferCommand,
 )
 from services.dispatch.domain import Incident
+from services.dispatch.history import HistoricalUnitTimes, ImportHistoricalIncident
 
-ACCESS = {
-    name: STAFF
-    for name in (
-        "ReceiveCall",
-        "DispatchUnit",
-        "RaiseAlarmLevel",
-        "RequestUnits",
-        "AssumeCommand",
-        "TransferCommand",
-        "MarkUnderControl",
-        "CloseIncident",
-        "CancelIncident",
-        "ClassifyIncident",
-        "CancelResourceRequest",
-    )
-} | {
-    # reads: read-only staff (supervisors, wall boards) too
-    name: READERS
-    for name in ("GetIncident", "FindDuplicates", "RecommendUnits", "ListIncidents")
-}
+ACCESS = (
+    {
+        name: STAFF
+        for name in (
+            "ReceiveCall",
+            "DispatchUnit",
+            "RaiseAlarmLevel",
+            "RequestUnits",
+            "AssumeCommand",
+            "TransferCommand",
+            "MarkUnderControl",
+            "CloseIncident",
+            "CancelIncident",
+            "ClassifyIncident",
+            "CancelResourceRequest",
+        )
+    }
+    | {
+        # reads: read-only staff (supervisors, wall boards) too
+        name: READERS
+        for name in ("GetIncident", "FindDuplicates", "RecommendUnits", "ListIncidents")
+    }
+    | {
+        # history goes into the record by an administrator only
+        "ImportHistoricalIncident": {Role.ADMIN},
+    }
+)
 
 
 def incident_message(incident: Incident) -> dispatch_pb2.Incident:
@@ -296,6 +306,54 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
                 for s in result.shortfalls
             ],
         )
+
+    def ImportHistoricalIncident(
+        self,
+        request: dispatch_pb2.ImportHistoricalIncidentRequest,
+        context: grpc.ServicerContext,
+    ) -> dispatch_pb2.ImportHistoricalIncidentResponse:
+        incident_id, imported, events = self.app.import_history(
+            import_command(request), current_principal().actor
+        )
+        return dispatch_pb2.ImportHistoricalIncidentResponse(
+            incident_id=incident_id, imported=imported, events=events
+        )
+
+
+def _instant(message: Message, name: str) -> int | None:
+    """A Timestamp field as µs since the epoch; None when it is unset."""
+    return micros(getattr(message, name)) if message.HasField(name) else None
+
+
+def import_command(
+    request: dispatch_pb2.ImportHistoricalIncidentRequest,
+) -> ImportHistoricalIncident:
+    """The request as the application's command (times as µs, unset as None)."""
+    return ImportHistoricalIncident(
+        source=request.source,
+        file_name=request.file_name,
+        source_incident_id=request.source_incident_id,
+        call_number=request.call_number,
+        source_incident_type=request.source_incident_type,
+        incident_type=request.incident_type,
+        location=_point(request.location) if request.HasField("location") else None,
+        address=request.address,
+        district=request.district,
+        alarm_level=request.alarm_level,
+        received_us=_instant(request, "received_at"),
+        units=tuple(
+            HistoricalUnitTimes(
+                unit_id=u.unit_id,
+                unit_type=u.unit_type,
+                capability=u.capability,
+                dispatched_us=_instant(u, "dispatched_at"),
+                en_route_us=_instant(u, "en_route_at"),
+                on_scene_us=_instant(u, "on_scene_at"),
+                available_us=_instant(u, "available_at"),
+            )
+            for u in request.units
+        ),
+    )
 
 
 def mount(server: GrpcServer, app: DispatchApp) -> None:

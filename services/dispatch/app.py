@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Protocol
 
 import structlog
@@ -29,7 +29,13 @@ from services.common.errors import (
     NotFound,
     Unavailable,
 )
-from services.common.eventstore import CommandKey, EventStore, RecordedEvent, now_us
+from services.common.eventstore import (
+    CommandKey,
+    ConcurrencyConflict,
+    EventStore,
+    RecordedEvent,
+    now_us,
+)
 from services.common.geo import Point
 from services.common.jurisdiction import CAPABILITIES, Bounds
 from services.common.repository import AggregateRepository
@@ -50,6 +56,15 @@ from services.dispatch.commands import (
 )
 from services.dispatch.domain import MAX_ALARM_LEVEL, Call, Incident, Outcome, stream_id
 from services.dispatch.duplicates import LikelyDuplicate, OpenIncident, find_duplicates
+from services.dispatch.history import (
+    ImportHistoricalIncident,
+    KnownUnit,
+    check_import,
+    historical_events,
+    historical_incident_id,
+    history_stream,
+    import_actor,
+)
 from services.dispatch.recommend import Candidate, CandidatePool, Recommendation, recommend
 from services.dispatch.runcards import RunCards, load_run_cards
 from services.dispatch.travel import StraightLineTravel, TravelTime
@@ -112,8 +127,11 @@ class DispatchApp:
         run_cards: RunCards | None = None,
         travel: TravelTime | None = None,
         bounds: Bounds | None = None,
+        known_units: Mapping[str, KnownUnit] | None = None,
     ) -> None:
         self.store = store
+        # The jurisdiction's units (station, tier), for importing historical incidents.
+        self.known_units: Mapping[str, KnownUnit] = known_units or {}
         self.bounds = bounds  # the jurisdiction's: calls from outside are refused
         self.units = units
         self.run_cards = run_cards or load_run_cards()
@@ -284,6 +302,43 @@ class DispatchApp:
             case CancelResourceRequest():
                 return incident.cancel_request(command.resource_request_id, command.reason)
         raise AssertionError(f"no decision for {type(command).__name__}")
+
+    # --- history ----------------------------------------------------------------------
+
+    def import_history(
+        self, command: ImportHistoricalIncident, actor: str
+    ) -> tuple[str, bool, int]:
+        """Write one historical incident into the record (a ``history-`` stream, one
+        append: all of it or nothing), at its original times, with the actor
+        ``SYSTEM:import:<file>``; ``actor`` (the admin) is kept in ``IncidentImported``.
+        Returns the incident id, whether it was written now (False: it was in the record
+        already) and how many events it has."""
+        check_import(command, self.known_units)
+        self.run_cards.check_incident_type(command.incident_type)
+        if command.location is not None:
+            self._checked_location(command.location)
+        incident_id = historical_incident_id(command.source, command.source_incident_id)
+        structlog.contextvars.bind_contextvars(correlation_id=incident_id)
+        stream = history_stream(incident_id)
+        held = self.store.stream_version(stream)
+        if held:
+            return incident_id, False, held
+        key = system_key(f"history:{incident_id}", "ImportHistoricalIncident")
+        who = import_actor(command.file_name or command.source)
+        events = [
+            new_event(
+                message, correlation_id=incident_id, causation_id=key.request_id, actor=who
+            )._replace(occurred_at=at)
+            for at, message in historical_events(command, incident_id, self.known_units, actor)
+        ]
+        try:
+            result = self.store.append(stream, 0, events, key)
+        except ConcurrencyConflict:  # another import of the same incident got there first
+            return incident_id, False, self.store.stream_version(stream)
+        if result.replayed:
+            return incident_id, False, self.store.stream_version(stream)
+        log.info("historical incident imported", events=len(events), source=command.source)
+        return incident_id, True, len(events)
 
     # --- what the units service reports --------------------------------------------------
 
