@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 import click
 import grpc
 
-from emergency.v1 import units_pb2
+from emergency.v1 import incidents_pb2, units_pb2
 from services.analytics.agreement import Ranking, measure
 from services.analytics.cad import (
     DEFAULT_MAPPING,
@@ -49,6 +50,7 @@ from services.analytics.period_page import (
 from services.cli import record
 from services.cli.groups import GroupWithDefault
 from services.cli.session import Session, fail, pass_session
+from services.common.envelope import timestamp
 from services.common.jurisdiction import (
     Jurisdiction,
     JurisdictionError,
@@ -240,8 +242,9 @@ report_group = GroupWithDefault(
     "--history",
     "history_path",
     type=EXISTING,
-    required=True,
-    help="The calls: a CAD export (reading the incident record instead is to come).",
+    default=None,
+    help="The calls: a CAD export. Without it, the running system's incident record "
+    "(GetPeriodReport: imported history and the system's own incidents).",
 )
 @click.option(
     "--from",
@@ -270,8 +273,10 @@ report_group = GroupWithDefault(
     default=None,
     help="The standards checked (default: services/config/period-standards.yaml).",
 )
+@click.pass_context
 def report_period(
-    history_path: Path,
+    ctx: click.Context,
+    history_path: Path | None,
     from_text: str,
     to_text: str,
     district: str | None,
@@ -282,8 +287,13 @@ def report_period(
     jurisdiction_path: Path | None,
 ) -> None:
     """Response performance over a period, per station district and month, against the
-    standards: an HTML page with charts, JSON and CSV. An empty period gives an empty
-    report."""
+    standards: an HTML page with charts, JSON and CSV, from a CAD export (--history) or
+    from the running system's record. An empty period gives an empty report."""
+    if history_path is None:
+        if standards_path is not None:
+            raise click.UsageError("--standards goes with --history: the record uses the service's")
+        _period_from_record(ctx.find_object(Session), from_text, to_text, district, out_prefix)
+        return
     jurisdiction = open_jurisdiction(jurisdiction_path)
     mapping = load_mapping(mapping_path or DEFAULT_MAPPING)
     found = read_history(history_path, mapping_path, jurisdiction, time_zone, quiet=True)
@@ -327,6 +337,47 @@ def report_period(
         f"{o.incidents} incidents; first arrival p90 {arrival.p90_s:.0f} s "
         f"({arrival.verdict}, limit {arrival.limit_s:.0f} s); 5-minute circle "
         f"{100 * (o.circle_share or 0):.1f}% of {o.circle_n}",
+        err=True,
+    )
+
+
+def _period_from_record(
+    session: Session | None, from_text: str, to_text: str, district: str | None, prefix: str
+) -> None:
+    """The period report of the running system's record (GetPeriodReport), its days in
+    the jurisdiction's zone; the same files as from a CAD export."""
+    assert session is not None, "uc's group gives every command its session"
+    try:
+        start, end = period_range(from_text, to_text, session.zone)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    reply = session.ask(
+        # years of incidents are folded and charted: more than the default 10 s may pass
+        lambda request: session.client.incidents.GetPeriodReport(request, timeout=300),
+        incidents_pb2.GetPeriodReportRequest(
+            period_from=timestamp(start), period_to=timestamp(end), district=district or ""
+        ),
+    )
+    files = {
+        f"{prefix}.html": reply.html,
+        f"{prefix}.json": reply.json,
+        f"{prefix}.csv": reply.csv,
+        f"{prefix}-incidents.csv": reply.incidents_csv,
+    }
+    for name, text in files.items():
+        Path(name).write_text(text, encoding="utf-8")
+        click.echo(name)
+    if not reply.incidents:
+        click.echo("no incidents in this period: the report is empty", err=True)
+        return
+    overall = json.loads(reply.json)["overall"]
+    arrival = overall["metrics"]["first_arrival"]
+    circle = overall["circle"]
+    p90 = "no data" if arrival["p90_s"] is None else f"{arrival['p90_s']:.0f} s"
+    click.echo(
+        f"{reply.incidents} incidents (from the record); first arrival p90 {p90} "
+        f"({arrival['verdict']}, limit {arrival['limit_s']:.0f} s); 5-minute circle "
+        f"{100 * (circle['share'] or 0):.1f}% of {circle['n']}",
         err=True,
     )
 

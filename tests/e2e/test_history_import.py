@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import grpc
 import pytest
 
 from emergency.v1 import common_pb2, dispatch_pb2, events_pb2, incidents_pb2, units_pb2
 from services.analytics.cad import load_mapping, read_cad
+from services.analytics.period import period_report
+from services.analytics.period_page import period_json, period_range
 from services.common.config import CONFIG_DIR
-from services.common.envelope import micros
+from services.common.envelope import micros, timestamp
 from services.common.jurisdiction import load_jurisdiction
 from services.dispatch.history import historical_incident_id
 from tests.e2e.conftest import ADMIN, Clients, eventually, running_stack
@@ -32,6 +38,8 @@ SF_CALLS = (
     / ("calls-lone-mountain-2009-2019.csv")
 )
 SF_JURISDICTION = CONFIG_DIR / "jurisdiction" / "san-francisco.yaml"
+ZONE = ZoneInfo("America/Los_Angeles")
+VIEWER = [("authorization", "Bearer demo-sup-01")]
 ROWS = 60  # the first rows of the export: about 15 incidents of 2009
 pytestmark = pytest.mark.skipif(not SF_CALLS.exists(), reason="../shared/data/sf is not here")
 
@@ -134,7 +142,7 @@ def test_the_slice_goes_into_the_record_once(
         reply = clients.incidents.SearchIncidents(
             incidents_pb2.SearchIncidentsRequest(statuses=[common_pb2.CLOSED], limit=1000),
             metadata=ADMIN,
-            timeout=5,
+            timeout=30,
         )
         return list(reply.incidents) if len(reply.incidents) == n else None
 
@@ -151,7 +159,7 @@ def test_the_slice_goes_into_the_record_once(
     first = found.incidents[0]
     incident_id = historical_incident_id("sf-calls-for-service", first.incident_id)
     log = clients.incidents.GetIncidentLog(
-        incidents_pb2.GetIncidentLogRequest(incident_id=incident_id), metadata=ADMIN, timeout=10
+        incidents_pb2.GetIncidentLogRequest(incident_id=incident_id), metadata=ADMIN, timeout=30
     )
     assert log.entries[0].event_type in ("IncidentImported", "CallReceived", "IncidentCreated")
     assert micros(log.entries[0].occurred_at) == first.received_us
@@ -165,7 +173,7 @@ def test_the_slice_goes_into_the_record_once(
     )
     assert [e.event_id for e in from_kafka.entries] == [e.event_id for e in log.entries]
     report = clients.incidents.GetReport(
-        incidents_pb2.GetReportRequest(incident_id=incident_id), metadata=ADMIN, timeout=10
+        incidents_pb2.GetReportRequest(incident_id=incident_id), metadata=ADMIN, timeout=30
     )
     assert first.units[0].unit_id in report.html and "America/Los_Angeles" in report.html
 
@@ -175,8 +183,85 @@ def test_the_slice_goes_into_the_record_once(
             statuses=[s for s in common_pb2.IncidentStatus.values() if s]
         ),
         metadata=ADMIN,
-        timeout=5,
+        timeout=30,
     )
     assert not ids & {i.incident_id for i in listed.incidents}
-    units = clients.units.ListUnits(units_pb2.ListUnitsRequest(), metadata=ADMIN, timeout=5)
+    units = clients.units.ListUnits(units_pb2.ListUnitsRequest(), metadata=ADMIN, timeout=30)
     assert units.units and {u.status for u in units.units} == {common_pb2.AVAILABLE}
+
+
+def test_the_period_report_from_the_record_equals_the_csv_s(
+    stack: Stack, clients: Clients, slice_file: Path, tmp_path: Path
+) -> None:
+    found = expected(slice_file)
+    done = uc(stack, "demo-admin-01", "history", "import", str(slice_file))  # or again
+    assert done.returncode == 0, done.stderr
+
+    def record_has_all() -> incidents_pb2.PeriodReport | None:
+        reply = clients.incidents.GetPeriodReport(
+            incidents_pb2.GetPeriodReportRequest(
+                period_from=timestamp(start), period_to=timestamp(end)
+            ),
+            metadata=VIEWER,
+            timeout=60,  # the charts are drawn on a machine other tests share
+        )
+        # every incident whole: the last event of each (IncidentClosed) has arrived
+        closed = json.loads(reply.json)["overall"]["incidents"] == len(found.incidents)
+        return reply if closed and reply.incidents == len(found.incidents) else None
+
+    start, end = period_range("2009-01-01", "2019-12-31", ZONE)
+    eventually(record_has_all, timeout=180, what="the slice in the record")
+    # the figures once every event of every incident is in the log
+    time.sleep(2)
+    reply = record_has_all()
+    assert reply is not None and reply.time_zone == "America/Los_Angeles"
+    from_csv = period_report(found.incidents, start, end, ZONE)
+    assert reply.json == period_json(from_csv)
+    assert "<svg" in reply.html and "OpenStreetMap" in reply.html
+
+    # the command line writes the same files from the record
+    out = tmp_path / "record"
+    done = uc(
+        stack,
+        "demo-cmd-01",
+        "report",
+        "period",
+        "--from",
+        "2009-01-01",
+        "--to",
+        "2019-12-31",
+        "--out",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    assert Path(f"{out}.json").read_text(encoding="utf-8") == period_json(from_csv)
+    assert f"{len(found.incidents)} incidents (from the record)" in done.stderr
+
+    # one district; an empty period; a period that ends before it begins
+    district = found.incidents[0].station_area
+    one = clients.incidents.GetPeriodReport(
+        incidents_pb2.GetPeriodReportRequest(
+            period_from=timestamp(start), period_to=timestamp(end), district=district
+        ),
+        metadata=VIEWER,
+        timeout=60,
+    )
+    assert one.json == period_json(period_report(found.incidents, start, end, ZONE, district))
+    empty = clients.incidents.GetPeriodReport(
+        incidents_pb2.GetPeriodReportRequest(
+            period_from=timestamp(end), period_to=timestamp(end + 86_400_000_000)
+        ),
+        metadata=VIEWER,
+        timeout=60,
+    )
+    assert empty.incidents == 0 and json.loads(empty.json)["overall"]["incidents"] == 0
+    with pytest.raises(grpc.RpcError) as refused:
+        clients.incidents.GetPeriodReport(
+            incidents_pb2.GetPeriodReportRequest(
+                period_from=timestamp(end), period_to=timestamp(start)
+            ),
+            metadata=VIEWER,
+            timeout=60,  # the charts are drawn on a machine other tests share
+        )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "period_to" in (refused.value.details() or "")
