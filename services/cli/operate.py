@@ -55,9 +55,13 @@ def run(data_dir: Path, broker_port: int) -> None:
         kind = "HTTP/JSON" if service in HTTP_SERVICES else "gRPC"
         click.echo(f"  {service:<10} {stack.address(service)}  ({kind}, healthy)")
     click.echo(f"  data       {data_dir.resolve()}")
+    city = load_jurisdiction(jurisdiction_file())
+    lat, lon = city.stations[0].location
     click.echo(
-        "Try: .venv/bin/uc call --type residential_fire --lat 28.2282 --lon 112.9388 "
-        "--caller 13800000000\nCtrl-C stops everything.\n"
+        f"  jurisdiction {city.jurisdiction.name} ({city.jurisdiction.time_zone}), "
+        f"{jurisdiction_file()}\n"
+        f"Try: .venv/bin/uc call --type residential_fire --lat {lat + 0.002:.4f} "
+        f"--lon {lon + 0.002:.4f} --caller 13800000000\nCtrl-C stops everything.\n"
     )
     stack.watch()
 

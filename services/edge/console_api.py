@@ -522,6 +522,8 @@ async def config(request: Request, person: Reader) -> dict[str, Any]:
             "name": j.jurisdiction.name,
             "time_zone": j.jurisdiction.time_zone,
             "bounds": {"south": b.south, "west": b.west, "north": b.north, "east": b.east},
+            # the data's licence notice (OpenStreetMap's for SF), shown on the map
+            "attribution": j.jurisdiction.attribution,
         },
         "incident_types": INCIDENT_TYPES,
         "call_sources": list(limits.CALL_SOURCES),

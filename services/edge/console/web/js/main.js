@@ -143,7 +143,7 @@ async function start() {
   refreshTexts()
   if (!started) {
     started = true
-    initMap(geojson, (lat, lon) => pickLocation(lat, lon))
+    initMap(geojson, (lat, lon) => pickLocation(lat, lon), config.jurisdiction.attribution)
     initIntake((id) => select(id))
     initQueue((id) => select(id))
     initUnits()

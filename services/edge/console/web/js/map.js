@@ -23,6 +23,12 @@ export function meaning(status) {
   return 'unknown'
 }
 
+function escapeHtml(text) {
+  const span = document.createElement('span')
+  span.textContent = text
+  return span.innerHTML
+}
+
 let map = null
 let unitLayer = null
 let incidentLayer = null
@@ -30,7 +36,7 @@ let pickMarker = null
 const unitMarkers = new Map()
 const incidentMarkers = new Map()
 
-export function initMap(geojson, onPick) {
+export function initMap(geojson, onPick, attribution = '') {
   const L = window.L
   map = L.map('map', {
     attributionControl: false,
@@ -53,6 +59,13 @@ export function initMap(geojson, onPick) {
   }).addTo(map)
   unitLayer = L.layerGroup().addTo(map)
   incidentLayer = L.layerGroup().addTo(map)
+  // The data's licence notice (OpenStreetMap's ODbL for a city built from its stations)
+  // travels with the map; as text, never as HTML.
+  if (attribution) {
+    const notice = L.control.attribution({ prefix: false, position: 'bottomright' })
+    notice.addAttribution(escapeHtml(attribution))
+    notice.addTo(map)
+  }
   // First view: where the stations are (the city), inside the jurisdiction's bounds.
   const stations = geojson.features.filter((f) => f.properties.kind === 'station')
   const core = stations.filter((f) => f.properties.tier === 'PROFESSIONAL')
