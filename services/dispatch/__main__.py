@@ -3,6 +3,8 @@ to the units topic (declines, time-outs and releases of units on its incidents) 
 the request filler, which re-dispatches and releases on its own with the service credential
 ``UC_SERVICE_TOKEN`` (an operator of role SERVICE in the jurisdiction file)."""
 
+import threading
+
 from services.common.config import TOPICS
 from services.common.listener import TopicListener
 from services.common.runtime import ServiceRuntime
@@ -25,7 +27,11 @@ def main() -> None:
         travel=travel_for(runtime.jurisdiction),
         bounds=runtime.jurisdiction.jurisdiction.bounds,
         known_units=known_units(runtime.jurisdiction),
+        jurisdiction=runtime.jurisdiction,
     )
+    # The coverage grid (travel from every station to every cell) takes seconds to build:
+    # built once in the background, so the first GetCoverage does not wait for all of it.
+    threading.Thread(target=app.coverage_grid, name="coverage-grid", daemon=True).start()
     environment = runtime.settings.environment
     secret = environment.uc_service_token
     token = secret.get_secret_value() if secret else DEMO_SERVICE_TOKEN

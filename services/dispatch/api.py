@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import grpc
+import numpy as np
 from google.protobuf.message import Message
+from numpy.typing import NDArray
 
 from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc
+from services.analytics.coverage import CIRCLE_S, Grid
+from services.analytics.coverage import Unit as CoverageUnit
 from services.common.auth import READERS, STAFF, current_authorization, current_principal
 from services.common.enums import CallSource, IncidentStatus
 from services.common.envelope import micros, timestamp
@@ -50,7 +54,13 @@ ACCESS = (
     | {
         # reads: read-only staff (supervisors, wall boards) too
         name: READERS
-        for name in ("GetIncident", "FindDuplicates", "RecommendUnits", "ListIncidents")
+        for name in (
+            "GetIncident",
+            "FindDuplicates",
+            "RecommendUnits",
+            "ListIncidents",
+            "GetCoverage",
+        )
     }
     | {
         # history goes into the record by an administrator only
@@ -307,6 +317,44 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
             ],
         )
 
+    def GetCoverage(
+        self, request: dispatch_pb2.GetCoverageRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.Coverage:
+        impact, capable, committed = self.app.coverage_now(
+            request.capability, current_authorization()
+        )
+        grid = self.app.coverage_grid()
+        reached_now = _reached(grid, [u for u in capable if u.unit_id not in committed])
+        move = impact.move_up
+        return dispatch_pb2.Coverage(
+            capability=request.capability or "engine",
+            limit_seconds=CIRCLE_S,
+            share_all=impact.before.share or 0.0,
+            share_now=impact.after.share or 0.0,
+            capable_units=len(capable),
+            available_units=len(capable) - len(committed),
+            committed_unit_ids=sorted(committed),
+            cell_m=grid.cell_m,
+            latitudes=grid.lats.tolist(),
+            longitudes=grid.lons.tolist(),
+            covered=reached_now.tolist(),
+            fallen=[
+                dispatch_pb2.Coverage.District(
+                    district=d.district, share_all=d.before or 0.0, share_now=d.after or 0.0
+                )
+                for d in impact.fallen
+            ],
+            move_up=dispatch_pb2.Coverage.MoveUp(
+                unit_id=move.unit_id,
+                from_station=move.from_station,
+                to_station=move.to_station,
+                share_before=move.before,
+                share_after=move.after,
+            )
+            if move
+            else None,
+        )
+
     def ImportHistoricalIncident(
         self,
         request: dispatch_pb2.ImportHistoricalIncidentRequest,
@@ -318,6 +366,15 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         return dispatch_pb2.ImportHistoricalIncidentResponse(
             incident_id=incident_id, imported=imported, events=events
         )
+
+
+def _reached(grid: Grid, units: list[CoverageUnit]) -> NDArray[np.bool_]:
+    """Per cell: whether one of ``units`` reaches it within the circle's limit."""
+    row = {s: i for i, s in enumerate(grid.station_ids)}
+    reached = np.zeros(len(grid), dtype=bool)
+    for unit in units:
+        reached |= grid.travel_s[row[unit.station]] + unit.turnout_s <= CIRCLE_S
+    return reached
 
 
 def _instant(message: Message, name: str) -> int | None:

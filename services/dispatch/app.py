@@ -10,10 +10,20 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from typing import Protocol
 
+import numpy as np
 import structlog
 from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, events_pb2
+from services.analytics.coverage import (
+    CommitmentImpact,
+    Grid,
+    build_grid,
+    capable_units,
+    cell_size_for,
+    commitment_impact,
+)
+from services.analytics.coverage import Unit as CoverageUnit
 from services.common.commands import (
     append_decision,
     client_key,
@@ -37,7 +47,7 @@ from services.common.eventstore import (
     now_us,
 )
 from services.common.geo import Point
-from services.common.jurisdiction import CAPABILITIES, Bounds
+from services.common.jurisdiction import CAPABILITIES, Bounds, Jurisdiction
 from services.common.repository import AggregateRepository
 from services.common.streams import recorded_payload
 from services.dispatch.commands import (
@@ -128,8 +138,12 @@ class DispatchApp:
         travel: TravelTime | None = None,
         bounds: Bounds | None = None,
         known_units: Mapping[str, KnownUnit] | None = None,
+        jurisdiction: Jurisdiction | None = None,
     ) -> None:
         self.store = store
+        self.jurisdiction = jurisdiction  # for coverage: its stations, units and grid
+        self._grid: Grid | None = None
+        self._grid_lock = threading.Lock()
         # The jurisdiction's units (station, tier), for importing historical incidents.
         self.known_units: Mapping[str, KnownUnit] = known_units or {}
         self.bounds = bounds  # the jurisdiction's: calls from outside are refused
@@ -339,6 +353,39 @@ class DispatchApp:
             return incident_id, False, self.store.stream_version(stream)
         log.info("historical incident imported", events=len(events), source=command.source)
         return incident_id, True, len(events)
+
+    # --- coverage -----------------------------------------------------------------------
+
+    def coverage_grid(self) -> Grid:
+        """The jurisdiction's grid with the travel time from every station to every cell,
+        built once (seconds on a big jurisdiction: ``warm_coverage`` builds it at start)."""
+        if self.jurisdiction is None:
+            raise FailedPrecondition("coverage needs the jurisdiction: this dispatch has none")
+        with self._grid_lock:
+            if self._grid is None:
+                self._grid = build_grid(
+                    self.jurisdiction, self.travel, cell_size_for(self.jurisdiction)
+                )
+            return self._grid
+
+    def coverage_now(
+        self, capability: str, authorization: str
+    ) -> tuple[CommitmentImpact, list[CoverageUnit], set[str]]:
+        """The 5-minute circle with every capable unit in quarters and with those
+        available now (the units service's board), the districts that fell and the best
+        move-up; with the capable units and the committed ones' ids."""
+        capability = capability or "engine"
+        if capability not in CAPABILITIES:
+            raise InvalidArgument(
+                f"capability {capability!r} is unknown; known: {sorted(CAPABILITIES)}"
+            )
+        grid = self.coverage_grid()
+        assert self.jurisdiction is not None and self.units is not None
+        capable = capable_units(self.jurisdiction, capability)
+        free = {c.unit_id for c in self.units.available(authorization) if not c.returning}
+        committed = {u.unit_id for u in capable if u.unit_id not in free}
+        weights = np.ones(len(grid))
+        return commitment_impact(grid, weights, capable, committed), capable, committed
 
     # --- what the units service reports --------------------------------------------------
 

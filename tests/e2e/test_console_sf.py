@@ -2,7 +2,8 @@
 starts the same): the city's name and zone in the header, the map on San Francisco's
 stations with OpenStreetMap's notice, times in America/Los_Angeles whatever the browser's
 zone, a call taken and dispatched by keyboard with SF engines recommended, and imported
-history kept off the live queue. A screenshot goes to test-artifacts/."""
+history kept off the live queue; the 5-minute circle drawn as a layer with the engines
+just sent taken out. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -117,5 +118,29 @@ def test_the_console_runs_on_san_francisco(browser, stack: Stack, api: ConsoleAp
     local = datetime.fromisoformat(opened.replace("Z", "+00:00")).astimezone(LOS_ANGELES)
     expect(page.locator("#incident-facts")).to_contain_text(local.strftime("%H:%M:%S"))
     screenshot(page, "console-san-francisco")
+
+    # the 5-minute circle as a layer (Alt+C): the engines just sent are out of it
+    coverage = api.get("/api/coverage").json()
+    sent = set(
+        page.locator("#incident-units li[data-unit]").evaluate_all(
+            "items => items.map((i) => i.dataset.unit)"
+        )
+    )
+    assert {u for u in sent if u.startswith("E")} <= set(coverage["committed_unit_ids"])
+    assert coverage["capable_units"] == 44 and coverage["cell_m"] == 250
+    assert coverage["share_now"] <= coverage["share_all"]
+    assert len(coverage["latitudes"]) == len(coverage["covered"]) > 1000
+    page.keyboard.press("Alt+C")
+    expect(page.locator("#coverage-toggle")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#coverage-summary")).to_contain_text(f"{100 * coverage['share_all']:.1f}%")
+    expect(page.locator("path.coverage-reached")).to_have_count(1)
+    if not all(coverage["covered"]):
+        expect(page.locator("path.coverage-gap")).to_have_count(1)
+    if coverage.get("move_up"):
+        expect(page.locator("#coverage-summary")).to_contain_text(coverage["move_up"]["unit_id"])
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text("OpenStreetMap")
+    screenshot(page, "console-san-francisco-coverage")
+    page.keyboard.press("Alt+C")  # off again: the layer goes
+    expect(page.locator("path.coverage-reached")).to_have_count(0)
     assert not page.errors  # type: ignore[attr-defined]
     page.context.close()

@@ -197,6 +197,38 @@ export function view() {
   return [centre.lat, centre.lng, map.getZoom()]
 }
 
+let coverageLayer = null
+
+/** The 5-minute circle as two shapes (cells reached now, cells not), or none (null). */
+export function drawCoverage(data) {
+  if (!map) return
+  const L = window.L
+  if (coverageLayer) coverageLayer.remove()
+  coverageLayer = null
+  if (!data) return
+  const halfLat = data.cell_m / 2 / 111320
+  const reached = []
+  const gaps = []
+  data.latitudes.forEach((lat, i) => {
+    const lon = data.longitudes[i]
+    const halfLon = halfLat / Math.cos((lat * Math.PI) / 180)
+    const ring = [
+      [lat - halfLat, lon - halfLon],
+      [lat - halfLat, lon + halfLon],
+      [lat + halfLat, lon + halfLon],
+      [lat + halfLat, lon - halfLon],
+    ]
+    ;(data.covered[i] ? reached : gaps).push([ring])
+  })
+  coverageLayer = L.layerGroup()
+  const style = { interactive: false, smoothFactor: 0 }
+  if (reached.length) L.polygon(reached, { ...style, className: 'coverage-reached' }).addTo(coverageLayer)
+  if (gaps.length) L.polygon(gaps, { ...style, className: 'coverage-gap' }).addTo(coverageLayer)
+  coverageLayer.addTo(map)
+  // under the units and incidents
+  for (const layer of coverageLayer.getLayers()) layer.bringToBack()
+}
+
 export function focusMap() {
   $('map').focus()
 }
