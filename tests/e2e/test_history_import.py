@@ -20,6 +20,7 @@ import grpc
 import pytest
 
 from emergency.v1 import common_pb2, dispatch_pb2, events_pb2, incidents_pb2, units_pb2
+from services.analytics.agreement import Ranking, measure
 from services.analytics.cad import load_mapping, read_cad
 from services.analytics.period import period_report
 from services.analytics.period_page import period_json, period_range
@@ -27,6 +28,7 @@ from services.common.config import CONFIG_DIR
 from services.common.envelope import micros, timestamp
 from services.common.jurisdiction import load_jurisdiction
 from services.dispatch.history import historical_incident_id
+from services.dispatch.travel import travel_for
 from tests.e2e.conftest import ADMIN, Clients, eventually, running_stack
 from tools.stack import Stack
 
@@ -265,3 +267,33 @@ def test_the_period_report_from_the_record_equals_the_csv_s(
         )
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "period_to" in (refused.value.details() or "")
+
+
+def test_history_played_as_new_calls_measures_the_recommendation(stack: Stack) -> None:
+    """Every fire of 2016-2019 with an engine on scene, as a new call: the running system's
+    first engine agrees with the real first engine's station exactly as often as the
+    offline replay of the same ranking (the jurisdiction's calibrated travel and station
+    turnouts, every unit in quarters) says it should."""
+    sf = load_jurisdiction(SF_JURISDICTION)
+    units = {u.id: s.id for s, u in sf.units()}
+    found = read_cad(SF_CALLS.read_text(encoding="utf-8"), load_mapping(), units)
+    offline = measure(
+        found.incidents, sf, [Ranking("jurisdiction", travel_for(sf))], range(2016, 2020)
+    )
+    system, plan = offline.outcomes
+    done = uc(stack, "demo-ct-01", "generate", "--from-history", str(SF_CALLS))
+    assert done.returncode == 0, done.stderr
+    print(done.stdout)
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"{system.n} historical calls of 2016-2019 played as new calls")
+    assert f"{system.agreed:>4}/{system.n:<4}" in lines[2], (lines[2], system)
+    assert f"{plan.agreed:>4}/{plan.n:<4}" in lines[3], (lines[3], plan)
+    # nobody was sent: every call was cancelled once measured
+    clients = Clients(stack)
+    try:
+        active = clients.dispatch.ListIncidents(
+            dispatch_pb2.ListIncidentsRequest(), metadata=ADMIN, timeout=30
+        )
+        assert not active.incidents
+    finally:
+        clients.close()
