@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from emergency.v1 import common_pb2, dispatch_pb2
 from services.analytics.cad import CadMapping
 from services.analytics.history import HistoricalIncident
-from services.common.envelope import timestamp
+
+
+def timestamp(micros: int) -> Timestamp:
+    """A protobuf Timestamp from µs since the epoch (as ``services.common.envelope``'s,
+    without importing the event store: the ``uc`` command starts faster)."""
+    return Timestamp(seconds=micros // 1_000_000, nanos=(micros % 1_000_000) * 1000)
 
 
 def source_name(mapping_path: Path) -> str:

@@ -38,7 +38,7 @@ from services.analytics.calibration import (
 from services.analytics.calibration import by_year as calibration_by_year
 from services.analytics.coverage import build_grid, call_weights, capable_units, commitment_impact
 from services.analytics.history import moment
-from services.analytics.history_import import import_request, source_name
+from services.analytics.history_import import import_request, source_name, timestamp
 from services.analytics.period import load_period_standards, period_report
 from services.analytics.period_page import (
     incidents_csv,
@@ -50,7 +50,6 @@ from services.analytics.period_page import (
 from services.cli import record
 from services.cli.groups import GroupWithDefault
 from services.cli.session import Session, fail, pass_session
-from services.common.envelope import timestamp
 from services.common.jurisdiction import (
     Jurisdiction,
     JurisdictionError,
