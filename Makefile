@@ -14,6 +14,15 @@ CONSOLE_ASSETS := $(CONSOLE)/web/vendor/.built
 DEPLOY_CHECKS := tests/deploy
 DEPLOY_MODULES := $(DEPLOY_CHECKS)/node_modules/.installed
 
+# Another jurisdiction: `make run JURISDICTION=san-francisco` runs on
+# services/config/jurisdiction/san-francisco.yaml, with its stores in var/san-francisco
+# (so the demo city's stay apart). The same as setting UC_JURISDICTION_FILE and UC_DATA_DIR.
+JURISDICTION ?=
+ifneq ($(JURISDICTION),)
+export UC_JURISDICTION_FILE := services/config/jurisdiction/$(JURISDICTION).yaml
+export UC_DATA_DIR ?= var/$(JURISDICTION)
+endif
+
 # PostgreSQL for the production-store tests (trust auth on this project's machines).
 export UC_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 

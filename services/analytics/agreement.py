@@ -117,8 +117,8 @@ def measure(
     station_of = {unit.id: station.id for station, unit in jurisdiction.units()}
     commitments = _Commitments(incidents)
     pools = {r.name: pool_of(jurisdiction, r.turnout) for r in rankings}
-    tallies = {r.name: _Tally() for r in rankings}
-    plan = _Tally()
+    tallies = {r.name: Tally() for r in rankings}
+    plan = Tally()
     skipped = 0
     seen_years: set[int] = set()
     for incident in incidents:
@@ -155,7 +155,9 @@ def measure(
 
 
 @dataclass
-class _Tally:
+class Tally:
+    """Agreements and the kinds of disagreement, counted one incident at a time."""
+
     n: int = 0
     agreed: int = 0
     not_sent: int = 0

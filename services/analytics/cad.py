@@ -82,6 +82,11 @@ class CadMapping(BaseModel):
     # CAD unit type -> the jurisdiction capability it stands for; null: not a unit of
     # this system (its rows are skipped and counted).
     unit_types: dict[str, str | None]
+    # CAD call type -> the run-card incident type it is recorded as when imported into
+    # the record (``uc history import``); a type not named here is imported as
+    # ``default_incident_type``.
+    incident_types: dict[str, str] = {}
+    default_incident_type: str = "residential_fire"
 
 
 def load_mapping(path: str | Path = DEFAULT_MAPPING) -> CadMapping:

@@ -49,6 +49,20 @@ class Grid:
         return len(self.lats)
 
 
+def cell_size_for(
+    jurisdiction: Jurisdiction, max_cells: int = 8000, least_m: float = 250.0
+) -> float:
+    """A cell size (metres, a multiple of 50) no smaller than ``least_m`` that keeps the
+    jurisdiction's box to about ``max_cells`` cells: 250 m for San Francisco (a 16 x 15 km
+    box), coarser for a region, so a grid served to a map stays small."""
+    b = jurisdiction.jurisdiction.bounds
+    height_m = (b.north - b.south) * KM_PER_DEGREE_LAT * 1000
+    mid = math.radians((b.south + b.north) / 2)
+    width_m = (b.east - b.west) * KM_PER_DEGREE_LAT * 1000 * math.cos(mid)
+    needed = math.sqrt(max(height_m * width_m, 0.0) / max_cells)
+    return max(least_m, math.ceil(needed / 50) * 50)
+
+
 def build_grid(
     jurisdiction: Jurisdiction, travel: TravelTime, cell_m: float = 250.0, reach_km: float = 3.0
 ) -> Grid:

@@ -12,12 +12,15 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
+import grpc
 
+from emergency.v1 import incidents_pb2, units_pb2
 from services.analytics.agreement import Ranking, measure
 from services.analytics.cad import (
     DEFAULT_MAPPING,
@@ -35,6 +38,7 @@ from services.analytics.calibration import (
 from services.analytics.calibration import by_year as calibration_by_year
 from services.analytics.coverage import build_grid, call_weights, capable_units, commitment_impact
 from services.analytics.history import moment
+from services.analytics.history_import import import_request, source_name, timestamp
 from services.analytics.period import load_period_standards, period_report
 from services.analytics.period_page import (
     incidents_csv,
@@ -45,6 +49,7 @@ from services.analytics.period_page import (
 )
 from services.cli import record
 from services.cli.groups import GroupWithDefault
+from services.cli.session import Session, fail, pass_session
 from services.common.jurisdiction import (
     Jurisdiction,
     JurisdictionError,
@@ -159,6 +164,71 @@ history_group = GroupWithDefault(
 )
 history_group.add_command(history_check)
 
+
+@history_group.command(name="import")
+@click.argument("history_path", type=EXISTING)
+@click.option(
+    "--source",
+    default=None,
+    help="The export format's name in the record (default: the mapping file's name, "
+    "sf-calls-for-service); with each incident's number it makes the incident's id.",
+)
+@pass_session
+def history_import(
+    session: Session,
+    history_path: Path,
+    source: str | None,
+    mapping_path: Path | None,
+    time_zone: str | None,
+) -> None:
+    """Write a CAD export's incidents into the running system's record, at their
+    original times (an administrator's token: UC_TOKEN=demo-admin-01). Bad rows are named
+    (line, column, reason) and left out; an incident the service refuses is named and
+    left out whole; an incident already in the record is not written again."""
+    listed = session.ask(session.client.units.ListUnits, units_pb2.ListUnitsRequest())
+    units = {u.profile.unit_id: u.profile.station_id for u in listed.units}
+    mapping_file = mapping_path or DEFAULT_MAPPING
+    mapping = load_mapping(mapping_file)
+    try:
+        found = read_cad(history_path.read_text(encoding="utf-8"), mapping, units, time_zone)
+    except (CadFileError, OSError) as exc:
+        raise click.ClickException(f"{history_path}: {exc}") from None
+    for problem in found.problems:
+        click.echo(f"{problem.describe(str(history_path))} (row left out)", err=True)
+    name = source or source_name(Path(mapping_file))
+    imported = already = refused = 0
+    for incident in found.incidents:
+        request = import_request(incident, mapping, name, history_path.name)
+        try:
+            reply = session.client.dispatch.ImportHistoricalIncident(request)
+        except grpc.RpcError as error:
+            assert isinstance(error, grpc.Call)
+            if error.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+                fail(error)
+            if error.code() is not grpc.StatusCode.INVALID_ARGUMENT:
+                fail(error)
+            refused += 1
+            click.echo(
+                f"{history_path}: incident {incident.incident_id} refused "
+                f"({error.details()}); left out",
+                err=True,
+            )
+            continue
+        if reply.imported:
+            imported += 1
+        else:
+            already += 1
+    skipped = sum(found.skipped.values())
+    click.echo(
+        f"{history_path}: {found.rows} rows; {imported} incidents imported, {already} "
+        f"already in the record, {refused} refused; {len(found.problems)} bad row(s) left "
+        f"out, {skipped} row(s) of unit types outside the system skipped"
+    )
+
+
+history_options(history_import)
+
+
 report_group = GroupWithDefault(
     "report",
     record.report,
@@ -171,8 +241,9 @@ report_group = GroupWithDefault(
     "--history",
     "history_path",
     type=EXISTING,
-    required=True,
-    help="The calls: a CAD export (reading the incident record instead is to come).",
+    default=None,
+    help="The calls: a CAD export. Without it, the running system's incident record "
+    "(GetPeriodReport: imported history and the system's own incidents).",
 )
 @click.option(
     "--from",
@@ -201,8 +272,10 @@ report_group = GroupWithDefault(
     default=None,
     help="The standards checked (default: services/config/period-standards.yaml).",
 )
+@click.pass_context
 def report_period(
-    history_path: Path,
+    ctx: click.Context,
+    history_path: Path | None,
     from_text: str,
     to_text: str,
     district: str | None,
@@ -213,8 +286,13 @@ def report_period(
     jurisdiction_path: Path | None,
 ) -> None:
     """Response performance over a period, per station district and month, against the
-    standards: an HTML page with charts, JSON and CSV. An empty period gives an empty
-    report."""
+    standards: an HTML page with charts, JSON and CSV, from a CAD export (--history) or
+    from the running system's record. An empty period gives an empty report."""
+    if history_path is None:
+        if standards_path is not None:
+            raise click.UsageError("--standards goes with --history: the record uses the service's")
+        _period_from_record(ctx.find_object(Session), from_text, to_text, district, out_prefix)
+        return
     jurisdiction = open_jurisdiction(jurisdiction_path)
     mapping = load_mapping(mapping_path or DEFAULT_MAPPING)
     found = read_history(history_path, mapping_path, jurisdiction, time_zone, quiet=True)
@@ -258,6 +336,47 @@ def report_period(
         f"{o.incidents} incidents; first arrival p90 {arrival.p90_s:.0f} s "
         f"({arrival.verdict}, limit {arrival.limit_s:.0f} s); 5-minute circle "
         f"{100 * (o.circle_share or 0):.1f}% of {o.circle_n}",
+        err=True,
+    )
+
+
+def _period_from_record(
+    session: Session | None, from_text: str, to_text: str, district: str | None, prefix: str
+) -> None:
+    """The period report of the running system's record (GetPeriodReport), its days in
+    the jurisdiction's zone; the same files as from a CAD export."""
+    assert session is not None, "uc's group gives every command its session"
+    try:
+        start, end = period_range(from_text, to_text, session.zone)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    reply = session.ask(
+        # years of incidents are folded and charted: more than the default 10 s may pass
+        lambda request: session.client.incidents.GetPeriodReport(request, timeout=300),
+        incidents_pb2.GetPeriodReportRequest(
+            period_from=timestamp(start), period_to=timestamp(end), district=district or ""
+        ),
+    )
+    files = {
+        f"{prefix}.html": reply.html,
+        f"{prefix}.json": reply.json,
+        f"{prefix}.csv": reply.csv,
+        f"{prefix}-incidents.csv": reply.incidents_csv,
+    }
+    for name, text in files.items():
+        Path(name).write_text(text, encoding="utf-8")
+        click.echo(name)
+    if not reply.incidents:
+        click.echo("no incidents in this period: the report is empty", err=True)
+        return
+    overall = json.loads(reply.json)["overall"]
+    arrival = overall["metrics"]["first_arrival"]
+    circle = overall["circle"]
+    p90 = "no data" if arrival["p90_s"] is None else f"{arrival['p90_s']:.0f} s"
+    click.echo(
+        f"{reply.incidents} incidents (from the record); first arrival p90 {p90} "
+        f"({arrival['verdict']}, limit {arrival['limit_s']:.0f} s); 5-minute circle "
+        f"{100 * (circle['share'] or 0):.1f}% of {circle['n']}",
         err=True,
     )
 

@@ -54,9 +54,13 @@ def run(data_dir: Path, broker_port: int) -> None:
         kind = "HTTP/JSON" if service in HTTP_SERVICES else "gRPC"
         click.echo(f"  {service:<10} {stack.address(service)}  ({kind}, healthy)")
     click.echo(f"  data       {data_dir.resolve()}")
+    city = load_jurisdiction(jurisdiction_file())
+    lat, lon = city.stations[0].location
     click.echo(
-        "Try: .venv/bin/uc call --type residential_fire --lat 28.2282 --lon 112.9388 "
-        "--caller 13800000000\nCtrl-C stops everything.\n"
+        f"  jurisdiction {city.jurisdiction.name} ({city.jurisdiction.time_zone}), "
+        f"{jurisdiction_file()}\n"
+        f"Try: .venv/bin/uc call --type residential_fire --lat {lat + 0.002:.4f} "
+        f"--lon {lon + 0.002:.4f} --caller 13800000000\nCtrl-C stops everything.\n"
     )
     stack.watch()
 
@@ -83,6 +87,27 @@ def run(data_dir: Path, broker_port: int) -> None:
 )
 @click.option("--no-dispatch", is_flag=True, help="Open incidents but send nobody.")
 @click.option("--no-crews", is_flag=True, help="Do not play the crews (answers, moves).")
+@click.option(
+    "--from-history",
+    "history_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Play a CAD export's calls instead (each recommended for, then cancelled), and "
+    "measure the recommendation's first engine against the one that really came first.",
+)
+@click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With --from-history: the export's column mapping (default: SF Calls for Service).",
+)
+@click.option(
+    "--years",
+    default="2016-2019",
+    show_default=True,
+    help="With --from-history: the years played (held out from the calibration), or 'all'.",
+)
 def generate(
     session: Session,
     rate: float,
@@ -95,8 +120,24 @@ def generate(
     hold: float,
     no_dispatch: bool,
     no_crews: bool,
+    history_path: Path | None,
+    mapping_path: Path | None,
+    years: str,
 ) -> None:
-    """Play a generated call stream against the running system, as call takers would."""
+    """Play a generated call stream against the running system, as call takers would;
+    or, with --from-history, a CAD export's calls, measuring the recommendation."""
+    if history_path is not None:
+        from services.cli.analytics import parse_years
+        from services.cli.history_play import play_history, report
+
+        wanted = None if years == "all" else set(parse_years(years))
+        # --speed is scenario seconds per second; history's gaps are weeks: as fast as
+        # possible unless a speed other than the default is asked for.
+        pace = speed if speed != 1.0 else 0.0
+        played = play_history(session, history_path, mapping_path, wanted, count, pace)
+        for line in report(played, years):
+            click.echo(line)
+        return
     from tools.callgen import CallGenerator, CallMix, summary
     from tools.scenario import Pacing, Scenario
 

@@ -138,6 +138,12 @@ FIELDS: dict[str, Rule] = {
     "to_commander_name": NAME,
     "district": NAME,
     "file_name": Text(200),
+    # a CAD export's own names (imported history)
+    "source": Identifier(64),
+    "source_incident_id": ID,
+    "call_number": ID,
+    "source_incident_type": NAME,
+    "unit_type": NAME,
     "yaml": Text(4_000_000, multiline=True),
     "UnitProfile.name": NAME,
     "UnitProfile.station_name": NAME,

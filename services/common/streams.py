@@ -1,4 +1,5 @@
-"""Loading the typed payloads of events back from a store."""
+"""Loading the typed payloads of events back from a store; the namespace of imported
+history's streams."""
 
 from __future__ import annotations
 
@@ -19,3 +20,14 @@ def recorded_payload(event: RecordedEvent) -> Message:
     message = _TYPES[event.event_type]()
     message.ParseFromString(event.payload)
     return message
+
+
+# Imported historical incidents live in streams of their own namespace (never
+# "incident-"): record only, nobody acts on them (see services/dispatch/history.py).
+HISTORY_PREFIX = "history-"
+
+
+def is_history(stream_id: str) -> bool:
+    """Whether a stream holds an imported historical incident (record only: no alert,
+    no request filling, not on the live board)."""
+    return stream_id.startswith(HISTORY_PREFIX)

@@ -3,11 +3,14 @@ to the units topic (declines, time-outs and releases of units on its incidents) 
 the request filler, which re-dispatches and releases on its own with the service credential
 ``UC_SERVICE_TOKEN`` (an operator of role SERVICE in the jurisdiction file)."""
 
+import threading
+
 from services.common.config import TOPICS
 from services.common.listener import TopicListener
 from services.common.runtime import ServiceRuntime
 from services.dispatch.api import ACCESS, mount
 from services.dispatch.app import DispatchApp, wants_unit_event
+from services.dispatch.history import known_units
 from services.dispatch.request_filler import RequestFiller
 from services.dispatch.travel import travel_for
 from services.dispatch.units_client import UnitsClient
@@ -23,7 +26,12 @@ def main() -> None:
         units,
         travel=travel_for(runtime.jurisdiction),
         bounds=runtime.jurisdiction.jurisdiction.bounds,
+        known_units=known_units(runtime.jurisdiction),
+        jurisdiction=runtime.jurisdiction,
     )
+    # The coverage grid (travel from every station to every cell) takes seconds to build:
+    # built once in the background, so the first GetCoverage does not wait for all of it.
+    threading.Thread(target=app.coverage_grid, name="coverage-grid", daemon=True).start()
     environment = runtime.settings.environment
     secret = environment.uc_service_token
     token = secret.get_secret_value() if secret else DEMO_SERVICE_TOKEN

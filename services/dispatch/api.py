@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import grpc
+import numpy as np
+from google.protobuf.message import Message
+from numpy.typing import NDArray
 
 from emergency.v1 import common_pb2, dispatch_pb2, dispatch_pb2_grpc
+from services.analytics.coverage import CIRCLE_S, Grid
+from services.analytics.coverage import Unit as CoverageUnit
 from services.common.auth import READERS, STAFF, current_authorization, current_principal
 from services.common.enums import CallSource, IncidentStatus
-from services.common.envelope import timestamp
+from services.common.envelope import micros, timestamp
 from services.common.geo import Point
 from services.common.grpc_server import GrpcServer
+from services.common.jurisdiction import Role
 from services.dispatch.app import DispatchApp
 from services.dispatch.commands import (
     AssumeCommand,
@@ -26,27 +32,41 @@ from services.dispatch.commands import (
     TransferCommand,
 )
 from services.dispatch.domain import Incident
+from services.dispatch.history import HistoricalUnitTimes, ImportHistoricalIncident
 
-ACCESS = {
-    name: STAFF
-    for name in (
-        "ReceiveCall",
-        "DispatchUnit",
-        "RaiseAlarmLevel",
-        "RequestUnits",
-        "AssumeCommand",
-        "TransferCommand",
-        "MarkUnderControl",
-        "CloseIncident",
-        "CancelIncident",
-        "ClassifyIncident",
-        "CancelResourceRequest",
-    )
-} | {
-    # reads: read-only staff (supervisors, wall boards) too
-    name: READERS
-    for name in ("GetIncident", "FindDuplicates", "RecommendUnits", "ListIncidents")
-}
+ACCESS = (
+    {
+        name: STAFF
+        for name in (
+            "ReceiveCall",
+            "DispatchUnit",
+            "RaiseAlarmLevel",
+            "RequestUnits",
+            "AssumeCommand",
+            "TransferCommand",
+            "MarkUnderControl",
+            "CloseIncident",
+            "CancelIncident",
+            "ClassifyIncident",
+            "CancelResourceRequest",
+        )
+    }
+    | {
+        # reads: read-only staff (supervisors, wall boards) too
+        name: READERS
+        for name in (
+            "GetIncident",
+            "FindDuplicates",
+            "RecommendUnits",
+            "ListIncidents",
+            "GetCoverage",
+        )
+    }
+    | {
+        # history goes into the record by an administrator only
+        "ImportHistoricalIncident": {Role.ADMIN},
+    }
+)
 
 
 def incident_message(incident: Incident) -> dispatch_pb2.Incident:
@@ -296,6 +316,101 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
                 for s in result.shortfalls
             ],
         )
+
+    def GetCoverage(
+        self, request: dispatch_pb2.GetCoverageRequest, context: grpc.ServicerContext
+    ) -> dispatch_pb2.Coverage:
+        impact, capable, committed = self.app.coverage_now(
+            request.capability, current_authorization()
+        )
+        grid = self.app.coverage_grid()
+        reached_now = _reached(grid, [u for u in capable if u.unit_id not in committed])
+        move = impact.move_up
+        return dispatch_pb2.Coverage(
+            capability=request.capability or "engine",
+            limit_seconds=CIRCLE_S,
+            share_all=impact.before.share or 0.0,
+            share_now=impact.after.share or 0.0,
+            capable_units=len(capable),
+            available_units=len(capable) - len(committed),
+            committed_unit_ids=sorted(committed),
+            cell_m=grid.cell_m,
+            latitudes=grid.lats.tolist(),
+            longitudes=grid.lons.tolist(),
+            covered=reached_now.tolist(),
+            fallen=[
+                dispatch_pb2.Coverage.District(
+                    district=d.district, share_all=d.before or 0.0, share_now=d.after or 0.0
+                )
+                for d in impact.fallen
+            ],
+            move_up=dispatch_pb2.Coverage.MoveUp(
+                unit_id=move.unit_id,
+                from_station=move.from_station,
+                to_station=move.to_station,
+                share_before=move.before,
+                share_after=move.after,
+            )
+            if move
+            else None,
+        )
+
+    def ImportHistoricalIncident(
+        self,
+        request: dispatch_pb2.ImportHistoricalIncidentRequest,
+        context: grpc.ServicerContext,
+    ) -> dispatch_pb2.ImportHistoricalIncidentResponse:
+        incident_id, imported, events = self.app.import_history(
+            import_command(request), current_principal().actor
+        )
+        return dispatch_pb2.ImportHistoricalIncidentResponse(
+            incident_id=incident_id, imported=imported, events=events
+        )
+
+
+def _reached(grid: Grid, units: list[CoverageUnit]) -> NDArray[np.bool_]:
+    """Per cell: whether one of ``units`` reaches it within the circle's limit."""
+    row = {s: i for i, s in enumerate(grid.station_ids)}
+    reached = np.zeros(len(grid), dtype=bool)
+    for unit in units:
+        reached |= grid.travel_s[row[unit.station]] + unit.turnout_s <= CIRCLE_S
+    return reached
+
+
+def _instant(message: Message, name: str) -> int | None:
+    """A Timestamp field as µs since the epoch; None when it is unset."""
+    return micros(getattr(message, name)) if message.HasField(name) else None
+
+
+def import_command(
+    request: dispatch_pb2.ImportHistoricalIncidentRequest,
+) -> ImportHistoricalIncident:
+    """The request as the application's command (times as µs, unset as None)."""
+    return ImportHistoricalIncident(
+        source=request.source,
+        file_name=request.file_name,
+        source_incident_id=request.source_incident_id,
+        call_number=request.call_number,
+        source_incident_type=request.source_incident_type,
+        incident_type=request.incident_type,
+        location=_point(request.location) if request.HasField("location") else None,
+        address=request.address,
+        district=request.district,
+        alarm_level=request.alarm_level,
+        received_us=_instant(request, "received_at"),
+        units=tuple(
+            HistoricalUnitTimes(
+                unit_id=u.unit_id,
+                unit_type=u.unit_type,
+                capability=u.capability,
+                dispatched_us=_instant(u, "dispatched_at"),
+                en_route_us=_instant(u, "en_route_at"),
+                on_scene_us=_instant(u, "on_scene_at"),
+                available_us=_instant(u, "available_at"),
+            )
+            for u in request.units
+        ),
+    )
 
 
 def mount(server: GrpcServer, app: DispatchApp) -> None:

@@ -7,13 +7,23 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Protocol
 
+import numpy as np
 import structlog
 from google.protobuf.message import Message
 
 from emergency.v1 import common_pb2, events_pb2
+from services.analytics.coverage import (
+    CommitmentImpact,
+    Grid,
+    build_grid,
+    capable_units,
+    cell_size_for,
+    commitment_impact,
+)
+from services.analytics.coverage import Unit as CoverageUnit
 from services.common.commands import (
     append_decision,
     client_key,
@@ -29,9 +39,15 @@ from services.common.errors import (
     NotFound,
     Unavailable,
 )
-from services.common.eventstore import CommandKey, EventStore, RecordedEvent, now_us
+from services.common.eventstore import (
+    CommandKey,
+    ConcurrencyConflict,
+    EventStore,
+    RecordedEvent,
+    now_us,
+)
 from services.common.geo import Point
-from services.common.jurisdiction import CAPABILITIES, Bounds
+from services.common.jurisdiction import CAPABILITIES, Bounds, Jurisdiction
 from services.common.repository import AggregateRepository
 from services.common.streams import recorded_payload
 from services.dispatch.commands import (
@@ -50,6 +66,15 @@ from services.dispatch.commands import (
 )
 from services.dispatch.domain import MAX_ALARM_LEVEL, Call, Incident, Outcome, stream_id
 from services.dispatch.duplicates import LikelyDuplicate, OpenIncident, find_duplicates
+from services.dispatch.history import (
+    ImportHistoricalIncident,
+    KnownUnit,
+    check_import,
+    historical_events,
+    historical_incident_id,
+    history_stream,
+    import_actor,
+)
 from services.dispatch.recommend import Candidate, CandidatePool, Recommendation, recommend
 from services.dispatch.runcards import RunCards, load_run_cards
 from services.dispatch.travel import StraightLineTravel, TravelTime
@@ -112,8 +137,15 @@ class DispatchApp:
         run_cards: RunCards | None = None,
         travel: TravelTime | None = None,
         bounds: Bounds | None = None,
+        known_units: Mapping[str, KnownUnit] | None = None,
+        jurisdiction: Jurisdiction | None = None,
     ) -> None:
         self.store = store
+        self.jurisdiction = jurisdiction  # for coverage: its stations, units and grid
+        self._grid: Grid | None = None
+        self._grid_lock = threading.Lock()
+        # The jurisdiction's units (station, tier), for importing historical incidents.
+        self.known_units: Mapping[str, KnownUnit] = known_units or {}
         self.bounds = bounds  # the jurisdiction's: calls from outside are refused
         self.units = units
         self.run_cards = run_cards or load_run_cards()
@@ -284,6 +316,76 @@ class DispatchApp:
             case CancelResourceRequest():
                 return incident.cancel_request(command.resource_request_id, command.reason)
         raise AssertionError(f"no decision for {type(command).__name__}")
+
+    # --- history ----------------------------------------------------------------------
+
+    def import_history(
+        self, command: ImportHistoricalIncident, actor: str
+    ) -> tuple[str, bool, int]:
+        """Write one historical incident into the record (a ``history-`` stream, one
+        append: all of it or nothing), at its original times, with the actor
+        ``SYSTEM:import:<file>``; ``actor`` (the admin) is kept in ``IncidentImported``.
+        Returns the incident id, whether it was written now (False: it was in the record
+        already) and how many events it has."""
+        check_import(command, self.known_units)
+        self.run_cards.check_incident_type(command.incident_type)
+        if command.location is not None:
+            self._checked_location(command.location)
+        incident_id = historical_incident_id(command.source, command.source_incident_id)
+        structlog.contextvars.bind_contextvars(correlation_id=incident_id)
+        stream = history_stream(incident_id)
+        held = self.store.stream_version(stream)
+        if held:
+            return incident_id, False, held
+        key = system_key(f"history:{incident_id}", "ImportHistoricalIncident")
+        who = import_actor(command.file_name or command.source)
+        events = [
+            new_event(
+                message, correlation_id=incident_id, causation_id=key.request_id, actor=who
+            )._replace(occurred_at=at)
+            for at, message in historical_events(command, incident_id, self.known_units, actor)
+        ]
+        try:
+            result = self.store.append(stream, 0, events, key)
+        except ConcurrencyConflict:  # another import of the same incident got there first
+            return incident_id, False, self.store.stream_version(stream)
+        if result.replayed:
+            return incident_id, False, self.store.stream_version(stream)
+        log.info("historical incident imported", events=len(events), source=command.source)
+        return incident_id, True, len(events)
+
+    # --- coverage -----------------------------------------------------------------------
+
+    def coverage_grid(self) -> Grid:
+        """The jurisdiction's grid with the travel time from every station to every cell,
+        built once (seconds on a big jurisdiction: ``warm_coverage`` builds it at start)."""
+        if self.jurisdiction is None:
+            raise FailedPrecondition("coverage needs the jurisdiction: this dispatch has none")
+        with self._grid_lock:
+            if self._grid is None:
+                self._grid = build_grid(
+                    self.jurisdiction, self.travel, cell_size_for(self.jurisdiction)
+                )
+            return self._grid
+
+    def coverage_now(
+        self, capability: str, authorization: str
+    ) -> tuple[CommitmentImpact, list[CoverageUnit], set[str]]:
+        """The 5-minute circle with every capable unit in quarters and with those
+        available now (the units service's board), the districts that fell and the best
+        move-up; with the capable units and the committed ones' ids."""
+        capability = capability or "engine"
+        if capability not in CAPABILITIES:
+            raise InvalidArgument(
+                f"capability {capability!r} is unknown; known: {sorted(CAPABILITIES)}"
+            )
+        grid = self.coverage_grid()
+        assert self.jurisdiction is not None and self.units is not None
+        capable = capable_units(self.jurisdiction, capability)
+        free = {c.unit_id for c in self.units.available(authorization) if not c.returning}
+        committed = {u.unit_id for u in capable if u.unit_id not in free}
+        weights = np.ones(len(grid))
+        return commitment_impact(grid, weights, capable, committed), capable, committed
 
     # --- what the units service reports --------------------------------------------------
 

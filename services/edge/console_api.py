@@ -361,6 +361,7 @@ class Console:
         request: RequestT,
         staff: Staff,
         correlation: str = "",
+        timeout: float = GRPC_TIMEOUT,
     ) -> ResponseT:
         """One gRPC call for ``staff``: the edge's credential and the person's id."""
         metadata = [
@@ -370,7 +371,7 @@ class Console:
         if correlation and correlation.isascii() and correlation.isprintable():
             metadata.append(("x-correlation-id", correlation))
         try:
-            return await method(request, timeout=GRPC_TIMEOUT, metadata=metadata)
+            return await method(request, timeout=timeout, metadata=metadata)
         except grpc.aio.AioRpcError as exc:
             fields = tuple(f.name for f in request.DESCRIPTOR.fields)
             raise grpc_problem(exc, service, fields) from None
@@ -513,6 +514,8 @@ async def config(request: Request, person: Reader) -> dict[str, Any]:
             "name": j.jurisdiction.name,
             "time_zone": j.jurisdiction.time_zone,
             "bounds": {"south": b.south, "west": b.west, "north": b.north, "east": b.east},
+            # the data's licence notice (OpenStreetMap's for SF), shown on the map
+            "attribution": j.jurisdiction.attribution,
         },
         "incident_types": INCIDENT_TYPES,
         "call_sources": list(limits.CALL_SOURCES),
@@ -732,6 +735,28 @@ async def recommendation(
         dispatch_pb2.RecommendUnitsRequest(incident_id=incident_id, alarm_level=alarm_level),
         person,
         incident_id,
+    )
+    return as_json(reply)
+
+
+@router.get("/coverage", responses=READ_PROBLEMS)
+async def coverage(
+    request: Request,
+    person: Reader,
+    capability: Annotated[str, Query(max_length=32, pattern=limits.ID_PATTERN)] = "engine",
+) -> dict[str, Any]:
+    """The 5-minute circle now (dispatch's GetCoverage): the share of the grid reached by
+    the capable units available now and with all of them in quarters, each cell's centre
+    and whether it is reached (the map's layer), the districts that fell out and the
+    move-up."""
+    console = _console(request)
+    reply = await console.call(
+        "dispatch",
+        console.dispatch.GetCoverage,
+        dispatch_pb2.GetCoverageRequest(capability=capability),
+        person,
+        # the first call after a start may wait for the grid to be built
+        timeout=60.0,
     )
     return as_json(reply)
 

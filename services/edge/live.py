@@ -47,6 +47,7 @@ from google.protobuf.message import Message
 from services.common.config import TOPICS
 from services.common.envelope import EventEnvelope, UndecodableEvent, decode, micros, payload_of
 from services.common.relay import publish_epoch
+from services.common.streams import is_history
 from services.common.topics import CLIENT_TIMEOUTS, security
 from services.dispatch.api import incident_message
 from services.dispatch.domain import Incident
@@ -235,8 +236,8 @@ class LiveBoard:
         built only once the board is caught up (history needs none)."""
         stream, version = envelope.stream_id, envelope.stream_version
         payload = payload_of(envelope)
-        if payload is None:
-            return False
+        if payload is None or is_history(stream):
+            return False  # undecodable, or imported history (in the record, not live)
         if stream.startswith("unit-"):
             entry = self.units.setdefault(stream.removeprefix("unit-"), UnitEntry())
             if not self._next(entry.unit.version, version, stream):

@@ -48,7 +48,9 @@ def main() -> None:
         load_standards(),
     )
     zone = ZoneInfo(runtime.jurisdiction.jurisdiction.time_zone)
-    server = runtime.start(lambda s: mount(s, IncidentsServicer(record, zone)), ACCESS)
+    attribution = runtime.jurisdiction.jurisdiction.attribution
+    servicer = IncidentsServicer(record, zone, (attribution,) if attribution else ())
+    server = runtime.start(lambda s: mount(s, servicer), ACCESS)
 
     stream_app = create_stream_app(settings.kafka_bootstrap, settings.topic_partitions, runner)
     worker = faust.Worker(

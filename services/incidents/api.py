@@ -11,6 +11,12 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from emergency.v1 import common_pb2, incidents_pb2, incidents_pb2_grpc
+from services.analytics.period_page import (
+    incidents_csv,
+    period_csv,
+    period_json,
+    render_period_html,
+)
 from services.common.auth import READERS, current_principal
 from services.common.enums import IncidentStatus
 from services.common.envelope import micros
@@ -29,6 +35,7 @@ ACCESS = {
     "GetTimeline": READERS,
     "ReplayIncident": READERS,
     "GetReport": READERS,
+    "GetPeriodReport": READERS,
     "AddNote": {Role.COMMANDER, Role.ADMIN},
 }
 
@@ -39,10 +46,33 @@ def source_of(value: incidents_pb2.ReplaySource.ValueType) -> Source:
 
 
 class IncidentsServicer(incidents_pb2_grpc.IncidentsServiceServicer):
-    def __init__(self, record: IncidentRecord, zone: ZoneInfo) -> None:
-        """``zone``: the jurisdiction's, for the times a person reads."""
+    def __init__(
+        self, record: IncidentRecord, zone: ZoneInfo, sources: tuple[str, ...] = ()
+    ) -> None:
+        """``zone``: the jurisdiction's, for the times a person reads; ``sources``: the
+        data's attribution, printed on period reports (the jurisdiction's)."""
         self.record = record
         self.zone = zone
+        self.sources = sources
+
+    def GetPeriodReport(
+        self, request: incidents_pb2.GetPeriodReportRequest, context: grpc.ServicerContext
+    ) -> incidents_pb2.PeriodReport:
+        report = self.record.period(
+            micros(request.period_from) if request.HasField("period_from") else None,
+            micros(request.period_to) if request.HasField("period_to") else None,
+            request.district,
+            self.zone,
+        )
+        sources = ("Incidents: the incident record of this system (imported and its own).",)
+        return incidents_pb2.PeriodReport(
+            json=period_json(report),
+            html=render_period_html(report, sources + self.sources),
+            csv=period_csv(report),
+            incidents_csv=incidents_csv(report),
+            incidents=len(report.incidents),
+            time_zone=report.zone,
+        )
 
     def GetIncidentLog(
         self, request: incidents_pb2.GetIncidentLogRequest, context: grpc.ServicerContext

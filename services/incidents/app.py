@@ -15,10 +15,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import tzinfo
 
 import structlog
 
 from emergency.v1 import events_pb2
+from services.analytics.period import PeriodReport, PeriodStandards, period_report
 from services.common.commands import append_decision, client_key
 from services.common.envelope import EventEnvelope, micros, new_event
 from services.common.errors import InvalidArgument, NotFound, ResourceExhausted, Unavailable
@@ -35,6 +37,7 @@ from services.incidents.domain import (
 )
 from services.incidents.narration import TimelineLine, summary, timeline
 from services.incidents.ordering import ordered
+from services.incidents.period import historical_incidents
 from services.incidents.read_models import IncidentLogReader, IncidentQuery, IncidentRow
 from services.incidents.report import Report, ResponseStandards, report_from_view
 from services.incidents.view import IncidentView, fold
@@ -106,6 +109,27 @@ class IncidentRecord:
     def report(self, incident_id: str, source: Source) -> Report:
         """The after-action report, checked against the configured standards."""
         return report_from_view(fold(self.entries(incident_id, source)), self.standards)
+
+    def period(
+        self,
+        start_us: int | None,
+        end_us: int | None,
+        district: str,
+        zone: tzinfo,
+        standards: PeriodStandards | None = None,
+    ) -> PeriodReport:
+        """Response performance over [start_us, end_us) from the record: every incident
+        opened then, folded and measured as ``services.analytics.period`` measures a CAD
+        export (``services/incidents/period.py``). No incident: an empty report."""
+        if start_us is None:
+            raise InvalidArgument("period_from is required: the first instant of the period")
+        if end_us is None:
+            raise InvalidArgument("period_to is required: the instant the period ends (excluded)")
+        if end_us <= start_us:
+            raise InvalidArgument("period_to is not after period_from: give a later period_to")
+        found = self.reader.entries_opened_between(start_us, end_us)
+        incidents = historical_incidents(fold(ordered(e)) for e in found.values())
+        return period_report(incidents, start_us, end_us, zone, district or None, standards)
 
     def search(self, query: IncidentQuery) -> list[IncidentRow]:
         check_search(query.limit, query.opened_from_us, query.opened_to_us, query.area)

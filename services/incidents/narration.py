@@ -167,6 +167,10 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
     "unit_updated": lambda e: f"{e.profile.unit_id} updated: {', '.join(e.changed_fields)}",
     "unit_retired": lambda e: _with(f"{e.unit_id} retired", e.reason),
     "commander_note_added": lambda e: _with(f"[{e.kind or 'OTHER'}]", e.text, " "),
+    "incident_imported": lambda e: (
+        f"imported from {e.file_name or e.source}: {e.source_incident_type} "
+        f"{e.source_incident_id}" + (f", district {e.district}" if e.district else "")
+    ),
 }
 
 

@@ -256,6 +256,22 @@ class IncidentLogReader:
             )
         return [EventEnvelope.FromString(row) for row in rows]
 
+    def entries_opened_between(self, start_us: int, end_us: int) -> dict[str, list[EventEnvelope]]:
+        """The events of every incident opened in [start_us, end_us), by incident, each in
+        the canonical order: one query, for the period report."""
+        t, s = entries_table.c, summaries_table.c
+        opened = select(s.incident_id).where(s.opened_at >= start_us, s.opened_at < end_us)
+        found: dict[str, list[EventEnvelope]] = {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.incident_id, t.envelope)
+                .where(t.incident_id.in_(opened))
+                .order_by(t.incident_id, t.occurred_at, t.source, t.stream_id, t.stream_version)
+            )
+            for incident_id, envelope in rows:
+                found.setdefault(incident_id, []).append(EventEnvelope.FromString(envelope))
+        return found
+
     def exists(self, incident_id: str) -> bool:
         key = summaries_table.c.incident_id == incident_id
         with self.engine.connect() as conn:

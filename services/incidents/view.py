@@ -106,6 +106,11 @@ class IncidentView:
     command_changes: list[tuple[int, str, str]] = field(default_factory=list)
     # (at, capability, missing, reason): needs dispatch could not fill (yet)
     shortfalls: list[tuple[int, str, int, str]] = field(default_factory=list)
+    # An imported historical incident: where it came from, and its first-due district.
+    imported_from: str = ""  # the export's format and incident number: "<source>:<id>"
+    district: str = ""
+    source_incident_type: str = ""  # as the export names it
+    unit_stations: dict[str, str] = field(default_factory=dict)  # unit id -> station id
     started_us: int = 0  # the first event applied
     events_applied: int = 0
     events_ignored: int = 0  # of kinds this version does not know or does not need
@@ -222,6 +227,13 @@ class IncidentView:
         self.ended_us = self.ended_us or at
         self.cancel_reason = CANCEL_REASONS.get(e.reason, str(e.reason))
 
+    def _incident_imported(self, e: events_pb2.IncidentImported, at: int) -> None:
+        self.imported_from = f"{e.source}:{e.source_incident_id}"
+        self.district = e.district
+        self.source_incident_type = e.source_incident_type
+        for unit in e.units:
+            self.unit_stations[unit.unit_id] = unit.station_id
+
     def _noop(self, e: Message, at: int) -> None:
         """Known, and changes nothing here (a linked duplicate is counted as its call)."""
 
@@ -308,6 +320,7 @@ _HANDLERS: dict[str, Callable[[IncidentView, Any, int], None]] = {
     "unit_released": IncidentView._unit_released,
     "unit_location_reported": IncidentView._unit_location_reported,
     "commander_note_added": IncidentView._commander_note_added,
+    "incident_imported": IncidentView._incident_imported,
 }
 
 

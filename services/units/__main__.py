@@ -10,6 +10,7 @@ from services.common.config import TOPICS
 from services.common.listener import TopicListener
 from services.common.runtime import ServiceRuntime
 from services.common.store_follower import follow_store
+from services.common.streams import is_history
 from services.units.alerts import AlertDeadlines
 from services.units.api import ACCESS, mount
 from services.units.app import UnitsApp
@@ -44,7 +45,10 @@ def main() -> None:
         TOPICS["dispatch"],
         "uc-units-alerts",
         app.alert_for_dispatch,
-        wants=lambda e: e.WhichOneof("payload") == "unit_dispatched",
+        # an imported incident's dispatches are history: nobody is alerted for them
+        wants=lambda e: (
+            e.WhichOneof("payload") == "unit_dispatched" and not is_history(e.stream_id)
+        ),
     ).start()
 
     def stop() -> None:

@@ -44,6 +44,7 @@ from services.common.jurisdiction import (
     Role,
     parse_jurisdiction,
 )
+from services.common.streams import is_history
 from services.units.alerts import AlertHub
 from services.units.commands import (
     AcknowledgeAlert,
@@ -259,7 +260,10 @@ class UnitsApp:
     # --- alerts --------------------------------------------------------------------
 
     def alert_for_dispatch(self, envelope: EventEnvelope) -> None:
-        """A unit was dispatched: alert its team (once, however often the event comes)."""
+        """A unit was dispatched: alert its team (once, however often the event comes).
+        A dispatch of an imported historical incident alerts nobody."""
+        if is_history(envelope.stream_id):
+            return
         dispatched = envelope.unit_dispatched
         who = Principal(Role.ADMIN, f"dispatch:{envelope.actor.id or 'system'}")
         self._command(

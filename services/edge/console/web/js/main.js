@@ -5,6 +5,7 @@ import { $, announce, composing, el, soundArmed, toggleSound, translatePage } fr
 import { clock, now, resetFormats, setTimeZone } from './format.js'
 import { c, lang, setLang, t } from './i18n.js'
 import { LiveConnection, onChange, store } from './live.js'
+import { initCoverage, toggleCoverage, unitsChanged as coverageUnitsChanged } from './coverage.js'
 import { drawBoard, focusMap, initMap, invalidate, selectOnMap, view } from './map.js'
 import {
   dispatchAll, focusIntake, hasRecommendation, initIntake, linkSelectedDuplicate,
@@ -36,6 +37,7 @@ const SHORTCUTS = [
   ['Alt+I', 'incident_view'],
   ['Alt+U', 'units'],
   ['Alt+M', 'map'],
+  ['Alt+C', 'coverage'],
   ['/', 'command_line'],
   ['Alt+T', 'theme_night'],
   ['F1 / ?', 'help'],
@@ -146,17 +148,21 @@ async function start() {
   refreshTexts()
   if (!started) {
     started = true
-    initMap(geojson, (lat, lon) => pickLocation(lat, lon))
+    initMap(geojson, (lat, lon) => pickLocation(lat, lon), config.jurisdiction.attribution)
     initIntake((id) => select(id))
     initQueue((id) => select(id))
     initUnits()
     initCommandLine()
+    initCoverage()
     onChange((kinds, items, changed) => {
       if (kinds.has('incidents') || kinds.has('units')) {
         renderQueue(changed.all ? null : changed.incidents)
         drawBoard(changed)
       }
-      if (kinds.has('units')) renderUnits(changed.all ? null : changed.units)
+      if (kinds.has('units')) {
+        renderUnits(changed.all ? null : changed.units)
+        coverageUnitsChanged()
+      }
       if (kinds.has('feed')) feedItems(items)
       liveItems(items)
       if (window.ucMetrics.ready === null && store.units.size && !readyPending) {
@@ -224,6 +230,7 @@ function onKey(event) {
     i: () => $('incident-body').focus(),
     u: focusUnits,
     m: focusMap,
+    c: toggleCoverage,
     l: linkSelectedDuplicate,
     d: () => hasRecommendation() && dispatchAll(),
     t: () => applyTheme(document.documentElement.dataset.theme === 'night' ? 'day' : 'night'),

@@ -23,6 +23,12 @@ export function meaning(status) {
   return 'unknown'
 }
 
+function escapeHtml(text) {
+  const span = document.createElement('span')
+  span.textContent = text
+  return span.innerHTML
+}
+
 let map = null
 let unitLayer = null
 let incidentLayer = null
@@ -48,7 +54,7 @@ function stackBusyUnits() {
   return slots
 }
 
-export function initMap(geojson, onPick) {
+export function initMap(geojson, onPick, attribution = '') {
   const L = window.L
   map = L.map('map', {
     attributionControl: false,
@@ -71,6 +77,13 @@ export function initMap(geojson, onPick) {
   }).addTo(map)
   unitLayer = L.layerGroup().addTo(map)
   incidentLayer = L.layerGroup().addTo(map)
+  // The data's licence notice (OpenStreetMap's ODbL for a city built from its stations)
+  // travels with the map; as text, never as HTML.
+  if (attribution) {
+    const notice = L.control.attribution({ prefix: false, position: 'bottomright' })
+    notice.addAttribution(escapeHtml(attribution))
+    notice.addTo(map)
+  }
   // First view: where the stations are (the city), inside the jurisdiction's bounds.
   const stations = geojson.features.filter((f) => f.properties.kind === 'station')
   const core = stations.filter((f) => f.properties.tier === 'PROFESSIONAL')
@@ -207,6 +220,38 @@ export function view() {
   if (!map) return null
   const centre = map.getCenter()
   return [centre.lat, centre.lng, map.getZoom()]
+}
+
+let coverageLayer = null
+
+/** The 5-minute circle as two shapes (cells reached now, cells not), or none (null). */
+export function drawCoverage(data) {
+  if (!map) return
+  const L = window.L
+  if (coverageLayer) coverageLayer.remove()
+  coverageLayer = null
+  if (!data) return
+  const halfLat = data.cell_m / 2 / 111320
+  const reached = []
+  const gaps = []
+  data.latitudes.forEach((lat, i) => {
+    const lon = data.longitudes[i]
+    const halfLon = halfLat / Math.cos((lat * Math.PI) / 180)
+    const ring = [
+      [lat - halfLat, lon - halfLon],
+      [lat - halfLat, lon + halfLon],
+      [lat + halfLat, lon + halfLon],
+      [lat + halfLat, lon - halfLon],
+    ]
+    ;(data.covered[i] ? reached : gaps).push([ring])
+  })
+  coverageLayer = L.layerGroup()
+  const style = { interactive: false, smoothFactor: 0 }
+  if (reached.length) L.polygon(reached, { ...style, className: 'coverage-reached' }).addTo(coverageLayer)
+  if (gaps.length) L.polygon(gaps, { ...style, className: 'coverage-gap' }).addTo(coverageLayer)
+  coverageLayer.addTo(map)
+  // under the units and incidents
+  for (const layer of coverageLayer.getLayers()) layer.bringToBack()
 }
 
 export function focusMap() {
