@@ -30,12 +30,22 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
+import sqlalchemy.exc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.common import errors
 from services.common.limits import check_request
+
+# A database that does not answer (refused, gone, out of connections, the pool's wait
+# over) is a dependency unavailable, like any other: the client retries with the same
+# request id, which is answered as a repeat if the command did go through.
+DATABASE_UNAVAILABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError)
+_RETRY_LATER = (
+    "the service's database did not answer; retry with the same request id "
+    "(a command that did go through is answered as a repeat)"
+)
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -183,6 +193,9 @@ def _observe(method: str, context: grpc.ServicerContext, call: Callable[[], Any]
             ms=round((time.perf_counter() - started) * 1000, 2),
         )
         context.abort(code, str(exc))
+    except DATABASE_UNAVAILABLE as exc:
+        log.warning("grpc call: database unavailable", method=method, error=str(exc)[:300])
+        context.abort(grpc.StatusCode.UNAVAILABLE, _RETRY_LATER)
     except Exception:
         log.exception("grpc call failed", method=method)
         context.abort(grpc.StatusCode.INTERNAL, "internal error; see the service log")
@@ -195,6 +208,9 @@ def _stream_observed(
         yield from items
     except errors.DomainError as exc:
         context.abort(status_for(exc), str(exc))
+    except DATABASE_UNAVAILABLE as exc:
+        log.warning("grpc stream: database unavailable", method=method, error=str(exc)[:300])
+        context.abort(grpc.StatusCode.UNAVAILABLE, _RETRY_LATER)
     except Exception:
         if not context.is_active():  # the client went away: nothing to report
             return
