@@ -713,6 +713,14 @@ def test_the_command_line_verbs_prefixes_and_unit_completion(
     expect(out).to_have_text("未知命令：x")
     page.keyboard.press("Escape")
 
+    # a line typed with its own '/' (as the issue writes it: /d VOL-03-E1) completes too
+    page.keyboard.press("/")
+    page.keyboard.type("/lo GOV-09-T")
+    page.keyboard.press("Tab")
+    expect(line).to_have_value("/lo GOV-09-T1 ")
+    page.keyboard.press("Escape")
+    expect(box).to_be_hidden()
+
     # completion: the unit's id, then the incident's
     page.keyboard.press("/")
     page.keyboard.type("dis GOV-09-")

@@ -71,16 +71,18 @@ function candidates(position, verb) {
 /** Tab: complete the word being typed to the longest common prefix of what fits. */
 function complete() {
   const input = $('command-input')
-  const words = input.value.split(/\s+/)
+  // A line typed as "/d VOL-0" (the '/' out of habit, as Enter accepts it) completes too.
+  const slash = input.value.startsWith('/') ? '/' : ''
+  const words = input.value.slice(slash.length).split(/\s+/)
   const position = words.length - 1
   const verb = position ? resolveVerb(words[0]) : null
   const prefix = words[position].toUpperCase()
-  const matches = candidates(position, verb).filter((x) => x.toUpperCase().startsWith(position ? prefix : prefix.toLowerCase().toUpperCase()))
+  const matches = candidates(position, verb).filter((x) => x.toUpperCase().startsWith(prefix))
   if (!matches.length) return
   let common = matches[0]
   for (const m of matches) while (!m.toUpperCase().startsWith(common.toUpperCase())) common = common.slice(0, -1)
   words[position] = matches.length === 1 ? matches[0] + ' ' : common
-  input.value = words.join(' ')
+  input.value = slash + words.join(' ')
   if (matches.length > 1) output(matches.slice(0, 12).join('  ') + (matches.length > 12 ? ' …' : ''))
 }
 
