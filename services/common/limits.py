@@ -243,7 +243,8 @@ def field_constraints(name: str) -> dict[str, Any]:
         return {"max_length": rule.max_chars, "pattern": ID_PATTERN}
     if isinstance(rule, Text):
         return {"max_length": rule.max_chars}
-    return {"ge": rule.low, "le": rule.high}
+    # strict: JSON's true is not the number 1, nor "3" the number 3
+    return {"ge": rule.low, "le": rule.high, "strict": True}
 
 
 def _shown(value: str) -> str:

@@ -219,8 +219,9 @@ class Login(_Body):
 
 
 class Location(_Body):
-    latitude: Annotated[float, Field(ge=limits.LATITUDE[0], le=limits.LATITUDE[1])]
-    longitude: Annotated[float, Field(ge=limits.LONGITUDE[0], le=limits.LONGITUDE[1])]
+    # strict: a number, not true (1.0) nor "28.2" (a JSON body's types are its own)
+    latitude: Annotated[float, Field(ge=limits.LATITUDE[0], le=limits.LATITUDE[1], strict=True)]
+    longitude: Annotated[float, Field(ge=limits.LONGITUDE[0], le=limits.LONGITUDE[1], strict=True)]
 
 
 class NewCall(_Body):
@@ -258,13 +259,13 @@ class DispatchMany(_Body):
 
 
 class RaiseLevel(_Body):
-    alarm_level: Annotated[int, Field(ge=2, le=limits.MAX_ALARM_LEVEL)]
+    alarm_level: Annotated[int, Field(ge=2, le=limits.MAX_ALARM_LEVEL, strict=True)]
     reason: Annotated[str, Field(max_length=limits.MAX_REASON)] = ""
 
 
 class RequestForces(_Body):
     capability: Capability
-    count: Annotated[int, Field(ge=1, le=limits.MAX_UNITS_PER_REQUEST)] = 1
+    count: Annotated[int, Field(ge=1, le=limits.MAX_UNITS_PER_REQUEST, strict=True)] = 1
     reason: Annotated[str, Field(max_length=limits.MAX_REASON)] = ""
 
 

@@ -312,6 +312,8 @@ def test_writes_need_the_csrf_token_and_an_idempotency_key(stack: Stack, api: Co
         ({"caller_number": ""}, "caller_number"),
         ({"caller_number": "call me maybe"}, "caller_number"),
         ({"location": {"latitude": 95, "longitude": 112.9}}, "location.latitude"),
+        ({"location": {"latitude": True, "longitude": True}}, "location.latitude"),
+        ({"location": {"latitude": "28.3", "longitude": 112.9}}, "location.latitude"),
         ({"location": {"latitude": 40.0, "longitude": 116.4}}, "location"),  # Beijing
         ({"location": None, "address": ""}, "location"),
         ({"description": "x" * 2001}, "description"),

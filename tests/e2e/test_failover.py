@@ -264,7 +264,24 @@ def test_killing_the_lease_holders_mid_stream_loses_and_doubles_nothing(
                 ids = sorted(entry.event_id for entry in reply.entries)
                 return ids if ids == expected else None
 
-            eventually(logged, timeout=60, what=f"incident {incident_id}'s whole log")
+            try:
+                eventually(logged, timeout=60, what=f"incident {incident_id}'s whole log")
+            except AssertionError:
+                reply = incidents.incidents.GetIncidentLog(
+                    incidents_pb2.GetIncidentLogRequest(incident_id=incident_id)
+                )
+                got = {e.event_id: e.event_type for e in reply.entries}
+                stored = {
+                    e.event_id: (e.stream_id, e.stream_version, e.event_type)
+                    for store in (dispatch_store, units_store)
+                    for e in store.read_all(0, 1_000_000)
+                    if e.correlation_id == incident_id
+                }
+                missing = {i: stored[i] for i in stored if i not in got}
+                extra = {i: got[i] for i in got if i not in stored}
+                raise AssertionError(
+                    f"incident {incident_id}: not in the log {missing}; not in the stores {extra}"
+                ) from None
     finally:
         incidents.close()
 

@@ -11,10 +11,8 @@ import pytest
 
 CASES = [
     ("dispatch", "UC_LEASE_SECONDS", "soon"),  # not a number
-    ("dispatch", "UC_LEASE_SECONDS", "0.2"),  # below its floor
-    ("dispatch", "UC_TOPIC_REPLICATION_FACTOR", "0"),
-    ("units", "UC_LEASE_SECONDS", "soon"),
-    ("incidents", "UC_LEASE_SECONDS", "soon"),
+    ("units", "UC_LEASE_SECONDS", "0.2"),  # below its floor
+    ("incidents", "UC_TOPIC_REPLICATION_FACTOR", "0"),
     ("edge", "UC_LEASE_SECONDS", "soon"),
 ]
 

@@ -140,5 +140,5 @@ def test_an_instant_outside_protobuf_s_range_is_refused() -> None:
 
 def test_the_http_edge_reads_the_same_limits() -> None:
     assert field_constraints("note") == {"max_length": FIELDS["note"].max_chars}  # type: ignore[union-attr]
-    assert field_constraints("responders") == {"ge": 0, "le": 1000}
+    assert field_constraints("responders") == {"ge": 0, "le": 1000, "strict": True}
     assert field_constraints("unit_id")["max_length"] == 64
