@@ -4,6 +4,7 @@ group timeouts every consumer of ours uses live here too."""
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -26,6 +27,16 @@ def security() -> dict[str, Any]:
     """kafka-python options for the configured security (``KAFKA_SECURITY_PROTOCOL``,
     ``KAFKA_SASL_*``, ``KAFKA_SSL_CAFILE``): every client of ours passes them."""
     return settings().kafka_security()
+
+
+def aiokafka_security() -> dict[str, Any]:
+    """The same security as ``security()``, as aiokafka's clients take it (an SSL context
+    instead of a CA file)."""
+    options = security()
+    cafile = options.pop("ssl_cafile", None)
+    if options["security_protocol"] in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = ssl.create_default_context(cafile=cafile)
+    return options
 
 
 def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int) -> None:

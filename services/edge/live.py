@@ -48,7 +48,7 @@ from services.common.config import TOPICS
 from services.common.envelope import EventEnvelope, UndecodableEvent, decode, micros, payload_of
 from services.common.relay import publish_epoch
 from services.common.streams import is_history
-from services.common.topics import CLIENT_TIMEOUTS, security
+from services.common.topics import CLIENT_TIMEOUTS, aiokafka_security
 from services.dispatch.api import incident_message
 from services.dispatch.domain import Incident
 from services.incidents.narration import actor_of, summary
@@ -56,6 +56,10 @@ from services.units.api import unit_message
 from services.units.domain import Unit
 
 log = structlog.get_logger(__name__)
+
+# A person reads the board: being up to this much behind costs nothing, and polling the
+# broker four times less often saves it about 30 ms of CPU a second (docs/BENCHMARKS.md).
+FETCH_MAX_WAIT_MS = 100
 
 RING = 20_000  # items kept for pages that reconnect
 QUEUE = 10_000  # items a slow page may fall behind before it is told to start over
@@ -354,25 +358,31 @@ class LiveBoard:
             self._loop.call_soon_threadsafe(self._publish, item)
 
     def _run(self) -> None:
-        from kafka import KafkaConsumer  # the edge without a broker (tests) never needs it
+        asyncio.run(self._consume())
+
+    async def _consume(self) -> None:
+        # Its own event loop in this thread: folding and encoding stay off the pages' loop.
+        from aiokafka import AIOKafkaConsumer  # the edge without a broker (tests) never needs it
 
         while not self._stopping.is_set():
             consumer = None
             try:
-                consumer = KafkaConsumer(
+                consumer = AIOKafkaConsumer(
                     *TOPICS.values(),
                     bootstrap_servers=self.bootstrap,
                     group_id=f"uc-edge-{self.instance}",
                     enable_auto_commit=False,  # every start reads from the beginning
                     auto_offset_reset="earliest",
-                    fetch_max_wait_ms=25,  # the broker does not answer a waiting fetch early
-                    allow_auto_create_topics=False,
+                    # The broker does not answer a waiting fetch early: the board is at
+                    # most this much behind, and each empty fetch costs the broker CPU.
+                    fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
                     **CLIENT_TIMEOUTS,
-                    **security(),
+                    **aiokafka_security(),
                 )
+                await consumer.start()
                 epochs: dict[str, int] = {}
                 while not self._stopping.is_set():
-                    batches = consumer.poll(timeout_ms=200)
+                    batches = await consumer.getmany(timeout_ms=200)
                     if not batches:
                         if consumer.assignment() and not self.caught_up.is_set():
                             self._mark_caught_up()
@@ -384,7 +394,7 @@ class LiveBoard:
                             held = epochs.get(partition.topic)
                             if held is not None and seen > held:
                                 log.warning("topic rebuilt; rewinding", topic=partition.topic)
-                                consumer.seek_to_beginning(
+                                await consumer.seek_to_beginning(
                                     *[
                                         p
                                         for p in consumer.assignment()
@@ -394,15 +404,16 @@ class LiveBoard:
                                 epochs[partition.topic] = seen
                                 break
                             epochs[partition.topic] = max(held or 0, seen)
-                            values.append(message.value)
+                            if message.value is not None:
+                                values.append(message.value)
                         self._deliver(values)
             except Exception as exc:
                 log.warning("live feed lost the broker; reconnecting", error=repr(exc))
-                self._stopping.wait(1.0)
+                await asyncio.to_thread(self._stopping.wait, 1.0)
             finally:
                 if consumer is not None:
                     with contextlib.suppress(Exception):
-                        consumer.close(autocommit=False)
+                        await consumer.stop()
 
     def _mark_caught_up(self) -> None:
         with self._lock:
