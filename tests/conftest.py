@@ -12,6 +12,10 @@ from sqlalchemy.engine import make_url
 
 from services.common.database import create_store_engine
 
+# Every broker a test starts is the embedded one, which grants no producer ids: relays
+# run in the test process publish without idempotence, as `make run`'s do.
+os.environ.setdefault("KAFKA_ENABLE_IDEMPOTENCE", "false")
+
 POSTGRES_URL = os.environ.get(
     "UC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -36,13 +36,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 import structlog
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import Connection
 
 from services.common.config import settings
 from services.common.envelope import encode
 from services.common.eventstore import EventStore
 from services.common.lease import Lease, LeaseKeeper, LeaseLost
+from services.common.producer import BatchProducer
 from services.common.topics import ensure_topics, security
 
 log = structlog.get_logger(__name__)
@@ -106,7 +107,7 @@ class OutboxRelay:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._producer: KafkaProducer | None = None
+        self._producer: BatchProducer | None = None
         self._checker: KafkaConsumer | None = None
         self._acked: dict[int, int] = {}  # partition -> highest offset the broker acknowledged
         # The checkpoints as this relay last saved them, under the lease token it saved
@@ -210,29 +211,24 @@ class OutboxRelay:
             return 0
         assert self._producer is not None
         headers = [(EPOCH_HEADER, str(self.epoch).encode())]
-        futures = [
-            self._producer.send(
-                self.topic,
-                key=event.stream_id.encode(),
-                value=encode(event, self.source),
-                headers=headers,
-            )
-            for event in batch
-        ]
-        self._producer.flush(timeout=15)
+        # Raises if the broker refused a message or did not acknowledge it in time.
+        acknowledged = self._producer.publish(
+            self.topic,
+            [(event.stream_id.encode(), encode(event, self.source)) for event in batch],
+            headers,
+        )
         acked = dict(self._acked)
-        for future in futures:
-            meta = future.get(timeout=0)  # raises if the broker refused the message
-            if meta.offset <= acked.get(meta.partition, -1) and meta.partition in self._acked:
+        for partition, offset in acknowledged:
+            if offset <= acked.get(partition, -1) and partition in self._acked:
                 log.warning(
                     "broker acknowledged an offset it had passed: it lost its data",
                     topic=self.topic,
-                    partition=meta.partition,
-                    offset=meta.offset,
-                    previously_acknowledged=self._acked[meta.partition],
+                    partition=partition,
+                    offset=offset,
+                    previously_acknowledged=self._acked[partition],
                 )
                 raise BrokerLostData(self.topic)
-            acked[meta.partition] = max(meta.offset, acked.get(meta.partition, -1))
+            acked[partition] = max(offset, acked.get(partition, -1))
         self._acked = acked
         position = batch[-1].position
         self._unsaved = (position, token)
@@ -253,23 +249,10 @@ class OutboxRelay:
 
     def _connect(self) -> None:
         ensure_topics(self.bootstrap, [self.topic], self.partitions)
-        self._producer = KafkaProducer(
-            bootstrap_servers=self.bootstrap,
-            acks="all",
-            # One request in flight per connection: a retried batch cannot overtake the
-            # next one, so each stream stays in order on its partition.
-            max_in_flight_requests_per_connection=1,
-            # Apache Kafka: no duplicates from the producer's own retries. The embedded
-            # broker grants no producer ids, so it runs without (consumers dedupe anyway).
+        self._producer = BatchProducer(
+            self.bootstrap,
             enable_idempotence=settings().kafka_enable_idempotence,
-            **security(),
-            # A missing topic is the relay's to recreate with the configured partitions:
-            # Tansu would auto-create it with 4, moving keys to other partitions.
-            allow_auto_create_topics=False,
-            retries=5,
-            linger_ms=0,
-            request_timeout_ms=10000,
-            max_block_ms=10000,
+            name=self.name,
         )
         self._checker = KafkaConsumer(
             bootstrap_servers=self.bootstrap,
@@ -322,12 +305,12 @@ class OutboxRelay:
         return 0
 
     def _close_clients(self) -> None:
-        for client in (self._producer, self._checker):
-            if client is None:
-                continue
+        if self._producer is not None:
+            self._producer.close(timeout=1)
+        if self._checker is not None:
             # Closing a client of a dead broker may fail; it is gone anyway.
             with contextlib.suppress(Exception):
-                client.close(timeout=1) if isinstance(client, KafkaProducer) else client.close()
+                self._checker.close()
         self._producer = None
         self._checker = None
 
