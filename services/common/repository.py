@@ -5,7 +5,6 @@ writer of these streams, so nothing else can make the memory stale."""
 
 from __future__ import annotations
 
-import copy
 import itertools
 import threading
 from collections.abc import Callable, Iterable
@@ -75,7 +74,7 @@ class AggregateRepository(Generic[A]):
         self.catch_up()
         with self._lock:
             item = self.items.get(key)
-            return copy.deepcopy(item) if item is not None else None
+            return item.clone() if item is not None else None
 
     def find_all(self, keys: Callable[[], Iterable[str]]) -> list[A]:
         """Private copies of the items whose keys ``keys()`` names, asked for once the
@@ -83,14 +82,14 @@ class AggregateRepository(Generic[A]):
         self.catch_up()
         with self._lock:
             found = (self.items.get(key) for key in keys())
-            return [copy.deepcopy(item) for item in found if item is not None]
+            return [item.clone() for item in found if item is not None]
 
     def values(self) -> list[A]:
         """Private copies of every item (see ``find``)."""
         return self.select(lambda item: True)
 
     def select(
-        self, wanted: Callable[[A], bool], convert: Callable[[A], Any] = copy.deepcopy
+        self, wanted: Callable[[A], bool], convert: Callable[[A], Any] | None = None
     ) -> list[Any]:
         """The items ``wanted`` admits, each passed through ``convert`` (a private copy
         by default) while the repository is held still. Only the matches are copied, so a
@@ -98,4 +97,5 @@ class AggregateRepository(Generic[A]):
         straight to what it answers with (a protobuf message) and copy nothing."""
         self.catch_up()
         with self._lock:
-            return [convert(item) for item in self.items.values() if wanted(item)]
+            copied = convert or Aggregate.clone
+            return [copied(item) for item in self.items.values() if wanted(item)]

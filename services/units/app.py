@@ -4,7 +4,6 @@ of the status board."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from copy import deepcopy
 from dataclasses import replace
 from typing import Any
 
@@ -380,7 +379,7 @@ class UnitsApp:
         return self.units.get(unit_id)
 
     def list_units(
-        self, where: UnitFilter, who: Principal, convert: Callable[[Unit], Any] = deepcopy
+        self, where: UnitFilter, who: Principal, convert: Callable[[Unit], Any] = Unit.clone
     ) -> list[Any]:
         """The units ``where`` admits, each through ``convert`` (a private copy by default;
         the API converts straight to its reply and copies nothing)."""

@@ -7,7 +7,6 @@ streams). Rebuilding 100,000 events takes well under a second at replay speed.
 
 from __future__ import annotations
 
-import copy
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -97,7 +96,7 @@ class UnitRepository:
     def find(
         self,
         where: UnitFilter | Callable[[Unit], bool],
-        convert: Callable[[Unit], Any] = copy.deepcopy,
+        convert: Callable[[Unit], Any] = Unit.clone,
     ) -> list[Any]:
         """The units ``where`` admits, by unit id, each passed through ``convert`` (a
         private copy by default)."""
