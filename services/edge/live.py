@@ -354,8 +354,9 @@ class LiveBoard:
             if item is None or not self.caught_up.is_set() or self._loop is None:
                 continue
             self.last_event_at = time.time()
-            item.encode(self.instance)  # once, here, for every page (cached on the item)
-            self._loop.call_soon_threadsafe(self._publish, item)
+            if self._subscribers:  # no page open: encoded when one asks for it, if ever
+                item.encode(self.instance)  # once, here, for every page (cached on the item)
+                self._loop.call_soon_threadsafe(self._publish, item)
 
     def _run(self) -> None:
         asyncio.run(self._consume())
