@@ -44,13 +44,13 @@ test-deploy: $(GENERATED) $(DEPLOY_MODULES)
 proto: $(GENERATED)
 
 # `make bench` runs every suite; `make bench intake` (or any suites named after it) those.
-BENCH_SUITES := eventstore alerts recommend intake replay console
+BENCH_SUITES := eventstore alerts recommend intake replay console clients
 bench: $(GENERATED) $(CONSOLE_ASSETS) browser
 	$(PY) -m bench $(filter $(BENCH_SUITES),$(MAKECMDGOALS))
 
 # Suite names after `make bench` are arguments, not targets (console is one already).
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
-eventstore alerts recommend intake replay:
+eventstore alerts recommend intake replay clients:
 	@:
 endif
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from bench import alerts, console, eventstore, intake, recommend, replay
+from bench import alerts, clients, console, eventstore, intake, recommend, replay
 
 SUITES: dict[str, Callable[[], dict[str, Any]]] = {
     "eventstore": eventstore.run,
@@ -27,6 +27,7 @@ SUITES: dict[str, Callable[[], dict[str, Any]]] = {
     "intake": intake.run,
     "replay": replay.run,
     "console": console.run,
+    "clients": clients.run,
 }
 
 
