@@ -22,9 +22,9 @@ from services.common.topics import CLIENT_TIMEOUTS, aiokafka_security
 
 log = structlog.get_logger(__name__)
 
-# Seconds between offset commits while events flow: a commit per batch was a fifth of the
-# units service's CPU at 20 calls/s. A consumer that dies redelivers at most this much,
-# which the handlers skip (they are idempotent).
+# Seconds between offset commits while events flow: a commit per batch was 9 % of the
+# units service's profile samples at 20 calls/s. A consumer that dies redelivers at most
+# this much, which the handlers skip (they are idempotent).
 COMMIT_EVERY = 1.0
 
 
@@ -40,10 +40,10 @@ class TopicListener:
     ) -> None:
         """``wants`` picks the events ``handle`` is called for; the rest are skipped.
         ``fetch_max_wait_ms``: how long the broker holds a fetch that finds nothing new.
-        Tansu does not answer a waiting fetch early, so it is the floor of this hop's
-        latency; and each fetch costs the consumer and the broker CPU (an idle consumer
-        at 25 ms: about 0.10 s of CPU a second in the consumer and 0.04 s in the broker;
-        at 100 ms a third of that; docs/BENCHMARKS.md, suite intake)."""
+        Tansu does not answer a waiting fetch as soon as data arrives (a message waits up
+        to half of it), so it sets this hop's latency; and each fetch costs the consumer and the broker CPU (an idle consumer
+        at 25 ms: about 0.04 s of CPU a second in the consumer and 0.03-0.04 s in the
+        broker; at 100 ms a third of that; ``make bench clients``)."""
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self.bootstrap = bootstrap
         self.topic = topic

@@ -1,9 +1,9 @@
 """Publishing batches of keyed messages for the outbox relay, on aiokafka in an event loop
 of its own thread: the relay's loop is synchronous, and hands over one batch at a time.
 
-aiokafka (faust's client) rather than kafka-python: a message costs about a quarter of the
-CPU (47 against 193 us with C checksums on both, measured on the embedded broker; see
-docs/BENCHMARKS.md, issue 13). Its default partitioner is kafka-python's and Java's
+aiokafka (faust's client) rather than kafka-python: a message costs a third of the CPU or
+less (47-90 against 193-230 us with C checksums on both, on the embedded broker; ``make
+bench clients``). Its default partitioner is kafka-python's and Java's
 (murmur2 of the key), so a stream stays on the partition it was on whichever client wrote
 it; and it never has two batches of one partition in flight, so a retried batch cannot
 overtake the next one.
