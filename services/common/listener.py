@@ -43,8 +43,8 @@ class TopicListener:
         Tansu does not answer a waiting fetch as soon as data arrives (a message waits up
         to half of it), so it sets this hop's latency; and each fetch costs the consumer
         and the broker CPU (an idle consumer at 25 ms: about 0.04 s of CPU a second in
-        the consumer and 0.03-0.04 s in the
-        broker; at 100 ms a third of that; ``make bench clients``)."""
+        the consumer and 0.03-0.04 s in the broker; at 100 ms a third of that; ``make
+        bench clients``)."""
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self.bootstrap = bootstrap
         self.topic = topic

@@ -1,5 +1,7 @@
 """Kafka topics as the services need them: created when missing (with the configured
-partitions; producers never auto-create), and the broker waited for at start. The short
+partitions), and the broker waited for at start. aiokafka's clients (the relay's producer,
+the listeners) allow auto-creation in their metadata requests, which is why the default
+partition count is Tansu's own (config.DEFAULT_PARTITIONS). The short
 group timeouts every consumer of ours uses live here too."""
 
 from __future__ import annotations
